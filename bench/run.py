@@ -1,0 +1,30 @@
+"""Run the benchmarks: ``python bench/run.py [NAME ...]`` (default: all).
+
+Each bench/bench_<name>.py module has ``run(report)``.  Exit status 1 when a
+budget is over, so the command can gate a release."""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import Report  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    names = argv or sorted(p.stem[len("bench_"):] for p in HERE.glob("bench_*.py"))
+    report = Report()
+    for name in names:
+        print(f"== {name}", flush=True)
+        importlib.import_module(f"bench_{name}").run(report)
+    over = [r.name for r in report.results if r.ok is False]
+    print(f"== {len(report.results)} figures, {len(over)} over budget" + (f": {', '.join(over)}" if over else ""))
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,3 @@
+from quantumtrader.cli import main
+
+raise SystemExit(main())

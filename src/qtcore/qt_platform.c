@@ -1,0 +1,156 @@
+/* Platform primitives declared in qt_atomic.h.  The only file of the core
+ * with #ifdef _WIN32: the rest is portable C11. */
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* syscall(), clock_gettime() under -std=c11 */
+#endif
+#include "qt_atomic.h"
+
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <synchapi.h>
+#include <stdlib.h>
+
+void qt_wait_u32(qt_atomic_u32 *addr, uint32_t expected, int64_t timeout_ns) {
+    DWORD ms = INFINITE;
+    if (timeout_ns >= 0) {
+        int64_t m = timeout_ns / 1000000;
+        ms = (DWORD)(m < 1 ? 1 : (m > 0x7fffffff ? 0x7fffffff : m));
+    }
+    WaitOnAddress((volatile VOID *)addr, &expected, sizeof(expected), ms);
+}
+
+void qt_wake_all_u32(qt_atomic_u32 *addr) { WakeByAddressAll((PVOID)addr); }
+
+int64_t qt_monotonic_ns(void) {
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+    if (freq.QuadPart == 0) QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    /* split to avoid overflow of now * 1e9 */
+    int64_t sec = now.QuadPart / freq.QuadPart;
+    int64_t rem = now.QuadPart % freq.QuadPart;
+    return sec * 1000000000LL + rem * 1000000000LL / freq.QuadPart;
+}
+
+int64_t qt_utc_ns(void) {
+    FILETIME ft;
+    GetSystemTimePreciseAsFileTime(&ft);
+    uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime; /* 100 ns since 1601 */
+    return (int64_t)(t - 116444736000000000ULL) * 100;
+}
+
+uint64_t qt_thread_id(void) { return (uint64_t)GetCurrentThreadId(); }
+
+typedef struct thread_start {
+    qt_thread_fn fn;
+    void *arg;
+} thread_start;
+
+static DWORD WINAPI thread_trampoline(LPVOID p) {
+    thread_start st = *(thread_start *)p;
+    free(p);
+    st.fn(st.arg);
+    return 0;
+}
+
+int qt_thread_start(qt_thread *t, qt_thread_fn fn, void *arg) {
+    thread_start *st = (thread_start *)malloc(sizeof(*st));
+    if (!st) return -1;
+    st->fn = fn;
+    st->arg = arg;
+    HANDLE h = CreateThread(NULL, 0, thread_trampoline, st, 0, NULL);
+    if (!h) {
+        free(st);
+        return -1;
+    }
+    t->handle = (void *)h;
+    return 0;
+}
+
+void qt_thread_join(qt_thread *t) {
+    WaitForSingleObject((HANDLE)t->handle, INFINITE);
+    CloseHandle((HANDLE)t->handle);
+    t->handle = NULL;
+}
+
+void qt_sleep_ns(int64_t ns) { Sleep((DWORD)(ns / 1000000)); }
+
+#else
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+void qt_wait_u32(qt_atomic_u32 *addr, uint32_t expected, int64_t timeout_ns) {
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        tsp = &ts;
+    }
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, tsp, NULL, 0);
+}
+
+void qt_wake_all_u32(qt_atomic_u32 *addr) {
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+int64_t qt_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t qt_utc_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+uint64_t qt_thread_id(void) { return (uint64_t)syscall(SYS_gettid); }
+
+typedef struct thread_start {
+    qt_thread_fn fn;
+    void *arg;
+} thread_start;
+
+static void *thread_trampoline(void *p) {
+    thread_start st = *(thread_start *)p;
+    free(p);
+    st.fn(st.arg);
+    return NULL;
+}
+
+int qt_thread_start(qt_thread *t, qt_thread_fn fn, void *arg) {
+    thread_start *st = (thread_start *)malloc(sizeof(*st));
+    if (!st) return -1;
+    st->fn = fn;
+    st->arg = arg;
+    pthread_t *th = (pthread_t *)malloc(sizeof(pthread_t));
+    if (!th) {
+        free(st);
+        return -1;
+    }
+    if (pthread_create(th, NULL, thread_trampoline, st) != 0) {
+        free(st);
+        free(th);
+        return -1;
+    }
+    t->handle = th;
+    return 0;
+}
+
+void qt_thread_join(qt_thread *t) {
+    pthread_join(*(pthread_t *)t->handle, NULL);
+    free(t->handle);
+    t->handle = NULL;
+}
+
+void qt_sleep_ns(int64_t ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
+    nanosleep(&ts, NULL);
+}
+#endif

@@ -1,0 +1,139 @@
+/* Single-producer single-consumer lock-free ring of fixed-size slots.
+ *
+ * - capacity is a power of two; slots are allocated once at creation, never
+ *   after, so a push from the DLL's callback thread never allocates or locks;
+ * - producer and consumer indices live on separate cache lines, each side
+ *   keeps a cached copy of the other's index to avoid cache-line ping-pong;
+ * - a full ring never blocks the producer.  QT_RING_DROP (market data):
+ *   the record is dropped and counted.  QT_RING_LOSSLESS (order updates):
+ *   the record cannot be stored either, but the ring is marked overflowed
+ *   for good, so the owner treats the venue state as unknown and reconciles;
+ * - the consumer spins briefly, then sleeps on a futex / WaitOnAddress until
+ *   the producer wakes it, so an idle system does not burn a core.
+ */
+#ifndef QT_RING_H
+#define QT_RING_H
+
+#include <string.h>
+
+#include "qt_atomic.h"
+
+typedef enum qt_ring_policy { QT_RING_DROP = 0, QT_RING_LOSSLESS = 1 } qt_ring_policy;
+
+typedef struct qt_ring {
+    /* producer's cache line */
+    QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u64 head; /* next slot to write; published */
+    uint64_t tail_cache;                          /* producer's view of tail */
+    qt_atomic_u64 dropped;                        /* records refused because the ring was full */
+    qt_atomic_u32 overflowed;                     /* sticky: a lossless ring lost a record */
+    /* consumer's cache line */
+    QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u64 tail; /* next slot to read */
+    uint64_t head_cache;                          /* consumer's view of head */
+    /* sleeping consumer handshake */
+    QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u32 wake_seq;
+    qt_atomic_u32 sleeping;
+    qt_atomic_u32 closed;
+    qt_atomic_u64 sleeps; /* how often the consumer actually went to sleep */
+    /* read-only after creation */
+    QT_ALIGNED(QT_CACHE_LINE) uint64_t mask;
+    uint32_t slot_size;
+    uint32_t policy;
+    uint8_t *slots;
+    void *slots_alloc; /* what calloc returned for the slots */
+    void *ring_alloc;  /* what calloc returned for this struct */
+} qt_ring;
+
+/* capacity: rounded up to a power of two (>= 2).  slot_size: bytes per
+ * record, a multiple of 8.  Returns NULL on bad arguments or no memory. */
+qt_ring *qt_ring_create(uint64_t capacity, uint32_t slot_size, qt_ring_policy policy);
+void qt_ring_destroy(qt_ring *r);
+
+/* Wake a sleeping consumer.  Push calls this itself; exposed for close(). */
+void qt_ring_notify(qt_ring *r);
+
+/* Producer: copy n records (all or none).  Returns 1 if stored, 0 if the
+ * ring had no room (counted in dropped, or marks a lossless ring overflowed). */
+QT_INLINE int qt_ring_push_n(qt_ring *r, const void *recs, uint32_t n) {
+    uint64_t head = qt_load_relaxed(&r->head);
+    uint64_t cap = r->mask + 1;
+    if (QT_UNLIKELY(head + n - r->tail_cache > cap)) {
+        r->tail_cache = qt_load_acquire(&r->tail);
+        if (head + n - r->tail_cache > cap) {
+            qt_store_relaxed(&r->dropped, qt_load_relaxed(&r->dropped) + n);
+            if (r->policy == QT_RING_LOSSLESS) qt_store_release(&r->overflowed, 1u);
+            return 0;
+        }
+    }
+    const uint8_t *src = (const uint8_t *)recs;
+    if (QT_LIKELY(r->slot_size == 64)) {
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(r->slots + (((head + i) & r->mask) << 6), src + ((size_t)i << 6), 64);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(r->slots + ((head + i) & r->mask) * r->slot_size, src + (size_t)i * r->slot_size,
+                   r->slot_size);
+    }
+    /* Dekker handshake with qt_ring_wait: the consumer stores `sleeping`
+     * then re-reads head; we store head then read `sleeping`.  Both stores
+     * are sequentially consistent (one XCHG on x86, cheaper than a separate
+     * fence), so one side always sees the other and no wake-up is lost. */
+    atomic_store_explicit(&r->head, head + n, memory_order_seq_cst);
+    if (QT_UNLIKELY(atomic_load_explicit(&r->sleeping, memory_order_seq_cst))) qt_ring_notify(r);
+    return 1;
+}
+
+QT_INLINE int qt_ring_push(qt_ring *r, const void *rec) { return qt_ring_push_n(r, rec, 1); }
+
+/* Producer: is there room for n records now?  (For producers that may wait,
+ * e.g. a replay running "as fast as the consumer takes it".) */
+QT_INLINE int qt_ring_has_room(qt_ring *r, uint32_t n) {
+    uint64_t head = qt_load_relaxed(&r->head);
+    if (head + n - r->tail_cache <= r->mask + 1) return 1;
+    r->tail_cache = qt_load_acquire(&r->tail);
+    return head + n - r->tail_cache <= r->mask + 1;
+}
+
+/* Consumer: number of records ready to read. */
+QT_INLINE uint64_t qt_ring_available(qt_ring *r) {
+    uint64_t tail = qt_load_relaxed(&r->tail);
+    if (r->head_cache == tail) r->head_cache = qt_load_acquire(&r->head);
+    return r->head_cache - tail;
+}
+
+/* Consumer: zero-copy access.  Returns a pointer to up to *n contiguous
+ * ready records (stops at the wrap point); release them with
+ * qt_ring_release once processed. */
+QT_INLINE const void *qt_ring_peek(qt_ring *r, uint64_t *n) {
+    uint64_t tail = qt_load_relaxed(&r->tail);
+    uint64_t avail = qt_ring_available(r);
+    uint64_t idx = tail & r->mask;
+    uint64_t contig = r->mask + 1 - idx;
+    if (avail > contig) avail = contig;
+    if (avail > *n) avail = *n;
+    *n = avail;
+    return r->slots + idx * r->slot_size;
+}
+
+QT_INLINE void qt_ring_release(qt_ring *r, uint64_t n) {
+    qt_store_release(&r->tail, qt_load_relaxed(&r->tail) + n);
+}
+
+/* Consumer: copy up to max records into out; returns how many. */
+uint64_t qt_ring_pop(qt_ring *r, void *out, uint64_t max);
+
+/* Consumer: wait until a record is ready, the ring is closed, or timeout_ns
+ * passes (<0: no limit).  Spins spin_iters times first, then sleeps.
+ * Returns the number of ready records (0 on timeout or close). */
+uint64_t qt_ring_wait(qt_ring *r, int64_t timeout_ns, uint32_t spin_iters);
+
+/* Producer or owner: no more records will come; wakes the consumer. */
+void qt_ring_close(qt_ring *r);
+
+QT_INLINE uint64_t qt_ring_capacity(const qt_ring *r) { return r->mask + 1; }
+QT_INLINE uint64_t qt_ring_dropped(qt_ring *r) { return qt_load_relaxed(&r->dropped); }
+QT_INLINE uint64_t qt_ring_pushed(qt_ring *r) { return qt_load_relaxed(&r->head); }
+QT_INLINE uint64_t qt_ring_popped(qt_ring *r) { return qt_load_relaxed(&r->tail); }
+QT_INLINE int qt_ring_overflowed(qt_ring *r) { return (int)qt_load_acquire(&r->overflowed); }
+QT_INLINE int qt_ring_closed(qt_ring *r) { return (int)qt_load_acquire(&r->closed); }
+
+#endif

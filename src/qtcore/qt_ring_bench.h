@@ -1,0 +1,12 @@
+#ifndef QT_RING_BENCH_H
+#define QT_RING_BENCH_H
+#include "qt_ring.h"
+
+typedef struct qt_ring_bench_result {
+    double seconds;
+    uint64_t sent, received, dropped, checksum;
+} qt_ring_bench_result;
+
+/* Push n events from a new thread, consume on this one.  0 on success. */
+int qt_ring_bench(uint64_t n, uint64_t capacity, uint32_t batch, qt_ring_bench_result *out);
+#endif
