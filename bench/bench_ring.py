@@ -5,7 +5,6 @@ from __future__ import annotations
 import statistics
 
 from harness import Report, Result
-
 from quantumtrader.qtcore.ring import ring_throughput
 
 N = 20_000_000

@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
         print(f"== {name}", flush=True)
         importlib.import_module(f"bench_{name}").run(report)
     over = [r.name for r in report.results if r.ok is False]
-    print(f"== {len(report.results)} figures, {len(over)} over budget" + (f": {', '.join(over)}" if over else ""))
+    tail = f": {', '.join(over)}" if over else ""
+    print(f"== {len(report.results)} figures, {len(over)} over budget{tail}")
     return 1 if over else 0
 
 
