@@ -18,6 +18,10 @@
 
 #include "qt_atomic.h"
 
+#ifndef QT_RING_PREFETCH
+#define QT_RING_PREFETCH 8
+#endif
+
 typedef enum qt_ring_policy { QT_RING_DROP = 0, QT_RING_LOSSLESS = 1 } qt_ring_policy;
 
 typedef struct qt_ring {
@@ -65,6 +69,11 @@ QT_INLINE int qt_ring_push_n(qt_ring *r, const void *recs, uint32_t n) {
         }
     }
     const uint8_t *src = (const uint8_t *)recs;
+#if defined(__GNUC__) || defined(__clang__)
+    /* Ask for ownership of a slot a few records ahead: the consumer read it
+     * last time round, so the store would otherwise wait for that line. */
+    __builtin_prefetch(r->slots + ((head + n + QT_RING_PREFETCH) & r->mask) * r->slot_size, 1, 3);
+#endif
     if (QT_LIKELY(r->slot_size == 64)) {
         for (uint32_t i = 0; i < n; i++)
             memcpy(r->slots + (((head + i) & r->mask) << 6), src + ((size_t)i << 6), 64);
