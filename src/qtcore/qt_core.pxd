@@ -56,3 +56,47 @@ cdef extern from "qt_ring_bench.h" nogil:
         double seconds
         uint64_t sent, received, dropped, checksum
     int qt_ring_bench(uint64_t n, uint64_t capacity, uint32_t batch, qt_ring_bench_result *out)
+
+
+cdef extern from "qt_features.h" nogil:
+    enum: QT_FE_NUM_MODEL
+    enum: QT_FE_NUM_BOOK
+    enum: QT_FE_NUM_FEATURES
+    ctypedef struct qt_book_top:
+        int64_t bb, ba
+        int64_t qb, qa
+        int64_t bid_depth[3]
+        int64_t ask_depth[3]
+        int32_t bid_levels, ask_levels
+    ctypedef struct qt_fe_tz_transition:
+        int64_t utc_ns_from
+        int32_t offset_s
+    ctypedef struct qt_fe_session_hours:
+        int32_t date
+        int32_t open_s
+        int32_t close_s
+    ctypedef struct qt_fe_config:
+        double tick_size
+        double price_unit
+        const qt_fe_tz_transition *tz
+        size_t n_tz
+        const qt_fe_session_hours *sessions
+        size_t n_sessions
+        int32_t default_open_s
+        int32_t default_close_s
+    ctypedef struct qt_fe_counters:
+        uint64_t trades, rows, ts_regressions, ts_missing, edits, after_hours, invalid
+        uint64_t session_resets, book_events, recomputations, skipped_records
+    ctypedef struct qt_fe:
+        pass
+    qt_fe *qt_fe_create(const qt_fe_config *cfg)
+    void qt_fe_destroy(qt_fe *fe)
+    void qt_fe_reset(qt_fe *fe)
+    int qt_fe_on_trade(qt_fe *fe, const qt_event *trade, double *out)
+    void qt_fe_on_book_event(qt_fe *fe, const qt_book_top *top, int64_t ts_ns)
+    void qt_fe_on_session(qt_fe *fe, int32_t yyyymmdd)
+    void qt_fe_run(qt_fe *fe, const qt_event *ev, size_t n, double *out_matrix, int64_t *out_ts,
+                   int64_t *out_trade_number, size_t *rows)
+    void qt_fe_run_timed(qt_fe *fe, const qt_event *ev, size_t n, double *scratch_row, int64_t *lat_ns)
+    void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out)
+    size_t qt_fe_memory_bytes(const qt_fe *fe)

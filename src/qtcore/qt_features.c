@@ -1,0 +1,1037 @@
+/* Incremental feature engine, spec qt-features/1.  See qt_features.h for the
+ * exactness argument; the comments here say why the pieces look as they do. */
+#include "qt_features.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qt_atomic.h"
+
+#define TWO53 9007199254740992.0              /* 2^53 */
+#define INV_TWO53 (1.0 / 9007199254740992.0)  /* 2^-53, exact */
+#define TWO64 18446744073709551616.0          /* 2^64 */
+/* Prices beyond 2^53 units are not exact doubles; nothing real is there. */
+#define FE_MAX_PRICE ((int64_t)1 << 53)
+#define GK_K 0.3862943611198906 /* 2 ln 2 - 1 */
+
+/* ---------------------------------------------------------------- 128 bits */
+
+/* Two's-complement 128-bit integer as a (lo, hi) pair: exact sums of squares
+ * without a compiler extension. */
+typedef struct fe_i128 {
+    uint64_t lo;
+    uint64_t hi;
+} fe_i128;
+
+static inline fe_i128 i128_zero(void) {
+    fe_i128 z = {0, 0};
+    return z;
+}
+
+static inline void i128_add(fe_i128 *a, fe_i128 b) {
+    uint64_t lo = a->lo + b.lo;
+    a->hi = a->hi + b.hi + (lo < a->lo);
+    a->lo = lo;
+}
+
+static inline void i128_sub(fe_i128 *a, fe_i128 b) {
+    uint64_t lo = a->lo - b.lo;
+    a->hi = a->hi - b.hi - (a->lo < b.lo);
+    a->lo = lo;
+}
+
+static inline fe_i128 i128_neg(fe_i128 a) {
+    fe_i128 r;
+    r.lo = ~a.lo + 1;
+    r.hi = ~a.hi + (r.lo == 0);
+    return r;
+}
+
+static inline int i128_is_zero(fe_i128 a) { return (a.lo | a.hi) == 0; }
+
+/* Full 64x64 -> 128 unsigned product through 32-bit halves. */
+static inline fe_i128 u128_mul64(uint64_t a, uint64_t b) {
+    uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+    fe_i128 r;
+    r.lo = (mid << 32) | (uint32_t)p00;
+    r.hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    return r;
+}
+
+static inline uint64_t u64_abs(int64_t x) { return x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x; }
+
+/* x^2 for |x| < 2^63. */
+static inline fe_i128 i128_square(int64_t x) {
+    uint64_t a = u64_abs(x);
+    return u128_mul64(a, a);
+}
+
+/* n * a for a non-negative a and a small n. */
+static inline fe_i128 u128_mul_small(fe_i128 a, uint32_t n) {
+    fe_i128 r = u128_mul64(a.lo, n);
+    r.hi += a.hi * n;
+    return r;
+}
+
+/* Signed value to double (within one rounding of the true value's
+ * representable neighbours: hi*2^64 is exact for |hi| < 2^53). */
+static inline double i128_to_double(fe_i128 a) {
+    if (a.hi == 0) return (double)a.lo;
+    if ((int64_t)a.hi < 0) {
+        fe_i128 m = i128_neg(a);
+        return -((double)m.hi * TWO64 + (double)m.lo);
+    }
+    return (double)a.hi * TWO64 + (double)a.lo;
+}
+
+/* An integer-valued double of magnitude < 2^127 to 128 bits, exactly. */
+static inline fe_i128 i128_from_integral_double(double x) {
+    double a = x < 0 ? -x : x;
+    uint64_t hi = (uint64_t)(a * (1.0 / TWO64)); /* truncation = floor, exact scaling */
+    double lo = a - (double)hi * TWO64;           /* exact: a's bits above 2^64 removed */
+    fe_i128 r = {(uint64_t)lo, hi};
+    return x < 0 ? i128_neg(r) : r;
+}
+
+/* Exact N*sum(x^2) - sum(x)^2 (>= 0), the numerator of N^2 * pstd^2. */
+static inline fe_i128 var_numerator(int64_t s1, fe_i128 s2, uint32_t n) {
+    fe_i128 d = u128_mul_small(s2, n);
+    i128_sub(&d, i128_square(s1));
+    return d;
+}
+
+/* sample std (ddof=1) in the units of x; exactly 0 iff all values equal. */
+static inline double std_from_sums(int64_t s1, fe_i128 s2, uint32_t n) {
+    fe_i128 d = var_numerator(s1, s2, n);
+    if (i128_is_zero(d)) return 0.0;
+    return sqrt(i128_to_double(d) / ((double)n * (double)(n - 1)));
+}
+
+static inline double safe_div(double a, double b) {
+    if (isnan(a) || isnan(b)) return NAN;
+    return b != 0.0 ? a / b : 0.0;
+}
+
+static inline int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+    return q;
+}
+
+/* ---------------------------------------------------------- calendar math */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int32_t yyyymmdd_from_days(int64_t z) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    return (int32_t)(y * 10000 + (int64_t)m * 100 + d);
+}
+
+static int valid_yyyymmdd(int64_t v) {
+    int64_t y = v / 10000, m = (v / 100) % 100, d = v % 100;
+    return v > 0 && y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+/* ------------------------------------------------------- per-trade history */
+
+#define HIST 512 /* >= 501: p_(t-100) and W_500 */
+#define HMASK (HIST - 1)
+
+enum { TB_BIG = 1, TB_BUYER_CHANGED = 2, TB_SELLER_CHANGED = 4 };
+
+/* One trade as the windows need it: one cache line, so the few lagged
+ * trades read per update cost one line each. */
+typedef struct fe_trade {
+    int64_t P;  /* price units */
+    double p;   /* price */
+    int64_t R;  /* r * 2^53 (0 when TB_BIG or the session's first trade) */
+    double r;   /* one-trade return (0 for the first trade) */
+    fe_i128 QR; /* fl(q*r) * 2^53 (0 when TB_BIG) */
+    int32_t q;
+    int32_t ti; /* trades in the 60-second window at this trade */
+    uint16_t bslot, sslot;
+    int8_t s;
+    uint8_t bits;
+    uint8_t _pad[2];
+} fe_trade;
+_Static_assert(sizeof(fe_trade) == 64, "one cache line per trade");
+
+/* ------------------------------------------------- whole-second windows */
+
+#define SECS 64 /* > the longest window (60 s) */
+
+typedef struct fe_secwin {
+    int64_t tag[SECS];
+    int64_t cnt[SECS];
+    int64_t total;
+    int64_t head; /* latest second seen */
+    int32_t k;    /* window length in seconds */
+    int32_t empty;
+} fe_secwin;
+
+static void secwin_clear(fe_secwin *w, int32_t k) {
+    for (int i = 0; i < SECS; i++) {
+        w->tag[i] = INT64_MIN;
+        w->cnt[i] = 0;
+    }
+    w->total = 0;
+    w->head = 0;
+    w->k = k;
+    w->empty = 1;
+}
+
+/* Move the window's end to second s (>= head): seconds below s-k+1 leave. */
+static inline void secwin_advance(fe_secwin *w, int64_t s) {
+    if (w->empty) {
+        w->head = s;
+        w->empty = 0;
+        return;
+    }
+    if (s <= w->head) return;
+    if (s - w->head >= w->k) {
+        for (int i = 0; i < SECS; i++) {
+            w->tag[i] = INT64_MIN;
+            w->cnt[i] = 0;
+        }
+        w->total = 0;
+    } else {
+        for (int64_t x = w->head - w->k + 1; x <= s - w->k; x++) {
+            int b = (int)(x & (SECS - 1));
+            if (w->tag[b] == x) {
+                w->total -= w->cnt[b];
+                w->cnt[b] = 0;
+                w->tag[b] = INT64_MIN;
+            }
+        }
+    }
+    w->head = s;
+}
+
+static inline void secwin_add(fe_secwin *w, int64_t s) {
+    secwin_advance(w, s);
+    int b = (int)(s & (SECS - 1));
+    if (w->tag[b] != s) {
+        w->tag[b] = s;
+        w->cnt[b] = 0;
+    }
+    w->cnt[b]++;
+    w->total++;
+}
+
+/* ----------------------------------------------------------- agent ranking */
+
+/* Agents present in W_500 (as buyer or seller) are at most 2*500; slots are
+ * recycled when an agent leaves both sides of the window, so a fixed pool
+ * serves any number of agent ids. */
+#define AGENT_SLOTS 1024
+#define AGENT_MAP 2048
+#define AGENT_MAP_BITS 11
+
+typedef struct fe_rank {
+    int64_t vol[AGENT_SLOTS];  /* volume in W_500 on this side */
+    int64_t last[AGENT_SLOTS]; /* index of the latest trade in W_500 on this side */
+    int32_t cnt[AGENT_SLOTS];  /* trades in W_500 on this side */
+    int32_t cnt20[AGENT_SLOTS]; /* trades in W_20 on this side */
+    int16_t pos[AGENT_SLOTS];  /* position in order[] */
+    int16_t order[AGENT_SLOTS]; /* present agents, best first */
+    int32_t len;
+} fe_rank;
+
+typedef struct fe_agents {
+    int32_t map_key[AGENT_MAP];
+    int16_t map_slot[AGENT_MAP]; /* -1: empty */
+    int32_t slot_id[AGENT_SLOTS];
+    int16_t free_slots[AGENT_SLOTS];
+    int32_t n_free;
+    fe_rank buy, sell;
+} fe_agents;
+
+static void agents_clear(fe_agents *ag) {
+    for (int i = 0; i < AGENT_MAP; i++) ag->map_slot[i] = -1;
+    for (int i = 0; i < AGENT_SLOTS; i++) ag->free_slots[i] = (int16_t)(AGENT_SLOTS - 1 - i);
+    ag->n_free = AGENT_SLOTS;
+    ag->buy.len = 0;
+    ag->sell.len = 0;
+}
+
+static inline uint32_t agent_hash(int32_t id) {
+    return ((uint32_t)id * 2654435761u) >> (32 - AGENT_MAP_BITS);
+}
+
+static int agent_slot(fe_agents *ag, int32_t id) {
+    uint32_t i = agent_hash(id);
+    while (ag->map_slot[i] >= 0) {
+        if (ag->map_key[i] == id) return ag->map_slot[i];
+        i = (i + 1) & (AGENT_MAP - 1);
+    }
+    if (ag->n_free == 0) return -1; /* impossible: at most 1000 agents live */
+    int s = ag->free_slots[--ag->n_free];
+    ag->map_key[i] = id;
+    ag->map_slot[i] = (int16_t)s;
+    ag->slot_id[s] = id;
+    ag->buy.vol[s] = ag->sell.vol[s] = 0;
+    ag->buy.cnt[s] = ag->sell.cnt[s] = 0;
+    ag->buy.cnt20[s] = ag->sell.cnt20[s] = 0;
+    return s;
+}
+
+/* Linear-probing deletion with backward shift (no tombstones, so lookups
+ * stay short however long the session). */
+static void agent_free(fe_agents *ag, int s) {
+    int32_t id = ag->slot_id[s];
+    uint32_t i = agent_hash(id);
+    while (ag->map_key[i] != id || ag->map_slot[i] != s) i = (i + 1) & (AGENT_MAP - 1);
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & (AGENT_MAP - 1);
+        if (ag->map_slot[j] < 0) break;
+        uint32_t home = agent_hash(ag->map_key[j]);
+        /* move j into the hole i unless its home lies cyclically in (i, j] */
+        int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!in_range) {
+            ag->map_key[i] = ag->map_key[j];
+            ag->map_slot[i] = ag->map_slot[j];
+            i = j;
+        }
+    }
+    ag->map_slot[i] = -1;
+    ag->free_slots[ag->n_free++] = (int16_t)s;
+}
+
+static inline int rank_better(const fe_rank *rk, int a, int b) {
+    return rk->vol[a] > rk->vol[b] || (rk->vol[a] == rk->vol[b] && rk->last[a] > rk->last[b]);
+}
+
+static inline void rank_promote(fe_rank *rk, int s) {
+    int p = rk->pos[s];
+    while (p > 0 && rank_better(rk, s, rk->order[p - 1])) {
+        rk->order[p] = rk->order[p - 1];
+        rk->pos[rk->order[p]] = (int16_t)p;
+        p--;
+    }
+    rk->order[p] = (int16_t)s;
+    rk->pos[s] = (int16_t)p;
+}
+
+static inline void rank_demote(fe_rank *rk, int s) {
+    int p = rk->pos[s];
+    while (p + 1 < rk->len && rank_better(rk, rk->order[p + 1], s)) {
+        rk->order[p] = rk->order[p + 1];
+        rk->pos[rk->order[p]] = (int16_t)p;
+        p++;
+    }
+    rk->order[p] = (int16_t)s;
+    rk->pos[s] = (int16_t)p;
+}
+
+/* Trade `idx` of this side leaves W_500. */
+static inline void rank_leave(fe_rank *rk, int s, int32_t q) {
+    rk->vol[s] -= q;
+    if (--rk->cnt[s] == 0) {
+        for (int p = rk->pos[s]; p + 1 < rk->len; p++) {
+            rk->order[p] = rk->order[p + 1];
+            rk->pos[rk->order[p]] = (int16_t)p;
+        }
+        rk->len--;
+    } else {
+        rank_demote(rk, s);
+    }
+}
+
+/* Trade `idx` (the newest) enters W_500 on this side. */
+static inline void rank_enter(fe_rank *rk, int s, int32_t q, int64_t idx) {
+    if (rk->cnt[s]++ == 0) {
+        rk->order[rk->len] = (int16_t)s;
+        rk->pos[s] = (int16_t)rk->len;
+        rk->len++;
+    }
+    rk->vol[s] += q;
+    rk->last[s] = idx;
+    rk->cnt20[s]++;
+    rank_promote(rk, s);
+}
+
+static inline int rank_top_count20(const fe_rank *rk) {
+    int k = rk->len < 5 ? rk->len : 5, c = 0;
+    for (int i = 0; i < k; i++) c += rk->cnt20[rk->order[i]] > 0;
+    return c;
+}
+
+/* ----------------------------------------------------------------- engine */
+
+static const uint32_t RW[6] = {5, 10, 20, 50, 100, 200}; /* return windows */
+enum { RW5, RW10, RW20, RW50, RW100, RW200, NRW };
+static const uint32_t QW[4] = {10, 20, 50, 100}; /* quantity windows */
+#define GK_BARS 20
+#define OFI_HIST 128
+
+struct qt_fe {
+    void *raw; /* what malloc returned (the struct is cache-line aligned in it) */
+
+    /* configuration */
+    double tick_size, unit, inv_unit;
+    int unit_divides; /* price = units / inv_unit (see qt_price_to_double) */
+    qt_fe_tz_transition *tz;
+    size_t n_tz, tz_idx;
+    qt_fe_session_hours *sessions; /* sorted by date */
+    size_t n_sessions;
+    int32_t default_open_s, default_close_s;
+
+    /* clock */
+    int64_t latest_ts;
+    int have_clock;
+
+    /* session */
+    int have_session;
+    int64_t day; /* local days since 1970-01-01 */
+    int32_t date, open_s, close_s, dow;
+    int64_t n; /* trades of the session */
+    int32_t prev_b, prev_s;
+    int64_t cum_signed;
+
+    /* rolling sums (exact) */
+    int64_t rs1[NRW];
+    fe_i128 rs2[NRW];
+    int32_t rbig[NRW];
+    int64_t ps5, ps20, ps50;
+    fe_i128 ps2_20;
+    int64_t qs[4], sqs[4];
+    fe_i128 qs2[4]; /* [0] unused: no std over W_10(q) */
+    fe_i128 qr20;
+    int32_t bchg100, schg100;
+    int64_t ti200;
+
+    /* Garman-Klass bars */
+    int have_bar;
+    int64_t bar_minute;
+    double bo, bh, bl, bc;
+    double gk_terms[GK_BARS];
+    int64_t gk_n;
+    double gk_value;
+
+    /* book */
+    qt_book_top top;
+    int prev_valid;
+    int64_t ofi[OFI_HIST];
+    int64_t ofi_n, ofi10, ofi50, ofi100;
+
+    qt_fe_counters c;
+
+    fe_secwin trades60, book10;
+    fe_agents ag;
+    fe_trade hist[HIST];
+};
+
+static inline fe_trade *H(qt_fe *fe, int64_t i) { return &fe->hist[i & HMASK]; }
+
+static inline double to_price(const qt_fe *fe, int64_t units) {
+    return fe->unit_divides ? (double)units / fe->inv_unit : (double)units * fe->unit;
+}
+
+static void book_clear(qt_fe *fe) {
+    memset(&fe->top, 0, sizeof fe->top);
+    fe->top.bb = QT_PRICE_NONE;
+    fe->top.ba = QT_PRICE_NONE;
+    fe->prev_valid = 0;
+    fe->ofi_n = fe->ofi10 = fe->ofi50 = fe->ofi100 = 0;
+    secwin_clear(&fe->book10, 10);
+}
+
+static void session_clear(qt_fe *fe) {
+    fe->n = 0;
+    fe->prev_b = fe->prev_s = 0;
+    fe->cum_signed = 0;
+    for (int k = 0; k < NRW; k++) {
+        fe->rs1[k] = 0;
+        fe->rs2[k] = i128_zero();
+        fe->rbig[k] = 0;
+    }
+    fe->ps5 = fe->ps20 = fe->ps50 = 0;
+    fe->ps2_20 = i128_zero();
+    for (int k = 0; k < 4; k++) {
+        fe->qs[k] = fe->sqs[k] = 0;
+        fe->qs2[k] = i128_zero();
+    }
+    fe->qr20 = i128_zero();
+    fe->bchg100 = fe->schg100 = 0;
+    fe->ti200 = 0;
+    fe->have_bar = 0;
+    fe->gk_n = 0;
+    fe->gk_value = NAN;
+    secwin_clear(&fe->trades60, 60);
+    agents_clear(&fe->ag);
+    book_clear(fe);
+}
+
+static void session_hours(qt_fe *fe, int32_t date, int32_t *open_s, int32_t *close_s) {
+    size_t lo = 0, hi = fe->n_sessions;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (fe->sessions[mid].date < date) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < fe->n_sessions && fe->sessions[lo].date == date) {
+        *open_s = fe->sessions[lo].open_s;
+        *close_s = fe->sessions[lo].close_s;
+    } else {
+        *open_s = fe->default_open_s;
+        *close_s = fe->default_close_s;
+    }
+}
+
+static void session_start(qt_fe *fe, int64_t day) {
+    session_clear(fe);
+    fe->have_session = 1;
+    fe->day = day;
+    fe->date = yyyymmdd_from_days(day);
+    int64_t w = (day + 3) % 7; /* Monday 0; 1970-01-01 was a Thursday */
+    fe->dow = (int32_t)(w < 0 ? w + 7 : w);
+    session_hours(fe, fe->date, &fe->open_s, &fe->close_s);
+    fe->c.session_resets++;
+}
+
+static int32_t tz_offset(qt_fe *fe, int64_t ts) {
+    if (fe->n_tz == 0) return 0;
+    size_t i = fe->tz_idx;
+    const qt_fe_tz_transition *t = fe->tz;
+    if (ts >= t[i].utc_ns_from && (i + 1 == fe->n_tz || ts < t[i + 1].utc_ns_from)) return t[i].offset_s;
+    size_t lo = 0, hi = fe->n_tz; /* first entry with from > ts */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t[mid].utc_ns_from <= ts) lo = mid + 1;
+        else hi = mid;
+    }
+    fe->tz_idx = lo == 0 ? 0 : lo - 1;
+    return t[fe->tz_idx].offset_s;
+}
+
+/* The engine's clock: never goes back.  0 when there is no time at all. */
+static inline int clock_take(qt_fe *fe, int64_t ts, int64_t *eff) {
+    if (ts == QT_TIME_NONE) {
+        if (!fe->have_clock) return 0;
+        fe->c.ts_missing++;
+    } else if (!fe->have_clock || ts > fe->latest_ts) {
+        fe->latest_ts = ts;
+        fe->have_clock = 1;
+    } else if (ts < fe->latest_ts) {
+        fe->c.ts_regressions++;
+    }
+    *eff = fe->latest_ts;
+    return 1;
+}
+
+/* UTC and local whole seconds of ts; a new local date starts a session. */
+static inline void clock_place(qt_fe *fe, int64_t ts, int64_t *utc_sec, int64_t *local_sec) {
+    *utc_sec = floor_div(ts, 1000000000);
+    *local_sec = *utc_sec + tz_offset(fe, ts);
+    int64_t day = floor_div(*local_sec, 86400);
+    if (!fe->have_session || day != fe->day) session_start(fe, day);
+}
+
+/* --------------------------------------------------------------- lifecycle */
+
+static int cmp_sessions(const void *a, const void *b) {
+    int32_t x = ((const qt_fe_session_hours *)a)->date, y = ((const qt_fe_session_hours *)b)->date;
+    return (x > y) - (x < y);
+}
+
+static int hours_ok(int32_t open_s, int32_t close_s) {
+    return open_s >= 0 && close_s > open_s && close_s <= 86400;
+}
+
+qt_fe *qt_fe_create(const qt_fe_config *cfg) {
+    if (!cfg || !(cfg->tick_size > 0) || !(cfg->price_unit > 0) || !isfinite(cfg->tick_size) ||
+        !isfinite(cfg->price_unit) || !hours_ok(cfg->default_open_s, cfg->default_close_s))
+        return NULL;
+    if ((cfg->n_tz && !cfg->tz) || (cfg->n_sessions && !cfg->sessions)) return NULL;
+    for (size_t i = 1; i < cfg->n_tz; i++)
+        if (cfg->tz[i].utc_ns_from <= cfg->tz[i - 1].utc_ns_from) return NULL;
+    for (size_t i = 0; i < cfg->n_tz; i++)
+        if (cfg->tz[i].offset_s <= -86400 || cfg->tz[i].offset_s >= 86400) return NULL;
+    for (size_t i = 0; i < cfg->n_sessions; i++)
+        if (!valid_yyyymmdd(cfg->sessions[i].date) ||
+            !hours_ok(cfg->sessions[i].open_s, cfg->sessions[i].close_s))
+            return NULL;
+
+    void *raw = malloc(sizeof(qt_fe) + QT_CACHE_LINE);
+    if (!raw) return NULL;
+    qt_fe *fe = (qt_fe *)(((uintptr_t)raw + QT_CACHE_LINE - 1) & ~(uintptr_t)(QT_CACHE_LINE - 1));
+    memset(fe, 0, sizeof *fe);
+    fe->raw = raw;
+    fe->tick_size = cfg->tick_size;
+    fe->unit = cfg->price_unit;
+    fe->inv_unit = 1.0 / cfg->price_unit;
+    double r = (double)(int64_t)(fe->inv_unit + 0.5);
+    fe->unit_divides = cfg->price_unit < 1.0 && r == fe->inv_unit;
+    fe->default_open_s = cfg->default_open_s;
+    fe->default_close_s = cfg->default_close_s;
+    if (cfg->n_tz) {
+        fe->tz = malloc(cfg->n_tz * sizeof *fe->tz);
+        if (!fe->tz) goto fail;
+        memcpy(fe->tz, cfg->tz, cfg->n_tz * sizeof *fe->tz);
+        fe->n_tz = cfg->n_tz;
+    }
+    if (cfg->n_sessions) {
+        fe->sessions = malloc(cfg->n_sessions * sizeof *fe->sessions);
+        if (!fe->sessions) goto fail;
+        memcpy(fe->sessions, cfg->sessions, cfg->n_sessions * sizeof *fe->sessions);
+        fe->n_sessions = cfg->n_sessions;
+        qsort(fe->sessions, fe->n_sessions, sizeof *fe->sessions, cmp_sessions);
+        for (size_t i = 1; i < fe->n_sessions; i++)
+            if (fe->sessions[i].date == fe->sessions[i - 1].date) goto fail;
+    }
+    qt_fe_reset(fe);
+    return fe;
+fail:
+    qt_fe_destroy(fe);
+    return NULL;
+}
+
+void qt_fe_destroy(qt_fe *fe) {
+    if (!fe) return;
+    free(fe->tz);
+    free(fe->sessions);
+    free(fe->raw);
+}
+
+void qt_fe_reset(qt_fe *fe) {
+    memset(&fe->c, 0, sizeof fe->c);
+    fe->have_clock = 0;
+    fe->latest_ts = 0;
+    fe->tz_idx = 0;
+    fe->have_session = 0;
+    fe->day = 0;
+    fe->date = 0;
+    session_clear(fe);
+}
+
+size_t qt_fe_memory_bytes(const qt_fe *fe) {
+    return sizeof(qt_fe) + QT_CACHE_LINE + fe->n_tz * sizeof *fe->tz + fe->n_sessions * sizeof *fe->sessions;
+}
+
+void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out) { *out = fe->c; }
+
+/* ------------------------------------------------------------------ trades */
+
+/* mean and sample std of W_N(r) for return window k, in return units. */
+static void rstats(qt_fe *fe, int k, double *mean, double *sd) {
+    uint32_t n = RW[k];
+    if (fe->rbig[k] == 0) {
+        *mean = (double)fe->rs1[k] / n * INV_TWO53;
+        *sd = std_from_sums(fe->rs1[k], fe->rs2[k], n) * INV_TWO53;
+        return;
+    }
+    /* a return beyond the exact grid is in the window: two-pass */
+    fe->c.recomputations++;
+    double s = 0.0, ss = 0.0;
+    for (int64_t i = fe->n - n + 1; i <= fe->n; i++) s += H(fe, i)->r;
+    double m = s / n;
+    int equal = 1;
+    double r0 = H(fe, fe->n)->r;
+    for (int64_t i = fe->n - n + 1; i <= fe->n; i++) {
+        double d = H(fe, i)->r - m;
+        ss += d * d;
+        equal &= H(fe, i)->r == r0;
+    }
+    *mean = m;
+    *sd = equal ? 0.0 : sqrt(ss / (n - 1));
+}
+
+static void gk_complete_bar(qt_fe *fe) {
+    double hl = log(fe->bh / fe->bl), co = log(fe->bc / fe->bo);
+    fe->gk_terms[fe->gk_n % GK_BARS] = 0.5 * hl * hl - GK_K * co * co;
+    fe->gk_n++;
+    if (fe->gk_n < 5) return;
+    int64_t m = fe->gk_n < GK_BARS ? fe->gk_n : GK_BARS;
+    double s = 0.0;
+    for (int64_t i = fe->gk_n - m; i < fe->gk_n; i++) s += fe->gk_terms[i % GK_BARS];
+    double mean = s / (double)m;
+    fe->gk_value = sqrt(mean > 0.0 ? mean : 0.0);
+}
+
+static void gk_update(qt_fe *fe, int64_t local_sec, double p) {
+    int64_t minute = floor_div(local_sec, 60);
+    if (fe->have_bar && minute == fe->bar_minute) {
+        if (p > fe->bh) fe->bh = p;
+        if (p < fe->bl) fe->bl = p;
+        fe->bc = p;
+        return;
+    }
+    if (fe->have_bar) gk_complete_bar(fe);
+    fe->have_bar = 1;
+    fe->bar_minute = minute;
+    fe->bo = fe->bh = fe->bl = fe->bc = p;
+}
+
+static void book_features(const qt_fe *fe, double *out) {
+    const qt_book_top *t = &fe->top;
+    int bid = t->bb != QT_PRICE_NONE, ask = t->ba != QT_PRICE_NONE;
+    if (bid && ask && t->bb < t->ba) {
+        double pb = to_price(fe, t->bb), pa = to_price(fe, t->ba);
+        double spread = to_price(fe, t->ba - t->bb);
+        double qb = (double)t->qb, qa = (double)t->qa;
+        out[QT_FE_SPREAD] = spread;
+        out[QT_FE_SPREAD_TICKS] = spread / fe->tick_size;
+        out[QT_FE_MICROPRICE_DEV] =
+            qb + qa > 0 ? ((pa * qb + pb * qa) / (qb + qa) - (pa + pb) / 2.0) / fe->tick_size : NAN;
+    } else {
+        out[QT_FE_SPREAD] = out[QT_FE_SPREAD_TICKS] = out[QT_FE_MICROPRICE_DEV] = NAN;
+    }
+    for (int k = 0; k < 3; k++) {
+        double qb = bid ? (double)t->bid_depth[k] : 0.0, qa = ask ? (double)t->ask_depth[k] : 0.0;
+        out[QT_FE_BOOK_IMBALANCE_1 + k] = safe_div(qb - qa, qb + qa);
+    }
+    out[QT_FE_DEPTH_BID_5] = bid ? (double)t->bid_depth[1] : 0.0;
+    out[QT_FE_DEPTH_ASK_5] = ask ? (double)t->ask_depth[1] : 0.0;
+    out[QT_FE_OFI_10] = fe->ofi_n >= 10 ? (double)fe->ofi10 : NAN;
+    out[QT_FE_OFI_10 + 1] = fe->ofi_n >= 50 ? (double)fe->ofi50 : NAN;
+    out[QT_FE_OFI_10 + 2] = fe->ofi_n >= 100 ? (double)fe->ofi100 : NAN;
+    out[QT_FE_BOOK_UPDATE_RATE] = (double)fe->book10.total / 10.0;
+}
+
+int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
+    fe->c.trades++;
+    if (ev->flags & QT_F_INVALID) {
+        fe->c.invalid++;
+        return 0;
+    }
+    if (ev->flags & QT_F_AFTER_HOURS) {
+        fe->c.after_hours++;
+        return 0;
+    }
+    /* A correction of an earlier trade: the rows already emitted stand and
+     * it is not a new trade of the stream, so it neither emits nor moves any
+     * window (nor the clock). */
+    if (ev->flags & QT_F_EDIT) {
+        fe->c.edits++;
+        return 0;
+    }
+    const int64_t P = ev->price;
+    const int32_t q = ev->qty;
+    int64_t ts, usec, lsec;
+    if (P == QT_PRICE_NONE || P <= 0 || P > FE_MAX_PRICE || q < 0 || !clock_take(fe, ev->exch_ns, &ts)) {
+        fe->c.invalid++;
+        return 0;
+    }
+    clock_place(fe, ts, &usec, &lsec);
+
+    const int64_t n = ++fe->n;
+    fe_trade *t = H(fe, n);
+    const double p = to_price(fe, P);
+    const int8_t s = ev->code == 2 ? 1 : ev->code == 3 ? -1 : 0;
+    const int64_t sq = (int64_t)s * q;
+    const int32_t b = ev->a, a = ev->b;
+
+    /* ---- the record of trade n */
+    t->P = P;
+    t->p = p;
+    t->q = q;
+    t->s = s;
+    t->bits = 0;
+    t->R = 0;
+    t->r = 0.0;
+    t->QR = i128_zero();
+    if (n >= 2) {
+        double r = p / H(fe, n - 1)->p - 1.0;
+        t->r = r;
+        double x = r * TWO53;
+        /* |r| <= 1 is on the 2^-53 grid; the equality re-checks it */
+        if (r <= 1.0 && (double)(int64_t)x == x) {
+            t->R = (int64_t)x;
+            t->QR = i128_from_integral_double(((double)q * r) * TWO53);
+        } else {
+            t->bits |= TB_BIG;
+        }
+        if (b != fe->prev_b) t->bits |= TB_BUYER_CHANGED;
+        if (a != fe->prev_s) t->bits |= TB_SELLER_CHANGED;
+    }
+    fe->prev_b = b;
+    fe->prev_s = a;
+    fe->cum_signed += sq;
+    secwin_add(&fe->trades60, usec);
+    t->ti = (int32_t)fe->trades60.total;
+
+    /* ---- windows over returns (defined from trade 2) */
+    if (n >= 2) {
+        const fe_i128 R2 = i128_square(t->R);
+        const int big = (t->bits & TB_BIG) != 0;
+        for (int k = 0; k < NRW; k++) {
+            fe->rs1[k] += t->R;
+            i128_add(&fe->rs2[k], R2);
+            fe->rbig[k] += big;
+            if (n - (int64_t)RW[k] >= 2) {
+                const fe_trade *o = H(fe, n - RW[k]);
+                fe->rs1[k] -= o->R;
+                i128_sub(&fe->rs2[k], i128_square(o->R));
+                fe->rbig[k] -= (o->bits & TB_BIG) != 0;
+            }
+        }
+        i128_add(&fe->qr20, t->QR);
+        if (n - 20 >= 2) i128_sub(&fe->qr20, H(fe, n - 20)->QR);
+    }
+
+    /* ---- windows over prices, quantities, flags (defined from trade 1) */
+    fe->ps5 += P;
+    if (n > 5) fe->ps5 -= H(fe, n - 5)->P;
+    fe->ps20 += P;
+    i128_add(&fe->ps2_20, i128_square(P));
+    if (n > 20) {
+        int64_t o = H(fe, n - 20)->P;
+        fe->ps20 -= o;
+        i128_sub(&fe->ps2_20, i128_square(o));
+    }
+    fe->ps50 += P;
+    if (n > 50) fe->ps50 -= H(fe, n - 50)->P;
+    const fe_i128 q2 = i128_square(q);
+    for (int k = 0; k < 4; k++) {
+        fe->qs[k] += q;
+        fe->sqs[k] += sq;
+        if (k) i128_add(&fe->qs2[k], q2);
+        if (n > (int64_t)QW[k]) {
+            const fe_trade *o = H(fe, n - QW[k]);
+            fe->qs[k] -= o->q;
+            fe->sqs[k] -= (int64_t)o->s * o->q;
+            if (k) i128_sub(&fe->qs2[k], i128_square(o->q));
+        }
+    }
+    fe->bchg100 += (t->bits & TB_BUYER_CHANGED) != 0;
+    fe->schg100 += (t->bits & TB_SELLER_CHANGED) != 0;
+    if (n > 100) {
+        const fe_trade *o = H(fe, n - 100);
+        fe->bchg100 -= (o->bits & TB_BUYER_CHANGED) != 0;
+        fe->schg100 -= (o->bits & TB_SELLER_CHANGED) != 0;
+    }
+    fe->ti200 += t->ti;
+    if (n > 200) fe->ti200 -= H(fe, n - 200)->ti;
+
+    /* ---- agent ranking over W_500, presence in W_20 */
+    fe_agents *ag = &fe->ag;
+    if (n > 20) {
+        const fe_trade *o = H(fe, n - 20);
+        ag->buy.cnt20[o->bslot]--;
+        ag->sell.cnt20[o->sslot]--;
+    }
+    if (n > 500) {
+        const fe_trade *o = H(fe, n - 500);
+        rank_leave(&ag->buy, o->bslot, o->q);
+        rank_leave(&ag->sell, o->sslot, o->q);
+        if (ag->buy.cnt[o->bslot] == 0 && ag->sell.cnt[o->bslot] == 0) agent_free(ag, o->bslot);
+        if (o->sslot != o->bslot && ag->buy.cnt[o->sslot] == 0 && ag->sell.cnt[o->sslot] == 0)
+            agent_free(ag, o->sslot);
+    }
+    int bslot = agent_slot(ag, b), sslot = agent_slot(ag, a);
+    if (bslot < 0 || sslot < 0) bslot = sslot = 0; /* unreachable: the pool holds every live agent */
+    t->bslot = (uint16_t)bslot;
+    t->sslot = (uint16_t)sslot;
+    rank_enter(&ag->buy, bslot, q, n);
+    rank_enter(&ag->sell, sslot, q, n);
+
+    gk_update(fe, lsec, p);
+
+    /* ================================================== the feature vector */
+    double mean_r[NRW], sd_r[NRW];
+    for (int k = 0; k < NRW; k++) {
+        if (n >= (int64_t)RW[k] + 1) rstats(fe, k, &mean_r[k], &sd_r[k]);
+        else mean_r[k] = sd_r[k] = NAN;
+    }
+    /* volatility */
+    for (int k = 0; k < 4; k++) {
+        out[QT_FE_VOLATILITY_10 + k] = sd_r[RW10 + k];
+        out[QT_FE_VOLATILITY_RATIO_10 + k] = safe_div(sd_r[RW10 + k], sd_r[RW20 + k]);
+    }
+    out[QT_FE_VOLATILITY_GK] = fe->gk_n >= 5 ? fe->gk_value : NAN;
+    if (n >= 20) {
+        double m = (double)fe->ps20 / 20.0;
+        fe_i128 d = var_numerator(fe->ps20, fe->ps2_20, 20);
+        double sd = i128_is_zero(d) ? 0.0 : sqrt(i128_to_double(d) / 400.0);
+        out[QT_FE_BB_POSITION] = sd == 0.0 ? 0.5 : ((double)P - (m - 2.0 * sd)) / (4.0 * sd);
+    } else {
+        out[QT_FE_BB_POSITION] = NAN;
+    }
+    /* returns */
+    static const int RET_LAGS[7] = {1, 2, 5, 10, 20, 50, 100};
+    for (int k = 0; k < 7; k++)
+        out[QT_FE_RETURNS_1 + k] = n > RET_LAGS[k] ? p / H(fe, n - RET_LAGS[k])->p - 1.0 : NAN;
+    double l1 = n > 1 ? log(p / H(fe, n - 1)->p) : NAN;
+    double l5 = n > 5 ? log(p / H(fe, n - 5)->p) : NAN;
+    double l20 = n > 20 ? log(p / H(fe, n - 20)->p) : NAN;
+    double l50 = n > 50 ? log(p / H(fe, n - 50)->p) : NAN;
+    out[QT_FE_LOG_RETURNS_1] = l1;
+    out[QT_FE_LOG_RETURNS_1 + 1] = l5;
+    out[QT_FE_LOG_RETURNS_1 + 2] = l20;
+    /* order flow */
+    for (int k = 0; k < 4; k++)
+        out[QT_FE_ORDER_FLOW_IMBALANCE_10 + k] =
+            n >= (int64_t)QW[k] ? safe_div((double)fe->sqs[k], (double)fe->qs[k]) : NAN;
+    out[QT_FE_CUMULATIVE_SIGNED_VOLUME] = (double)fe->cum_signed;
+    out[QT_FE_SIGNED_VOLUME] = (double)sq;
+    if (n >= 21) {
+        double num;
+        if (fe->rbig[RW20] == 0) {
+            num = i128_to_double(fe->qr20) * INV_TWO53;
+        } else {
+            fe->c.recomputations++;
+            num = 0.0;
+            for (int64_t i = n - 19; i <= n; i++) num += (double)H(fe, i)->q * H(fe, i)->r;
+        }
+        out[QT_FE_VOLUME_WEIGHTED_RETURN] = safe_div(num, (double)fe->qs[1]);
+    } else {
+        out[QT_FE_VOLUME_WEIGHTED_RETURN] = NAN;
+    }
+    out[QT_FE_AGENT_TURNOVER] =
+        n >= 100 ? ((double)fe->bchg100 / 100.0 + (double)fe->schg100 / 100.0) / 2.0 : NAN;
+    /* volume */
+    for (int k = 1; k < 4; k++) {
+        uint32_t N = QW[k];
+        if (n >= (int64_t)N) {
+            double mean = (double)fe->qs[k] / N;
+            double sd = std_from_sums(fe->qs[k], fe->qs2[k], N);
+            out[QT_FE_VOLUME_RATIO_20 + k - 1] = safe_div((double)q, mean);
+            out[QT_FE_VOLUME_ZSCORE_20 + k - 1] = safe_div((double)q - mean, sd);
+        } else {
+            out[QT_FE_VOLUME_RATIO_20 + k - 1] = out[QT_FE_VOLUME_ZSCORE_20 + k - 1] = NAN;
+        }
+    }
+    out[QT_FE_TRADE_INTENSITY] = (double)t->ti / 60.0;
+    /* ti / mean(W_200(ti)) with the 1/60 cancelled: one rounding */
+    out[QT_FE_TRADE_INTENSITY_RATIO] = n >= 200 ? safe_div((double)t->ti * 200.0, (double)fe->ti200) : NAN;
+    /* technical */
+    out[QT_FE_MA_5_20_RATIO] = n >= 20 ? ((double)fe->ps5 / 5.0) / ((double)fe->ps20 / 20.0) : NAN;
+    out[QT_FE_MA_20_50_RATIO] = n >= 50 ? ((double)fe->ps20 / 20.0) / ((double)fe->ps50 / 50.0) : NAN;
+    out[QT_FE_MOMENTUM_5_20] = l5 - (5.0 / 20.0) * l20;
+    out[QT_FE_MOMENTUM_20_50] = l20 - (20.0 / 50.0) * l50;
+    out[QT_FE_SHARPE_5] = safe_div(mean_r[RW5], sd_r[RW5]);
+    out[QT_FE_SHARPE_20] = safe_div(mean_r[RW20], sd_r[RW20]);
+    const int64_t local_t = lsec - fe->day * 86400;
+    double tn = (double)(local_t - fe->open_s) / (double)(fe->close_s - fe->open_s);
+    out[QT_FE_TIME_NORMALIZED] = tn < 0.0 ? 0.0 : tn > 1.0 ? 1.0 : tn;
+    /* microstructure */
+    if (n >= 500) {
+        for (int k = 0; k < 5; k++) {
+            out[QT_FE_TOP_BUYER_0_ACTIVE + k] = k < ag->buy.len && ag->buy.order[k] == bslot;
+            out[QT_FE_TOP_SELLER_0_ACTIVE + k] = k < ag->sell.len && ag->sell.order[k] == sslot;
+        }
+        out[QT_FE_TOP_BUYERS_COUNT] = rank_top_count20(&ag->buy);
+        out[QT_FE_TOP_SELLERS_COUNT] = rank_top_count20(&ag->sell);
+    } else {
+        for (int k = 0; k < 12; k++) out[QT_FE_TOP_BUYER_0_ACTIVE + k] = NAN;
+    }
+    out[QT_FE_BUYER_CHANGED] = (t->bits & TB_BUYER_CHANGED) != 0;
+    out[QT_FE_SELLER_CHANGED] = (t->bits & TB_SELLER_CHANGED) != 0;
+    out[QT_FE_IS_BUYER_AGGRESSOR] = ev->code == 2;
+    out[QT_FE_IS_SELLER_AGGRESSOR] = ev->code == 3;
+    /* temporal */
+    out[QT_FE_MINUTE] = (double)((local_t / 60) % 60);
+    out[QT_FE_HOUR] = (double)(local_t / 3600);
+    out[QT_FE_DAY_OF_WEEK] = fe->dow;
+    out[QT_FE_IS_OPENING_30MIN] = local_t >= fe->open_s && local_t < fe->open_s + 1800;
+    out[QT_FE_IS_CLOSING_30MIN] = local_t >= fe->close_s - 1800 && local_t < fe->close_s;
+    out[QT_FE_IS_LUNCH_HOUR] = local_t >= 12 * 3600 && local_t < 13 * 3600;
+
+    /* book: book events before this trade within its 10-second window */
+    secwin_advance(&fe->book10, usec);
+    book_features(fe, out);
+
+    fe->c.rows++;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- the book */
+
+void qt_fe_on_book_event(qt_fe *fe, const qt_book_top *top, int64_t ts_ns) {
+    int64_t ts, usec, lsec;
+    if (!clock_take(fe, ts_ns, &ts)) {
+        fe->c.invalid++;
+        return;
+    }
+    clock_place(fe, ts, &usec, &lsec);
+    fe->c.book_events++;
+    secwin_add(&fe->book10, usec);
+
+    const qt_book_top *o = &fe->top;
+    int valid = top->bb != QT_PRICE_NONE && top->ba != QT_PRICE_NONE && top->bb < top->ba;
+    int changed = top->bb != o->bb || top->qb != o->qb || top->ba != o->ba || top->qa != o->qa;
+    if (changed && valid && fe->prev_valid) {
+        /* Cont-Kukanov-Stoikov order-flow term of this event */
+        int64_t e = (top->bb >= o->bb ? top->qb : 0) - (top->bb <= o->bb ? o->qb : 0) -
+                    (top->ba <= o->ba ? top->qa : 0) + (top->ba >= o->ba ? o->qa : 0);
+        int64_t m = fe->ofi_n++;
+        fe->ofi[m & (OFI_HIST - 1)] = e;
+        fe->ofi10 += e;
+        fe->ofi50 += e;
+        fe->ofi100 += e;
+        if (m >= 10) fe->ofi10 -= fe->ofi[(m - 10) & (OFI_HIST - 1)];
+        if (m >= 50) fe->ofi50 -= fe->ofi[(m - 50) & (OFI_HIST - 1)];
+        if (m >= 100) fe->ofi100 -= fe->ofi[(m - 100) & (OFI_HIST - 1)];
+    }
+    fe->top = *top;
+    fe->prev_valid = valid;
+}
+
+void qt_fe_on_session(qt_fe *fe, int32_t yyyymmdd) {
+    if (!valid_yyyymmdd(yyyymmdd)) {
+        fe->c.invalid++;
+        return;
+    }
+    int64_t day = days_from_civil(yyyymmdd / 10000, (unsigned)(yyyymmdd / 100 % 100), (unsigned)(yyyymmdd % 100));
+    if (!fe->have_session || day != fe->day) session_start(fe, day);
+}
+
+/* ------------------------------------------------------------------ batches */
+
+void qt_fe_run(qt_fe *fe, const qt_event *ev, size_t n, double *out_matrix, int64_t *out_ts,
+               int64_t *out_trade_number, size_t *rows) {
+    size_t r = 0;
+    for (size_t i = 0; i < n; i++) {
+        const qt_event *e = &ev[i];
+        switch (e->type) {
+        case QT_EV_TRADE:
+            if (qt_fe_on_trade(fe, e, out_matrix + r * QT_FE_NUM_FEATURES)) {
+                out_ts[r] = fe->latest_ts;
+                out_trade_number[r] = e->ref;
+                r++;
+            }
+            break;
+        case QT_EV_SESSION:
+            qt_fe_on_session(fe, (int32_t)e->ref);
+            break;
+        /* book records: applied to the book by the drain loop, which then
+         * calls qt_fe_on_book_event with the top */
+        default:
+            fe->c.skipped_records++;
+            break;
+        }
+    }
+    *rows = r;
+}
+
+void qt_fe_run_timed(qt_fe *fe, const qt_event *ev, size_t n, double *scratch_row, int64_t *lat_ns) {
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].type != QT_EV_TRADE) {
+            lat_ns[i] = 0;
+            continue;
+        }
+        int64_t t0 = qt_monotonic_ns();
+        qt_fe_on_trade(fe, &ev[i], scratch_row);
+        lat_ns[i] = qt_monotonic_ns() - t0;
+    }
+}
