@@ -860,10 +860,16 @@ int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
     }
     out[QT_FE_VOLATILITY_GK] = fe->gk_n >= 5 ? fe->gk_value : NAN;
     if (n >= 20) {
-        double m = (double)fe->ps20 / 20.0;
+        /* (p - (m - 2s)) / (4s) with m = S/20, s = sqrt(D)/20: the same as
+         * (20p - S + 2 sqrt(D)) / (4 sqrt(D)), whose first term is an exact
+         * integer, so nothing cancels at the price level */
         fe_i128 d = var_numerator(fe->ps20, fe->ps2_20, 20);
-        double sd = i128_is_zero(d) ? 0.0 : sqrt(i128_to_double(d) / 400.0);
-        out[QT_FE_BB_POSITION] = sd == 0.0 ? 0.5 : ((double)P - (m - 2.0 * sd)) / (4.0 * sd);
+        if (i128_is_zero(d)) {
+            out[QT_FE_BB_POSITION] = 0.5;
+        } else {
+            double root = sqrt(i128_to_double(d));
+            out[QT_FE_BB_POSITION] = ((double)(20 * P - fe->ps20) + 2.0 * root) / (4.0 * root);
+        }
     } else {
         out[QT_FE_BB_POSITION] = NAN;
     }
@@ -906,7 +912,8 @@ int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
             double mean = (double)fe->qs[k] / N;
             double sd = std_from_sums(fe->qs[k], fe->qs2[k], N);
             out[QT_FE_VOLUME_RATIO_20 + k - 1] = safe_div((double)q, mean);
-            out[QT_FE_VOLUME_ZSCORE_20 + k - 1] = safe_div((double)q - mean, sd);
+            /* q - mean as (N q - S) / N: an exact integer, one rounding */
+            out[QT_FE_VOLUME_ZSCORE_20 + k - 1] = safe_div((double)((int64_t)N * q - fe->qs[k]) / N, sd);
         } else {
             out[QT_FE_VOLUME_RATIO_20 + k - 1] = out[QT_FE_VOLUME_ZSCORE_20 + k - 1] = NAN;
         }
