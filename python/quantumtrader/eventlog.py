@@ -73,7 +73,8 @@ def _encode_field(value: object, name: str, limit: int) -> bytes:
         raise TypeError(f"EventLogHeader.{name} must be str, got {type(value).__name__}")
     raw = value.encode("utf-8")
     if len(raw) > limit:
-        raise ValueError(f"EventLogHeader.{name} is {len(raw)} bytes of UTF-8; the log stores at most {limit}")
+        raise ValueError(
+            f"EventLogHeader.{name} is {len(raw)} bytes of UTF-8; the log stores at most {limit}")
     if b"\0" in raw:
         raise ValueError(f"EventLogHeader.{name} contains a NUL character")
     return raw
@@ -225,7 +226,9 @@ class EventLog:
         self.close()
 
     def __repr__(self) -> str:
-        tail = f", tail {self.tail_bytes_ignored} bytes ignored ({self.tail_reason})" if self.tail_reason else ""
+        tail = ""
+        if self.tail_reason:
+            tail = f", tail {self.tail_bytes_ignored} bytes ignored ({self.tail_reason})"
         return f"EventLog({self.path!r}, {self.header.instrument}, {self.valid_records} records{tail})"
 
 
@@ -255,7 +258,8 @@ def read_event_log(path: str | os.PathLike[str], *, verify: bool = True) -> Even
             fixed = _c.parse_header(f.read(_c.FIXED_SIZE))
             header_size = int(fixed["header_size"])
             if size < header_size:
-                raise ValueError(f"truncated header: the file has {size} bytes, the header needs {header_size}")
+                raise ValueError(
+                    f"truncated header: the file has {size} bytes, the header needs {header_size}")
             f.seek(0)
             names, generation = _c.read_dictionary(f.read(header_size))
         except ValueError as e:

@@ -13,7 +13,7 @@ from qt_core cimport (
     QT_EVLOG_EFAILED, QT_EVLOG_EIO, QT_EVLOG_ENOMEM, QT_EVLOG_ESEQ, QT_EVLOG_FIXED_SIZE,
     QT_EVLOG_INSTRUMENT_LEN, QT_EVLOG_MAX_HEADER_SIZE, QT_EVLOG_MAX_NAME_BYTES, QT_EVLOG_MIN_HEADER_SIZE,
     QT_EVLOG_SOURCE_LEN, QT_EVLOG_TAIL_CHECKSUM, QT_EVLOG_TAIL_NONE, QT_EVLOG_TAIL_PARTIAL,
-    QT_EVLOG_TAIL_SEQUENCE, QT_EVLOG_TAIL_ZERO, QT_EVLOG_VERSION, qt_crc32c_hardware, qt_crc32c_update,
+    QT_EVLOG_TAIL_SEQUENCE, QT_EVLOG_TAIL_ZERO, QT_EVLOG_VERSION, qt_crc32c_hardware, qt_crc32c_update, qt_crc32c_use_hardware,
     qt_crc32c_update_portable, qt_event, qt_evlog_append, qt_evlog_close, qt_evlog_error,
     qt_evlog_find_dictionary, qt_evlog_flush, qt_evlog_header, qt_evlog_last_error, qt_evlog_open_write,
     qt_evlog_parse_header, qt_evlog_records_written, qt_evlog_set_agents, qt_evlog_validate,
@@ -53,6 +53,11 @@ def crc32c(const uint8_t[::1] data, uint32_t crc=0, bint portable=False):
 def crc32c_hardware():
     """True when CRC-32C runs on the CPU's crc32 instruction."""
     return bool(qt_crc32c_hardware())
+
+
+def crc32c_use_hardware(bint on):
+    """Tests and benchmarks: False forces the portable table path process-wide."""
+    qt_crc32c_use_hardware(on)
 
 
 def validate(const uint8_t[::1] region):

@@ -63,6 +63,8 @@ cdef extern from "qt_crc32c.h" nogil:
     uint32_t qt_crc32c_update(uint32_t crc, const void *data, size_t len)
     uint32_t qt_crc32c_update_portable(uint32_t crc, const void *data, size_t len)
     int qt_crc32c_hardware()
+    void qt_crc32c_use_hardware(int on)
+    void qt_crc32c_blocks64(const void *blocks, size_t n, unsigned zero_at, uint32_t *crcs)
 
 
 cdef extern from "qt_evlog.h" nogil:
