@@ -110,7 +110,7 @@ def test_round_trip_fields_header_and_crc(tmp_path):
 
 def test_created_ns_kept_when_given_and_writer_header(tmp_path):
     p = tmp_path / "a.qtlog"
-    with EventLogWriter(p, header(created_ns=123456789)) as w:
+    with EventLogWriter(p, header(created_ns=np.int64(123456789))) as w:
         assert w.header.created_ns == 123456789
         w.append(make_events(3))
         assert w.records_written == 3
@@ -274,6 +274,7 @@ def test_append_input_checks(tmp_path):
         w.append(make_events(0))
         w.append(make_events(20, first_seq=100)[::2])  # non-contiguous view
         assert w.records_written == 11
+    assert w.records_written == 11 and w.closed
     with pytest.raises(ValueError, match="closed"):
         w.append(make_events(1, first_seq=10**6))
     w.close()  # twice is harmless
@@ -290,6 +291,8 @@ def test_append_input_checks(tmp_path):
         (dict(qty_scale="x"), TypeError, "qty_scale"),
         (dict(instrument=5), TypeError, "instrument must be str"),
         (dict(agents=["ok", 3]), TypeError, "agent 1"),
+        (dict(created_ns=-1), ValueError, "created_ns"),
+        (dict(created_ns=1.5), TypeError, "created_ns"),
     ],
 )
 def test_header_field_checks(tmp_path, kw, exc, match):
@@ -428,6 +431,10 @@ def test_dictionary_too_large_is_a_clear_error(tmp_path):
     with read_event_log(p) as log:
         assert len(log.header.agents) == 100 and log.header_size == 4096
         assert log.valid_records == 5
+    too_many = [f"agent {i:04d}" for i in range(200)]
+    with pytest.raises(ValueError, match="header_size"):
+        EventLogWriter(tmp_path / "b.qtlog", header(agents=too_many), header_size=4096)
+    assert not (tmp_path / "b.qtlog").exists()
     with EventLogWriter(p, header(agents=[])) as w:  # the default holds thousands of names
         w.set_agents([f"corretora número {i}" for i in range(1000)])
     assert len(read_event_log(p).header.agents) == 1000

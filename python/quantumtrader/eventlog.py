@@ -21,6 +21,7 @@ import dataclasses
 import json
 import math
 import mmap
+import operator
 import os
 import threading
 from dataclasses import dataclass, field
@@ -120,12 +121,16 @@ class EventLogWriter:
                                            _c.CALENDAR_MAX_BYTES),
             source=_encode_field(header.source, "source", _c.SOURCE_MAX_BYTES),
         )
-        if not isinstance(header.created_ns, int) or header.created_ns < 0:
-            raise ValueError(f"EventLogHeader.created_ns must be an int >= 0, got {header.created_ns!r}")
+        try:
+            created_ns = operator.index(header.created_ns)  # numpy integers too
+        except TypeError:
+            raise TypeError(f"EventLogHeader.created_ns must be an int, got {header.created_ns!r}") from None
+        if created_ns < 0:
+            raise ValueError(f"EventLogHeader.created_ns must be >= 0, got {created_ns}")
         agents = list(header.agents)
         encoded_agents = _encode_agents(agents)
         self._lock = threading.Lock()
-        self._w = _c.Writer(os.fsencode(self.path), created_ns=header.created_ns,
+        self._w = _c.Writer(os.fsencode(self.path), created_ns=created_ns,
                             header_size=header_size, **fields)
         try:
             if agents:
@@ -133,6 +138,8 @@ class EventLogWriter:
                 self._w.flush(False)  # the names given up front survive even an early crash
         except BaseException:
             self._w.close()
+            with contextlib.suppress(OSError):
+                os.remove(self.path)  # no log rather than one without the names asked for
             raise
         self.header = dataclasses.replace(header, agents=agents, created_ns=self._w.created_ns)
         self.header_size: int = self._w.header_size

@@ -152,6 +152,7 @@ cdef class Writer:
     EventLogWriter serialises calls."""
 
     cdef qt_evlog_writer *_w
+    cdef uint64_t _records_at_close
 
     def __cinit__(self, bytes path, *, bytes instrument, double price_unit, double tick_size,
                   double qty_scale, bytes calendar_version, bytes source, int64_t created_ns,
@@ -249,6 +250,7 @@ cdef class Writer:
             rc = qt_evlog_flush(w, 1)
         # the writer is freed below: keep its message for the exception
         memcpy(&err, qt_evlog_last_error(w), sizeof(err))
+        self._records_at_close = qt_evlog_records_written(w)
         with nogil:
             if rc != 0:
                 qt_evlog_close(w)
@@ -265,7 +267,10 @@ cdef class Writer:
 
     @property
     def records_written(self):
-        return qt_evlog_records_written(self._open())
+        """Records appended (after close: appended before the close)."""
+        if self._w == NULL:
+            return self._records_at_close
+        return qt_evlog_records_written(self._w)
 
     @property
     def created_ns(self):
