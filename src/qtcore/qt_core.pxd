@@ -76,7 +76,7 @@ cdef extern from "qt_book.h" nogil:
         uint64_t book_events
         uint64_t snapshots
         uint64_t snapshots_abandoned
-        uint64_t rejected_by[16]  # QT_BOOK_REJ__COUNT entries used
+        uint64_t rejected_by[11]  # QT_BOOK_REJ__COUNT; index it, never copy it whole
     ctypedef struct qt_book_quote:
         int64_t bid, ask
         int64_t bid_qty, ask_qty
