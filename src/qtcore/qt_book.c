@@ -129,27 +129,23 @@ static void close_gap(book_side *s, uint32_t buflen, uint32_t i, uint32_t k) {
 static uint32_t find_price(const book_side *s, int sell, int64_t price) {
     const book_level *l = LV(s);
     uint32_t n = s->size;
-    uint32_t lo = 0, hi = n;
-    uint32_t stop = n > 4 ? n - 4 : 0;
-    /* top scan: walk down while the level below is not worse than price */
-    uint32_t i = n;
+    /* branch-free lower bound: the compare feeds a conditional move, so
+     * unpredictable depths cost no mispredicted branches */
+    uint32_t base = 0;
     if (sell) {
-        while (i > stop && l[i - 1].price <= price) i--;
-    } else {
-        while (i > stop && l[i - 1].price >= price) i--;
+        while (n > 1) {
+            uint32_t half = n / 2;
+            base = l[base + half - 1].price > price ? base + half : base;
+            n -= half;
+        }
+        return base + (n == 1 && l[base].price > price);
     }
-    if (i > stop || i == 0) return i;
-    hi = i;
-    /* l[hi] is not worse than price: find the first not-worse in [lo, hi) */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int worse = sell ? l[mid].price > price : l[mid].price < price;
-        if (worse)
-            lo = mid + 1;
-        else
-            hi = mid;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = l[base + half - 1].price < price ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return base + (n == 1 && l[base].price < price);
 }
 
 static unsigned reject(qt_book *b, qt_book_reject why) {
