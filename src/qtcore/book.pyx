@@ -74,6 +74,8 @@ cdef class PriceBook:
             qt_book_destroy(self._b)
             self._b = NULL
 
+    # A bulk apply() runs without the GIL: another Python thread must not
+    # update or copy the book meanwhile (scalar reads are merely stale).
     cdef inline void _not_busy(self) except *:
         if self._busy:
             raise RuntimeError("PriceBook is being updated by apply() in another thread")
@@ -134,6 +136,7 @@ cdef class PriceBook:
     def levels(self, side: int, n: int | None = None):
         """The best ``n`` levels of a side (all if None), best first, as
         (prices int64, qtys int64, counts int32) numpy arrays."""
+        self._not_busy()
         cdef int s = self._side(side)
         cdef uint32_t size = qt_book_size(self._b, s)
         if n is None or n > size:
@@ -152,6 +155,7 @@ cdef class PriceBook:
 
     def depth(self, side: int, n: int) -> int:
         """Summed qty of the best ``n`` levels of a side (fewer if it has fewer)."""
+        self._not_busy()
         cdef int s = self._side(side)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
@@ -199,6 +203,7 @@ cdef class PriceBook:
     def check(self) -> None:
         """Full consistency check (O(size)); raises RuntimeError naming the
         first problem found."""
+        self._not_busy()
         cdef int code = qt_book_check(self._b)
         if code:
             where = ("staging " if code >= 32 else "") + ("asks" if (code >> 4) & 1 else "bids")

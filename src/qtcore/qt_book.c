@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* qt_core.pxd declares the counters' rejected_by array with this length */
+_Static_assert(QT_BOOK_REJ__COUNT == 11, "update rejected_by[] in qt_core.pxd");
+
 typedef struct book_level {
     int64_t price;
     int64_t qty;
