@@ -14,7 +14,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="QuantumTrader: B3 futures market-data core, features, models and trading.",
     )
     parser.add_argument("--version", action="version", version=f"quantumtrader {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from quantumtrader.importers.command import add_import_parser
+
+    add_import_parser(subparsers)
     return parser
 
 
