@@ -83,8 +83,14 @@ def add_import_parser(subparsers: Any) -> None:
     lb.set_defaults(func=run_lobster)
 
 
-def _error(msg: str) -> None:
-    print(f"{PROG}: error: {msg}", file=sys.stderr)
+def _describe(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.filename and e.strerror:
+        return f"{e.filename}: {e.strerror}"
+    return str(e)
+
+
+def _error(msg: str | BaseException) -> None:
+    print(f"{PROG}: error: {msg if isinstance(msg, str) else _describe(msg)}", file=sys.stderr)
 
 
 def read_agent_dictionary(path: str) -> list[str]:
@@ -139,7 +145,7 @@ def _write_log(title: str, importer: Importer, out: str, agents: list[str] | Non
                 if agents is not None:
                     writer.set_agents(agents)
     except (OSError, EOFError, ValueError) as e:
-        _error(f"{e} ({out} is incomplete)")
+        _error(f"{_describe(e)} ({out} is incomplete)")
         return 1
     print(f"{title} -> {out}")
     for line in importer.stats.summary_lines():
@@ -161,7 +167,7 @@ def run_profit_csv(args: argparse.Namespace) -> int:
             max_listed=args.max_listed,
         )
     except (OSError, ValueError) as e:
-        _error(str(e))
+        _error(e)
         return 2
     # the dictionary is filled as the import goes: pass the live list
     status = _write_log(f"profit-csv {args.file}", importer, args.out, importer.agents)
@@ -169,7 +175,7 @@ def run_profit_csv(args: argparse.Namespace) -> int:
         try:
             write_agent_dictionary(args.agents, importer.agents)
         except OSError as e:
-            _error(f"cannot write the broker dictionary: {e}")
+            _error(f"cannot write the broker dictionary: {_describe(e)}")
             return 1
         new = len(importer.agents) - len(seed)
         print(f"  brokers         {len(importer.agents):,} in {args.agents} ({new:,} new)")
@@ -184,7 +190,7 @@ def run_binance(args: argparse.Namespace) -> int:
             args.file, qty_scale=args.qty_scale, price_unit=args.price_unit, max_listed=args.max_listed
         )
     except (OSError, ValueError, EOFError) as e:
-        _error(str(e))
+        _error(e)
         return 2
     return _write_log(f"binance {args.file}", importer, args.out, None)
 
@@ -201,6 +207,6 @@ def run_lobster(args: argparse.Namespace) -> int:
             max_listed=args.max_listed,
         )
     except (OSError, ValueError) as e:
-        _error(str(e))
+        _error(e)
         return 2
     return _write_log(f"lobster {args.message}", importer, args.out, None)

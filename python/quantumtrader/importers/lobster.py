@@ -84,6 +84,9 @@ class LobsterImporter:
     ) -> None:
         self.message_path = os.fspath(message_path)
         self.orderbook_path = os.fspath(orderbook_path)
+        for p in (self.message_path, self.orderbook_path):
+            if not os.path.isfile(p):
+                raise FileNotFoundError(2, "no such file", p)
         name_date, name_ticker = name_date_and_ticker(self.message_path)
         self.date = date if date is not None else name_date
         self.instrument = instrument if instrument is not None else name_ticker
@@ -91,9 +94,6 @@ class LobsterImporter:
             raise ValueError(f"{self.message_path}: no date in the file name: pass --date YYYYMMDD")
         if not self.instrument:
             raise ValueError(f"{self.message_path}: no ticker in the file name: pass --instrument")
-        for p in (self.message_path, self.orderbook_path):
-            if not os.path.isfile(p):
-                raise FileNotFoundError(f"{p}: no such file")
         self.zone = zone
         self.out_records = out_records
         self.stats = ImportStats(max_listed=max_listed)
