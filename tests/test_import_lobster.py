@@ -22,7 +22,18 @@ import pytest
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, Phase, Side
 from quantumtrader.importers.lobster import LobsterImporter, name_date_and_ticker, parse_seconds_ns
 
-REAL = Path("/work/shared/data/real")
+
+def _shared_dir() -> Path:
+    """shared/ sits beside the repository (CI's clone) or at /work/shared."""
+    for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
+        if p.is_dir():
+            return p
+    return Path("/work/shared")
+
+
+SHARED = _shared_dir()
+
+REAL = SHARED / "data/real"
 MESSAGES = REAL / "lobster-amzn-20120621-level1-message.csv"
 BOOK = REAL / "lobster-amzn-20120621-level1-orderbook.csv"
 needs_real = pytest.mark.skipif(not MESSAGES.exists(), reason="shared LOBSTER files not present")

@@ -26,8 +26,19 @@ from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventType
 from quantumtrader.importers.command import read_agent_dictionary, write_agent_dictionary
 from quantumtrader.importers.profit_csv import ProfitCsvImporter
 
-GOLDEN = Path("/work/shared/spec/golden/golden_trades.csv")
-GOLDEN_FEATURES = Path("/work/shared/spec/golden/golden_trades.features.csv")
+
+def _shared_dir() -> Path:
+    """shared/ sits beside the repository (CI's clone) or at /work/shared."""
+    for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
+        if p.is_dir():
+            return p
+    return Path("/work/shared")
+
+
+SHARED = _shared_dir()
+
+GOLDEN = SHARED / "spec/golden/golden_trades.csv"
+GOLDEN_FEATURES = SHARED / "spec/golden/golden_trades.features.csv"
 SP = ZoneInfo("America/Sao_Paulo")
 CODES = {
     "cross": 1, "aggressorbuyer": 2, "aggressorseller": 3, "auction": 4, "surveillance": 5, "expit": 6,
