@@ -364,3 +364,17 @@ def test_cli_writes_the_log_and_shares_the_broker_dictionary(golden, tmp_path, c
         assert np.array_equal(got[field], ev[field]), field
     trades = got["type"] == EventType.TRADE
     assert [names[i] for i in got["a"][trades]] == [imp.agents[i] for i in ev["a"][trades]]
+
+
+def test_corrupt_or_truncated_gzip_raises_an_input_error(tmp_path, capsys):
+    from quantumtrader.cli import main
+    from quantumtrader.importers.command import INPUT_ERRORS
+
+    data = gzip.compress("".join(row(i) for i in range(1, 60000)).encode())  # 3.9 MB of text
+    truncated = write(tmp_path, data[: len(data) // 2], "t.csv.gz")
+    imp = ProfitCsvImporter(truncated, chunk_bytes=4096)
+    with pytest.raises(INPUT_ERRORS):
+        list(imp.events())
+    garbled = write(tmp_path, data[:20] + bytes(200) + data[220:], "g.csv.gz")
+    assert main(["import", "profit-csv", str(garbled), "--out", str(tmp_path / "x.log")]) == 2
+    assert "error" in capsys.readouterr().err

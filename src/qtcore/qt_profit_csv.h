@@ -30,6 +30,10 @@
  * reported the same way (reason QT_PCSV_OUT_OF_ORDER); they are not bad.
  * After-hours rows (aft = S) are counted and skipped.
  *
+ * Fields are trimmed of spaces/tabs and of one pair of enclosing double
+ * quotes; quoting does not protect a comma (Profit does not write any), so
+ * such a row has the wrong field count.  Lines may end in CRLF.
+ *
  * No allocation happens in qt_pcsv_parse(); only qt_pcsv_add_agent() may
  * grow the agent table.  Portable C11. */
 #ifndef QT_PROFIT_CSV_H

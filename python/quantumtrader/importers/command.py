@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, Protocol
@@ -24,6 +25,8 @@ from quantumtrader.importers.log_header import LogHeaderFields
 from quantumtrader.importers.stats import ImportStats
 
 PROG = "quantumtrader import"
+# what a bad or unreadable input raises: reported as a message, never a traceback
+INPUT_ERRORS = (OSError, EOFError, ValueError, zlib.error)
 
 
 class Importer(Protocol):
@@ -57,7 +60,7 @@ def add_import_parser(subparsers: Any) -> None:
     pc.add_argument("--ticker", help="import only this ticker's rows (default: the first row's)")
     pc.add_argument("--price-unit", type=float, help="price unit (default: trading calendar, WDO 0.5, WIN 5)")
     pc.add_argument("--tick-size", type=float, help="tick size (default: as the price unit source)")
-    pc.add_argument("--max-listed", type=int, default=20, help="line numbers listed per bad-row reason")
+    pc.add_argument("--max-listed", type=_count, default=20, help="line numbers listed per bad-row reason")
     pc.set_defaults(func=run_profit_csv)
 
     bn = formats.add_parser("binance", help="Binance USD-M futures capture: '<recv ns> <json>' lines")
@@ -70,7 +73,7 @@ def add_import_parser(subparsers: Any) -> None:
         help="integer qty = venue qty x this power of ten (default 1000: 0.001 BTC)",
     )
     bn.add_argument("--price-unit", type=float, default=0.1, help="price unit, a power of ten (default 0.1)")
-    bn.add_argument("--max-listed", type=int, default=20)
+    bn.add_argument("--max-listed", type=_count, default=20)
     bn.set_defaults(func=run_binance)
 
     lb = formats.add_parser("lobster", help="LOBSTER level-1 message + orderbook files")
@@ -79,8 +82,15 @@ def add_import_parser(subparsers: Any) -> None:
     lb.add_argument("--out", required=True, metavar="LOG")
     lb.add_argument("--date", type=int, metavar="YYYYMMDD", help="trading date (default: from the file name)")
     lb.add_argument("--instrument", help="ticker (default: from the file name)")
-    lb.add_argument("--max-listed", type=int, default=20)
+    lb.add_argument("--max-listed", type=_count, default=20)
     lb.set_defaults(func=run_lobster)
+
+
+def _count(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (got {n})")
+    return n
 
 
 def _describe(e: BaseException) -> str:
@@ -144,7 +154,7 @@ def _write_log(title: str, importer: Importer, out: str, agents: list[str] | Non
                     writer.append(chunk)
                 if agents is not None:
                     writer.set_agents(agents)
-    except (OSError, EOFError, ValueError) as e:
+    except INPUT_ERRORS as e:
         _error(f"{_describe(e)} ({out} is incomplete)")
         return 1
     print(f"{title} -> {out}")
@@ -166,7 +176,7 @@ def run_profit_csv(args: argparse.Namespace) -> int:
             tick_size=args.tick_size,
             max_listed=args.max_listed,
         )
-    except (OSError, ValueError) as e:
+    except INPUT_ERRORS as e:
         _error(e)
         return 2
     # the dictionary is filled as the import goes: pass the live list
@@ -189,7 +199,7 @@ def run_binance(args: argparse.Namespace) -> int:
         importer = BinanceImporter(
             args.file, qty_scale=args.qty_scale, price_unit=args.price_unit, max_listed=args.max_listed
         )
-    except (OSError, ValueError, EOFError) as e:
+    except INPUT_ERRORS as e:
         _error(e)
         return 2
     return _write_log(f"binance {args.file}", importer, args.out, None)
@@ -206,7 +216,7 @@ def run_lobster(args: argparse.Namespace) -> int:
             instrument=args.instrument,
             max_listed=args.max_listed,
         )
-    except (OSError, ValueError) as e:
+    except INPUT_ERRORS as e:
         _error(e)
         return 2
     return _write_log(f"lobster {args.message}", importer, args.out, None)
