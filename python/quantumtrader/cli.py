@@ -15,6 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"quantumtrader {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from quantumtrader.importers.command import add_import_parser
+
+    add_import_parser(sub)
     _add_synth(sub)
     return parser
 
