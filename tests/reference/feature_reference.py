@@ -27,6 +27,12 @@ change that added this file):
 * The 12 book features are computed whenever the ``qt77`` set is asked for; with
   no book event yet in the session the book is empty, so spreads are NaN,
   imbalances and depths 0, OFI NaN and the update rate 0, exactly per the rules.
+* Session hours are one (open, close) pair for every date (no trading calendar
+  here); trades before open or after close that reach the stream are evaluated
+  like any other (``time_normalized`` clips).  After-hours trades are dropped by
+  the caller (``reference.profit_export``), as the spec puts it upstream.
+* Sums are ``math.fsum`` (correctly rounded) and agent volumes exact, so the
+  reference is at least as accurate as any engine it checks.
 """
 
 from __future__ import annotations
@@ -199,7 +205,8 @@ def rank_agents(agents_and_qty: Sequence[tuple[Hashable, float]]) -> list[Hashab
     return sorted(volume, key=lambda agent: (-volume[agent], -latest[agent]))
 
 
-def _seconds_since_midnight(local: datetime) -> int:
+def _seconds_since_midnight(local: datetime | time) -> int:
+    """Whole seconds since local midnight (fractions dropped)."""
     return local.hour * 3600 + local.minute * 60 + local.second
 
 
@@ -238,8 +245,8 @@ class ReferenceFeatures:
         if feature_set not in ("qt65", "qt77"):
             raise ValueError(f"feature_set must be 'qt65' or 'qt77', got {feature_set!r}")
         self.tick_size = float(tick_size)
-        self.open_seconds = _seconds_since_midnight(datetime.combine(date(2000, 1, 3), session_open))
-        self.close_seconds = _seconds_since_midnight(datetime.combine(date(2000, 1, 3), session_close))
+        self.open_seconds = _seconds_since_midnight(session_open)
+        self.close_seconds = _seconds_since_midnight(session_close)
         if self.close_seconds <= self.open_seconds:
             raise ValueError(f"session close {session_close} is not after open {session_open}")
         self.tz = ZoneInfo(tz)
