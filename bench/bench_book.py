@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 from harness import Report, Result, median_time
+
 from quantumtrader.book_reference import ReferenceBook
 from quantumtrader.events import EventFlag, EventType, empty_events
 from quantumtrader.qtcore.book import PriceBook

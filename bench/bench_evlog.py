@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 from harness import Report, Result, median_time
+
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
 from quantumtrader.events import empty_events
 from quantumtrader.qtcore import evlog as cevlog

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 from harness import Report, Result
+
 from quantumtrader.importers.binance import BinanceImporter
 from quantumtrader.importers.profit_csv import ProfitCsvImporter
 

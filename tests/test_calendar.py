@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dateutil.easter import easter
+
 from quantumtrader.calendar import (
     CALENDAR_ENV,
     PACKAGED_CALENDAR,

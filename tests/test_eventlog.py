@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
 from quantumtrader.eventlog import (
     DEFAULT_HEADER_SIZE,
     PARQUET_METADATA_KEY,

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from quantumtrader.features import QT65_NAMES, QT77_NAMES
 from reference.feature_reference import ReferenceFeatures
+
+from quantumtrader.features import QT65_NAMES, QT77_NAMES
 
 TZ = ZoneInfo("America/Sao_Paulo")
 FRI = date(2026, 11, 13)  # UTC-3, no DST

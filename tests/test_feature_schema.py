@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from quantumtrader.features import (
     BOOK_NAMES,
     QT65_NAMES,

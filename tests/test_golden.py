@@ -10,11 +10,12 @@ from datetime import time
 from pathlib import Path
 
 import pytest
-from quantumtrader.features import QT65_NAMES, schema_for
 from reference import feature_reference
 from reference.compare import compare_feature_rows, read_feature_csv
 from reference.feature_reference import ReferenceFeatures
 from reference.profit_export import read_profit_export
+
+from quantumtrader.features import QT65_NAMES, schema_for
 
 GOLDEN = Path("/work/shared/spec/golden")
 GOLDEN_QT65_HASH = "1ac4332b4b5a1afb66872262ea1dcb2eadc75fb4004aaf51d674319a4a5da2e4"

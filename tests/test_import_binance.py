@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason, Side
 from quantumtrader.importers.binance import BinanceImporter, decimal_units
 

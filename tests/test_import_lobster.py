@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, Phase, Side
 from quantumtrader.importers.lobster import LobsterImporter, name_date_and_ticker, parse_seconds_ns
 

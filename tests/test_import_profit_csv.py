@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+
 from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventType
 from quantumtrader.importers.command import read_agent_dictionary, write_agent_dictionary
 from quantumtrader.importers.profit_csv import ProfitCsvImporter

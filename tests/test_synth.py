@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from quantumtrader.calendar import TradingCalendar
 from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType, TradeType
 from quantumtrader.synth import count_book_messages, simulate_market
