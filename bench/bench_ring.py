@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 from harness import Report, Result
+
 from quantumtrader.qtcore.ring import ring_throughput
 
 N = 20_000_000

@@ -58,6 +58,157 @@ cdef extern from "qt_ring_bench.h" nogil:
     int qt_ring_bench(uint64_t n, uint64_t capacity, uint32_t batch, qt_ring_bench_result *out)
 
 
+cdef extern from "qt_crc32c.h" nogil:
+    uint32_t qt_crc32c(const void *data, size_t len)
+    uint32_t qt_crc32c_update(uint32_t crc, const void *data, size_t len)
+    uint32_t qt_crc32c_update_portable(uint32_t crc, const void *data, size_t len)
+    int qt_crc32c_hardware()
+    void qt_crc32c_use_hardware(int on)
+    void qt_crc32c_blocks64(const void *blocks, size_t n, unsigned zero_at, uint32_t *crcs)
+
+
+cdef extern from "qt_evlog.h" nogil:
+    enum: QT_EVLOG_VERSION
+    enum: QT_EVLOG_FIXED_SIZE
+    enum: QT_EVLOG_DEFAULT_HEADER_SIZE
+    enum: QT_EVLOG_MIN_HEADER_SIZE
+    enum: QT_EVLOG_MAX_HEADER_SIZE
+    enum: QT_EVLOG_INSTRUMENT_LEN
+    enum: QT_EVLOG_CALENDAR_LEN
+    enum: QT_EVLOG_SOURCE_LEN
+    enum: QT_EVLOG_MAX_NAME_BYTES
+    ctypedef struct qt_evlog_header:
+        char magic[8]
+        uint32_t version
+        uint32_t header_size
+        uint32_t record_size
+        uint32_t header_crc
+        double price_unit
+        double tick_size
+        double qty_scale
+        int64_t created_ns
+        uint8_t reserved[72]
+        char instrument[64]
+        char calendar_version[64]
+        char source[768]
+    ctypedef struct qt_evlog_error:
+        int code
+        int sys_errno
+        uint64_t index
+        char msg[256]
+    ctypedef struct qt_evlog_writer:
+        pass
+    enum qt_evlog_status:
+        QT_EVLOG_OK
+        QT_EVLOG_EIO
+        QT_EVLOG_EARG
+        QT_EVLOG_ESEQ
+        QT_EVLOG_EDICT
+        QT_EVLOG_ENOMEM
+        QT_EVLOG_EFAILED
+        QT_EVLOG_EMAGIC
+        QT_EVLOG_EVERSION
+        QT_EVLOG_ECORRUPT
+        QT_EVLOG_ETRUNC
+    enum qt_evlog_tail:
+        QT_EVLOG_TAIL_NONE
+        QT_EVLOG_TAIL_PARTIAL
+        QT_EVLOG_TAIL_CHECKSUM
+        QT_EVLOG_TAIL_SEQUENCE
+        QT_EVLOG_TAIL_ZERO
+    qt_evlog_writer *qt_evlog_open_write(const char *path, const qt_evlog_header *h, qt_evlog_error *err)
+    int qt_evlog_append(qt_evlog_writer *w, const qt_event *ev, uint64_t n)
+    int qt_evlog_set_agents(qt_evlog_writer *w, uint32_t count, const char *const *names,
+                            const uint16_t *lens)
+    int qt_evlog_flush(qt_evlog_writer *w, int sync)
+    int qt_evlog_close(qt_evlog_writer *w)
+    uint64_t qt_evlog_records_written(const qt_evlog_writer *w)
+    const qt_evlog_header *qt_evlog_writer_header(const qt_evlog_writer *w)
+    const qt_evlog_error *qt_evlog_last_error(const qt_evlog_writer *w)
+    uint32_t qt_evlog_record_crc(const qt_event *ev)
+    uint64_t qt_evlog_validate(const void *region, uint64_t nbytes, int *reason)
+    int qt_evlog_parse_header(const void *buf, size_t len, qt_evlog_header *out, qt_evlog_error *err)
+    int qt_evlog_find_dictionary(const void *buf, size_t len, const qt_evlog_header *h,
+                                 uint64_t *entries_offset, uint32_t *count, uint32_t *nbytes,
+                                 uint64_t *generation, qt_evlog_error *err)
+cdef extern from "qt_book.h" nogil:
+    enum: QT_BOOK_DEFAULT_CAPACITY
+    enum: QT_BOOK_MAX_CAPACITY
+    enum: QT_BOOK_APPLIED
+    enum: QT_BOOK_REJECTED
+    enum: QT_BOOK_EVENT
+    enum: QT_BOOK_REASON_SHIFT
+    enum: QT_BOOK_VALID
+    enum: QT_BOOK_LOCKED
+    enum: QT_BOOK_CROSSED
+    enum: QT_BOOK_REJ__COUNT
+    ctypedef struct qt_book_counters:
+        uint64_t applied
+        uint64_t rejected
+        uint64_t ignored
+        uint64_t book_events
+        uint64_t snapshots
+        uint64_t snapshots_abandoned
+        uint64_t rejected_by[11]  # QT_BOOK_REJ__COUNT; index it, never copy it whole
+    ctypedef struct qt_book_quote:
+        int64_t bid, ask
+        int64_t bid_qty, ask_qty
+        uint32_t bid_levels, ask_levels
+    ctypedef struct qt_book:
+        pass
+    qt_book *qt_book_create(int64_t tick_units, uint32_t capacity)
+    void qt_book_destroy(qt_book *b)
+    unsigned qt_book_apply(qt_book *b, const qt_event *ev)
+    uint64_t qt_book_apply_n(qt_book *b, const qt_event *ev, uint64_t n)
+    void qt_book_clear(qt_book *b)
+    int64_t qt_book_best_price(const qt_book *b, int side)
+    int64_t qt_book_best_qty(const qt_book *b, int side)
+    uint32_t qt_book_size(const qt_book *b, int side)
+    void qt_book_get_quote(const qt_book *b, qt_book_quote *out)
+    uint32_t qt_book_levels(const qt_book *b, int side, uint32_t n, int64_t *prices, int64_t *qtys,
+                            int32_t *counts)
+    int64_t qt_book_depth(const qt_book *b, int side, uint32_t n)
+    unsigned qt_book_state(const qt_book *b)
+    void qt_book_get_counters(const qt_book *b, qt_book_counters *out)
+    int qt_book_in_snapshot(const qt_book *b)
+    int64_t qt_book_tick_units(const qt_book *b)
+    uint32_t qt_book_capacity(const qt_book *b)
+    const char *qt_book_reject_name(int reason)
+    int qt_book_check(const qt_book *b)
+cdef extern from "qt_profit_csv.h" nogil:
+    enum: QT_PCSV_FIELDS
+    enum: QT_PCSV_MAX_AGENT_LEN
+    enum: QT_PCSV_REASON_COUNT
+    enum: QT_PCSV_DONE
+    enum: QT_PCSV_OUT_FULL
+    enum: QT_PCSV_NEED_DATE
+    enum: QT_PCSV_NEED_AGENT
+    enum: QT_PCSV_ERROR
+    ctypedef struct qt_pcsv:
+        pass
+    ctypedef struct qt_pcsv_issue:
+        int64_t line
+        int32_t reason
+    ctypedef struct qt_pcsv_counters:
+        uint64_t lines, rows, trades, sessions, after_hours, blank, bad
+        uint64_t reasons[12]
+    ctypedef struct qt_pcsv_result:
+        size_t consumed, n_events, n_issues
+        int32_t need_date
+        size_t agent_off, agent_len
+    qt_pcsv *qt_pcsv_create(const char *ticker, size_t ticker_len, double price_unit, uint32_t max_listed)
+    void qt_pcsv_destroy(qt_pcsv *p)
+    int qt_pcsv_add_agent(qt_pcsv *p, const char *name, size_t len, int32_t id)
+    int32_t qt_pcsv_agent_id(const qt_pcsv *p, const char *name, size_t len)
+    int qt_pcsv_set_date(qt_pcsv *p, int32_t yyyymmdd, const int32_t *offsets)
+    void qt_pcsv_set_position(qt_pcsv *p, int64_t next_line, uint64_t next_seq)
+    int64_t qt_pcsv_next_line(const qt_pcsv *p)
+    uint64_t qt_pcsv_next_seq(const qt_pcsv *p)
+    void qt_pcsv_get_counters(const qt_pcsv *p, qt_pcsv_counters *out)
+    int qt_pcsv_parse(qt_pcsv *p, const char *buf, size_t len, int final, qt_event *out, size_t out_cap,
+                      qt_pcsv_issue *issues, size_t issue_cap, qt_pcsv_result *res)
+    int64_t qt_pcsv_days_from_civil(int32_t y, int32_t m, int32_t d)
+
 cdef extern from "qt_features.h" nogil:
     enum: QT_FE_NUM_MODEL
     enum: QT_FE_NUM_BOOK

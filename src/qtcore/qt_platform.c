@@ -154,3 +154,42 @@ void qt_sleep_ns(int64_t ns) {
     nanosleep(&ts, NULL);
 }
 #endif
+
+/* Files (qt_file.h). */
+#include "qt_file.h"
+#if defined(_WIN32)
+#include <errno.h>
+#include <io.h>
+
+FILE *qt_fopen_utf8(const char *path, const char *mode) {
+    wchar_t wmode[16];
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0 || !MultiByteToWideChar(CP_UTF8, 0, mode, -1, wmode, 16)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    wchar_t *wpath = (wchar_t *)malloc(sizeof(wchar_t) * (size_t)n);
+    if (!wpath) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wpath, n);
+    FILE *f = _wfopen(wpath, wmode);
+    int saved = errno;
+    free(wpath);
+    errno = saved;
+    return f;
+}
+
+int qt_fseek64(FILE *f, int64_t offset, int whence) { return _fseeki64(f, offset, whence); }
+
+int qt_fsync(FILE *f) { return _commit(_fileno(f)); }
+#else
+#include <sys/types.h>
+
+FILE *qt_fopen_utf8(const char *path, const char *mode) { return fopen(path, mode); }
+
+int qt_fseek64(FILE *f, int64_t offset, int whence) { return fseeko(f, (off_t)offset, whence); }
+
+int qt_fsync(FILE *f) { return fsync(fileno(f)); }
+#endif
