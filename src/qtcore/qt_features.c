@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "qt_atomic.h"
+#include "qt_ring.h"
 
 #define TWO53 9007199254740992.0              /* 2^53 */
 #define INV_TWO53 (1.0 / 9007199254740992.0)  /* 2^-53, exact */
@@ -122,15 +123,6 @@ static inline int64_t floor_div(int64_t a, int64_t b) {
 }
 
 /* ---------------------------------------------------------- calendar math */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int32_t yyyymmdd_from_days(int64_t z) {
     z += 719468;
@@ -389,6 +381,7 @@ struct qt_fe {
 
     /* configuration */
     double tick_size, unit, inv_unit;
+    double qty_scale; /* volume-valued outputs are divided by it (when != 1) */
     int unit_divides; /* price = units / inv_unit (see qt_price_to_double) */
     qt_fe_tz_transition *tz;
     size_t n_tz, tz_idx;
@@ -428,9 +421,10 @@ struct qt_fe {
     int64_t gk_n;
     double gk_value;
 
-    /* book */
-    qt_book_top top;
-    int prev_valid;
+    /* book: the quote after the latest book event (for the OFI terms) */
+    qt_book *book;
+    int64_t q_bid, q_ask, q_bid_qty, q_ask_qty;
+    int q_valid;
     int64_t ofi[OFI_HIST];
     int64_t ofi_n, ofi10, ofi50, ofi100;
 
@@ -439,6 +433,7 @@ struct qt_fe {
     fe_secwin trades60, book10;
     fe_agents ag;
     fe_trade hist[HIST];
+    double scratch[QT_FE_NUM_FEATURES]; /* rows the drain sink does not keep */
 };
 
 static inline fe_trade *H(qt_fe *fe, int64_t i) { return &fe->hist[i & HMASK]; }
@@ -447,11 +442,15 @@ static inline double to_price(const qt_fe *fe, int64_t units) {
     return fe->unit_divides ? (double)units / fe->inv_unit : (double)units * fe->unit;
 }
 
+static inline double qty_out(const qt_fe *fe, int64_t x) {
+    return fe->qty_scale == 1.0 ? (double)x : (double)x / fe->qty_scale;
+}
+
 static void book_clear(qt_fe *fe) {
-    memset(&fe->top, 0, sizeof fe->top);
-    fe->top.bb = QT_PRICE_NONE;
-    fe->top.ba = QT_PRICE_NONE;
-    fe->prev_valid = 0;
+    qt_book_clear(fe->book);
+    fe->q_bid = fe->q_ask = QT_PRICE_NONE;
+    fe->q_bid_qty = fe->q_ask_qty = 0;
+    fe->q_valid = 0;
     fe->ofi_n = fe->ofi10 = fe->ofi50 = fe->ofi100 = 0;
     secwin_clear(&fe->book10, 10);
 }
@@ -524,18 +523,31 @@ static int32_t tz_offset(qt_fe *fe, int64_t ts) {
     return t[fe->tz_idx].offset_s;
 }
 
-/* The engine's clock: never goes back.  0 when there is no time at all. */
-static inline int clock_take(qt_fe *fe, int64_t ts, int64_t *eff) {
+/* The engine's clock never goes back: the time a record gets is its own or
+ * the latest seen, whichever is later (the latest when it has none).  0 when
+ * there is no time at all yet. */
+static inline int clock_peek(const qt_fe *fe, int64_t ts, int64_t *eff) {
     if (ts == QT_TIME_NONE) {
         if (!fe->have_clock) return 0;
-        fe->c.ts_missing++;
-    } else if (!fe->have_clock || ts > fe->latest_ts) {
-        fe->latest_ts = ts;
-        fe->have_clock = 1;
-    } else if (ts < fe->latest_ts) {
-        fe->c.ts_regressions++;
+        *eff = fe->latest_ts;
+        return 1;
     }
-    *eff = fe->latest_ts;
+    *eff = fe->have_clock && ts < fe->latest_ts ? fe->latest_ts : ts;
+    return 1;
+}
+
+/* A record that is part of the stream moves the clock (and is counted when
+ * its own time was missing or earlier). */
+static inline void clock_commit(qt_fe *fe, int64_t ts, int64_t eff) {
+    if (ts == QT_TIME_NONE) fe->c.ts_missing++;
+    else if (ts < eff) fe->c.ts_regressions++;
+    fe->latest_ts = eff;
+    fe->have_clock = 1;
+}
+
+static inline int clock_take(qt_fe *fe, int64_t ts, int64_t *eff) {
+    if (!clock_peek(fe, ts, eff)) return 0;
+    clock_commit(fe, ts, *eff);
     return 1;
 }
 
@@ -558,10 +570,21 @@ static int hours_ok(int32_t open_s, int32_t close_s) {
     return open_s >= 0 && close_s > open_s && close_s <= 86400;
 }
 
+/* The book checks prices against the tick when the tick is a whole number
+ * of price units; otherwise it checks nothing (1 unit). */
+static int64_t book_tick_units(double tick_size, double price_unit) {
+    double r = tick_size / price_unit;
+    if (!(r >= 1.0) || r > 1e12) return 1;
+    double k = floor(r + 0.5);
+    return fabs(r - k) <= 1e-9 * k ? (int64_t)k : 1;
+}
+
 qt_fe *qt_fe_create(const qt_fe_config *cfg) {
     if (!cfg || !(cfg->tick_size > 0) || !(cfg->price_unit > 0) || !isfinite(cfg->tick_size) ||
         !isfinite(cfg->price_unit) || !hours_ok(cfg->default_open_s, cfg->default_close_s))
         return NULL;
+    if (!(cfg->qty_scale >= 0) || !isfinite(cfg->qty_scale)) return NULL;
+    if (cfg->book_capacity > QT_BOOK_MAX_CAPACITY) return NULL;
     if ((cfg->n_tz && !cfg->tz) || (cfg->n_sessions && !cfg->sessions)) return NULL;
     for (size_t i = 1; i < cfg->n_tz; i++)
         if (cfg->tz[i].utc_ns_from <= cfg->tz[i - 1].utc_ns_from) return NULL;
@@ -582,8 +605,11 @@ qt_fe *qt_fe_create(const qt_fe_config *cfg) {
     fe->inv_unit = 1.0 / cfg->price_unit;
     double r = (double)(int64_t)(fe->inv_unit + 0.5);
     fe->unit_divides = cfg->price_unit < 1.0 && r == fe->inv_unit;
+    fe->qty_scale = cfg->qty_scale == 0 ? 1.0 : cfg->qty_scale;
     fe->default_open_s = cfg->default_open_s;
     fe->default_close_s = cfg->default_close_s;
+    fe->book = qt_book_create(book_tick_units(cfg->tick_size, cfg->price_unit), cfg->book_capacity);
+    if (!fe->book) goto fail;
     if (cfg->n_tz) {
         fe->tz = malloc(cfg->n_tz * sizeof *fe->tz);
         if (!fe->tz) goto fail;
@@ -608,6 +634,7 @@ fail:
 
 void qt_fe_destroy(qt_fe *fe) {
     if (!fe) return;
+    qt_book_destroy(fe->book);
     free(fe->tz);
     free(fe->sessions);
     free(fe->raw);
@@ -624,9 +651,16 @@ void qt_fe_reset(qt_fe *fe) {
     session_clear(fe);
 }
 
+/* The book's arrays: two sides of 2 * capacity levels (price, qty, count),
+ * staging included; see qt_book.c. */
+#define FE_BOOK_LEVEL_BYTES 24
+
 size_t qt_fe_memory_bytes(const qt_fe *fe) {
-    return sizeof(qt_fe) + QT_CACHE_LINE + fe->n_tz * sizeof *fe->tz + fe->n_sessions * sizeof *fe->sessions;
+    return sizeof(qt_fe) + QT_CACHE_LINE + fe->n_tz * sizeof *fe->tz + fe->n_sessions * sizeof *fe->sessions +
+           (size_t)qt_book_capacity(fe->book) * 2 * 2 * 2 * FE_BOOK_LEVEL_BYTES;
 }
+
+const qt_book *qt_fe_book(const qt_fe *fe) { return fe->book; }
 
 void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out) { *out = fe->c; }
 
@@ -682,33 +716,53 @@ static void gk_update(qt_fe *fe, int64_t local_sec, double p) {
     fe->bo = fe->bh = fe->bl = fe->bc = p;
 }
 
+/* The 12 book features from the book as it stands now. */
 static void book_features(const qt_fe *fe, double *out) {
-    const qt_book_top *t = &fe->top;
-    int bid = t->bb != QT_PRICE_NONE, ask = t->ba != QT_PRICE_NONE;
-    if (bid && ask && t->bb < t->ba) {
-        double pb = to_price(fe, t->bb), pa = to_price(fe, t->ba);
-        double spread = to_price(fe, t->ba - t->bb);
-        double qb = (double)t->qb, qa = (double)t->qa;
-        out[QT_FE_SPREAD] = spread;
-        out[QT_FE_SPREAD_TICKS] = spread / fe->tick_size;
-        out[QT_FE_MICROPRICE_DEV] =
-            qb + qa > 0 ? ((pa * qb + pb * qa) / (qb + qa) - (pa + pb) / 2.0) / fe->tick_size : NAN;
+    int64_t bq[10], aq[10];
+    uint32_t nb = qt_book_levels(fe->book, QT_SIDE_BUY, 10, NULL, bq, NULL);
+    uint32_t na = qt_book_levels(fe->book, QT_SIDE_SELL, 10, NULL, aq, NULL);
+    static const uint32_t DEPTHS[3] = {1, 5, 10};
+    int64_t db[3], da[3], sb = 0, sa = 0;
+    for (uint32_t k = 0, d = 0; k < 10; k++) {
+        if (k < nb) sb += bq[k];
+        if (k < na) sa += aq[k];
+        if (k + 1 == DEPTHS[d]) {
+            db[d] = sb;
+            da[d] = sa;
+            d++;
+        }
+    }
+    if (nb && na) {
+        int64_t bid_p = qt_book_best_price(fe->book, QT_SIDE_BUY), ask_p = qt_book_best_price(fe->book, QT_SIDE_SELL);
+        if (bid_p < ask_p) {
+            /* the spread from the integer difference: exact, no decimal noise
+             * of two large prices subtracted */
+            double spread = to_price(fe, ask_p - bid_p);
+            double ticks = spread / fe->tick_size;
+            out[QT_FE_SPREAD] = spread;
+            out[QT_FE_SPREAD_TICKS] = ticks;
+            /* microprice - mid = (ba - bb)(qb - qa) / (2 (qb + qa)) exactly:
+             * the spec's form subtracts two nearly equal prices and keeps
+             * only ~1e-9 of relative accuracy; this one loses nothing */
+            out[QT_FE_MICROPRICE_DEV] = ticks * (double)(bq[0] - aq[0]) / (2.0 * (double)(bq[0] + aq[0]));
+        } else {
+            out[QT_FE_SPREAD] = out[QT_FE_SPREAD_TICKS] = out[QT_FE_MICROPRICE_DEV] = NAN;
+        }
     } else {
         out[QT_FE_SPREAD] = out[QT_FE_SPREAD_TICKS] = out[QT_FE_MICROPRICE_DEV] = NAN;
     }
-    for (int k = 0; k < 3; k++) {
-        double qb = bid ? (double)t->bid_depth[k] : 0.0, qa = ask ? (double)t->ask_depth[k] : 0.0;
-        out[QT_FE_BOOK_IMBALANCE_1 + k] = safe_div(qb - qa, qb + qa);
-    }
-    out[QT_FE_DEPTH_BID_5] = bid ? (double)t->bid_depth[1] : 0.0;
-    out[QT_FE_DEPTH_ASK_5] = ask ? (double)t->ask_depth[1] : 0.0;
-    out[QT_FE_OFI_10] = fe->ofi_n >= 10 ? (double)fe->ofi10 : NAN;
-    out[QT_FE_OFI_10 + 1] = fe->ofi_n >= 50 ? (double)fe->ofi50 : NAN;
-    out[QT_FE_OFI_10 + 2] = fe->ofi_n >= 100 ? (double)fe->ofi100 : NAN;
+    /* imbalances: the quantity scale cancels */
+    for (int k = 0; k < 3; k++)
+        out[QT_FE_BOOK_IMBALANCE_1 + k] = db[k] + da[k] ? (double)(db[k] - da[k]) / (double)(db[k] + da[k]) : 0.0;
+    out[QT_FE_DEPTH_BID_5] = qty_out(fe, db[1]);
+    out[QT_FE_DEPTH_ASK_5] = qty_out(fe, da[1]);
+    out[QT_FE_OFI_10] = fe->ofi_n >= 10 ? qty_out(fe, fe->ofi10) : NAN;
+    out[QT_FE_OFI_50] = fe->ofi_n >= 50 ? qty_out(fe, fe->ofi50) : NAN;
+    out[QT_FE_OFI_100] = fe->ofi_n >= 100 ? qty_out(fe, fe->ofi100) : NAN;
     out[QT_FE_BOOK_UPDATE_RATE] = (double)fe->book10.total / 10.0;
 }
 
-int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
+static int on_trade(qt_fe *fe, const qt_event *ev, double *out) {
     fe->c.trades++;
     if (ev->flags & QT_F_INVALID) {
         fe->c.invalid++;
@@ -728,7 +782,7 @@ int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
     const int64_t P = ev->price;
     const int32_t q = ev->qty;
     int64_t ts, usec, lsec;
-    if (P == QT_PRICE_NONE || P <= 0 || P > FE_MAX_PRICE || q < 0 || !clock_take(fe, ev->exch_ns, &ts)) {
+    if (P == QT_PRICE_NONE || P <= 0 || P > FE_MAX_PRICE || q <= 0 || !clock_take(fe, ev->exch_ns, &ts)) {
         fe->c.invalid++;
         return 0;
     }
@@ -888,8 +942,8 @@ int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
     for (int k = 0; k < 4; k++)
         out[QT_FE_ORDER_FLOW_IMBALANCE_10 + k] =
             n >= (int64_t)QW[k] ? safe_div((double)fe->sqs[k], (double)fe->qs[k]) : NAN;
-    out[QT_FE_CUMULATIVE_SIGNED_VOLUME] = (double)fe->cum_signed;
-    out[QT_FE_SIGNED_VOLUME] = (double)sq;
+    out[QT_FE_CUMULATIVE_SIGNED_VOLUME] = qty_out(fe, fe->cum_signed);
+    out[QT_FE_SIGNED_VOLUME] = qty_out(fe, sq);
     if (n >= 21) {
         double num;
         if (fe->rbig[RW20] == 0) {
@@ -964,23 +1018,17 @@ int qt_fe_on_trade(qt_fe *fe, const qt_event *ev, double *out) {
 
 /* ---------------------------------------------------------------- the book */
 
-void qt_fe_on_book_event(qt_fe *fe, const qt_book_top *top, int64_t ts_ns) {
-    int64_t ts, usec, lsec;
-    if (!clock_take(fe, ts_ns, &ts)) {
-        fe->c.invalid++;
-        return;
-    }
-    clock_place(fe, ts, &usec, &lsec);
+/* The Cont-Kukanov-Stoikov term of a book event, when the event changed the
+ * quote and found and left the book valid. */
+static inline void book_event(qt_fe *fe) {
     fe->c.book_events++;
-    secwin_add(&fe->book10, usec);
-
-    const qt_book_top *o = &fe->top;
-    int valid = top->bb != QT_PRICE_NONE && top->ba != QT_PRICE_NONE && top->bb < top->ba;
-    int changed = top->bb != o->bb || top->qb != o->qb || top->ba != o->ba || top->qa != o->qa;
-    if (changed && valid && fe->prev_valid) {
-        /* Cont-Kukanov-Stoikov order-flow term of this event */
-        int64_t e = (top->bb >= o->bb ? top->qb : 0) - (top->bb <= o->bb ? o->qb : 0) -
-                    (top->ba <= o->ba ? top->qa : 0) + (top->ba >= o->ba ? o->qa : 0);
+    int64_t bid = qt_book_best_price(fe->book, QT_SIDE_BUY), ask = qt_book_best_price(fe->book, QT_SIDE_SELL);
+    int64_t bq = qt_book_best_qty(fe->book, QT_SIDE_BUY), aq = qt_book_best_qty(fe->book, QT_SIDE_SELL);
+    int valid = bid != QT_PRICE_NONE && ask != QT_PRICE_NONE && bid < ask;
+    int changed = bid != fe->q_bid || bq != fe->q_bid_qty || ask != fe->q_ask || aq != fe->q_ask_qty;
+    if (changed && valid && fe->q_valid) {
+        int64_t e = (bid >= fe->q_bid ? bq : 0) - (bid <= fe->q_bid ? fe->q_bid_qty : 0) -
+                    (ask <= fe->q_ask ? aq : 0) + (ask >= fe->q_ask ? fe->q_ask_qty : 0);
         int64_t m = fe->ofi_n++;
         fe->ofi[m & (OFI_HIST - 1)] = e;
         fe->ofi10 += e;
@@ -990,55 +1038,142 @@ void qt_fe_on_book_event(qt_fe *fe, const qt_book_top *top, int64_t ts_ns) {
         if (m >= 50) fe->ofi50 -= fe->ofi[(m - 50) & (OFI_HIST - 1)];
         if (m >= 100) fe->ofi100 -= fe->ofi[(m - 100) & (OFI_HIST - 1)];
     }
-    fe->top = *top;
-    fe->prev_valid = valid;
+    fe->q_bid = bid;
+    fe->q_ask = ask;
+    fe->q_bid_qty = bq;
+    fe->q_ask_qty = aq;
+    fe->q_valid = valid;
 }
 
-void qt_fe_on_session(qt_fe *fe, int32_t yyyymmdd) {
-    if (!valid_yyyymmdd(yyyymmdd)) {
-        fe->c.invalid++;
-        return;
+/* A book record: the session is placed by the time the record would get
+ * (a new local date resets everything, the book included, before it is
+ * applied); the clock moves only when the record completes a book event,
+ * since a record that changes no level is not a book event. */
+static void on_book_record(qt_fe *fe, const qt_event *ev) {
+    int64_t eff, usec = 0, lsec;
+    int timed = clock_peek(fe, ev->exch_ns, &eff);
+    if (timed) clock_place(fe, eff, &usec, &lsec);
+    fe->c.book_records++;
+    unsigned r = qt_book_apply(fe->book, ev);
+    if (r & QT_BOOK_REJECTED) fe->c.book_rejected++;
+    if (!(r & QT_BOOK_EVENT)) return;
+    if (timed) {
+        clock_commit(fe, ev->exch_ns, eff);
+        secwin_add(&fe->book10, usec);
+    } else {
+        fe->c.book_untimed++;
     }
-    int64_t day = days_from_civil(yyyymmdd / 10000, (unsigned)(yyyymmdd / 100 % 100), (unsigned)(yyyymmdd % 100));
-    if (!fe->have_session || day != fe->day) session_start(fe, day);
+    book_event(fe);
 }
 
-/* ------------------------------------------------------------------ batches */
+int qt_fe_on_event(qt_fe *fe, const qt_event *ev, double *out) {
+    switch (ev->type) {
+    case QT_EV_TRADE:
+        return on_trade(fe, ev, out);
+    case QT_EV_PRICE_BOOK:
+    case QT_EV_L2_LEVEL:
+    case QT_EV_SNAPSHOT_BEGIN:
+    case QT_EV_SNAPSHOT_END:
+        on_book_record(fe, ev);
+        return 0;
+    default:
+        fe->c.skipped_records++;
+        return 0;
+    }
+}
 
-void qt_fe_run(qt_fe *fe, const qt_event *ev, size_t n, double *out_matrix, int64_t *out_ts,
-               int64_t *out_trade_number, size_t *rows) {
-    size_t r = 0;
-    for (size_t i = 0; i < n; i++) {
-        const qt_event *e = &ev[i];
-        switch (e->type) {
-        case QT_EV_TRADE:
-            if (qt_fe_on_trade(fe, e, out_matrix + r * QT_FE_NUM_FEATURES)) {
-                out_ts[r] = fe->latest_ts;
-                out_trade_number[r] = e->ref;
-                r++;
-            }
-            break;
-        case QT_EV_SESSION:
-            qt_fe_on_session(fe, (int32_t)e->ref);
-            break;
-        /* book records: applied to the book by the drain loop, which then
-         * calls qt_fe_on_book_event with the top */
-        default:
-            fe->c.skipped_records++;
-            break;
+/* ------------------------------------------------------------ drain loop */
+
+enum { ONE_TAKEN = 0, ONE_STOP = 1, ONE_FULL = 2 };
+
+/* One record through the engine into the sink: ONE_TAKEN, ONE_STOP (taken,
+ * and the hook asked to stop) or ONE_FULL (a trade while the matrix is
+ * full: not taken, so no row is ever lost).  The latency clock starts when
+ * the record is taken. */
+static inline int drain_one(qt_fe *fe, const qt_event *ev, qt_fe_sink *s) {
+    if (ev->type != QT_EV_TRADE) {
+        qt_fe_on_event(fe, ev, NULL);
+        return ONE_TAKEN;
+    }
+    if (s->matrix && s->rows >= s->capacity) return ONE_FULL;
+    int64_t t0 = s->lat_ns && s->lat_n < s->lat_cap ? qt_monotonic_ns() : 0;
+    uint64_t row = fe->c.rows;
+    int keep = s->matrix && s->every && row % s->every == 0;
+    double *out = keep ? s->matrix + s->rows * QT_FE_NUM_FEATURES : fe->scratch;
+    if (!on_trade(fe, ev, out)) return ONE_TAKEN;
+    if (t0) s->lat_ns[s->lat_n++] = qt_monotonic_ns() - t0;
+    if (keep) {
+        if (s->ts) s->ts[s->rows] = fe->latest_ts;
+        if (s->trade_number) s->trade_number[s->rows] = ev->ref;
+        s->rows++;
+    }
+    return s->hook && s->hook(s->user, out, ev, fe->latest_ts) != 0 ? ONE_STOP : ONE_TAKEN;
+}
+
+size_t qt_fe_drain(qt_fe *fe, const qt_event *ev, size_t n, qt_fe_sink *sink, int *status) {
+    qt_fe_sink none;
+    if (!sink) {
+        memset(&none, 0, sizeof none);
+        sink = &none;
+    }
+    size_t i = 0;
+    int st = QT_FE_DRAIN_DONE;
+    for (; i < n; i++) {
+        int r = drain_one(fe, &ev[i], sink);
+        if (r == ONE_TAKEN) continue;
+        if (r == ONE_STOP) {
+            i++;
+            st = QT_FE_DRAIN_STOPPED;
+        } else {
+            st = QT_FE_DRAIN_FULL;
         }
+        break;
     }
-    *rows = r;
+    if (status) *status = st;
+    return i;
 }
 
-void qt_fe_run_timed(qt_fe *fe, const qt_event *ev, size_t n, double *scratch_row, int64_t *lat_ns) {
-    for (size_t i = 0; i < n; i++) {
-        if (ev[i].type != QT_EV_TRADE) {
-            lat_ns[i] = 0;
+#define DRAIN_BATCH 256
+
+uint64_t qt_fe_drain_ring(qt_fe *fe, qt_ring *ring, qt_fe_sink *sink, uint64_t max_events, int64_t wait_ns,
+                          uint32_t spin_iters, int *status) {
+    qt_fe_sink none;
+    if (!sink) {
+        memset(&none, 0, sizeof none);
+        sink = &none;
+    }
+    uint64_t done = 0;
+    int st = QT_FE_DRAIN_DONE;
+    while (done < max_events) {
+        uint64_t k = max_events - done < DRAIN_BATCH ? max_events - done : DRAIN_BATCH;
+        const qt_event *ev = (const qt_event *)qt_ring_peek(ring, &k);
+        if (k == 0) {
+            if (qt_ring_closed(ring) && qt_ring_available(ring) == 0) {
+                st = QT_FE_DRAIN_CLOSED;
+                break;
+            }
+            if (wait_ns == 0 || qt_ring_wait(ring, wait_ns, spin_iters) == 0) {
+                if (qt_ring_closed(ring) && qt_ring_available(ring) == 0) st = QT_FE_DRAIN_CLOSED;
+                else if (wait_ns >= 0) st = QT_FE_DRAIN_IDLE;
+                else continue; /* woken without a record: wait again */
+                break;
+            }
             continue;
         }
-        int64_t t0 = qt_monotonic_ns();
-        qt_fe_on_trade(fe, &ev[i], scratch_row);
-        lat_ns[i] = qt_monotonic_ns() - t0;
+        uint64_t i = 0;
+        int r = ONE_TAKEN;
+        for (; i < k; i++) {
+            r = drain_one(fe, &ev[i], sink);
+            if (r == ONE_STOP) i++;
+            if (r != ONE_TAKEN) break;
+        }
+        qt_ring_release(ring, i);
+        done += i;
+        if (r != ONE_TAKEN) {
+            st = r == ONE_STOP ? QT_FE_DRAIN_STOPPED : QT_FE_DRAIN_FULL;
+            break;
+        }
     }
+    if (status) *status = st;
+    return done;
 }

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qt_book.h"
 #include "qt_events.h"
 
 #define QT_FE_SPEC_VERSION "qt-features/1"
@@ -117,16 +118,6 @@ enum qt_fe_feature {
     QT_FE_BOOK_UPDATE_RATE = 76,
 };
 
-/* The top of the book after one applied book event, from the book owner.
- * Prices in price units, QT_PRICE_NONE for an empty side; depth[k] is the
- * summed quantity of the best 1, 5, 10 levels (fewer if the side has fewer). */
-typedef struct qt_book_top {
-    int64_t bb, ba;
-    int64_t qb, qa;
-    int64_t bid_depth[3], ask_depth[3];
-    int32_t bid_levels, ask_levels;
-} qt_book_top;
-
 /* From utc_ns_from on (until the next entry), local = UTC + offset_s.
  * Sorted by utc_ns_from; before the first entry its offset applies. */
 typedef struct qt_fe_tz_transition {
@@ -145,67 +136,122 @@ typedef struct qt_fe_session_hours {
 typedef struct qt_fe_config {
     double tick_size;  /* price, e.g. 0.5 (WDO), 5 (WIN) */
     double price_unit; /* price of one price unit (qt_price_to_double) */
+    double qty_scale;  /* integer qty = real qty * qty_scale (event log header); 0 means 1 */
     const qt_fe_tz_transition *tz; /* copied; may be NULL (n_tz 0: UTC) */
     size_t n_tz;
     const qt_fe_session_hours *sessions; /* copied, any order; may be NULL */
     size_t n_sessions;
     int32_t default_open_s; /* hours of dates missing from `sessions` */
     int32_t default_close_s;
+    uint32_t book_capacity; /* levels per side of the engine's book; 0: QT_BOOK_DEFAULT_CAPACITY */
 } qt_fe_config;
 
 typedef struct qt_fe_counters {
     uint64_t trades;          /* trade records received (all of them) */
-    uint64_t rows;            /* feature vectors written */
+    uint64_t rows;            /* feature vectors computed (decision points) */
     uint64_t ts_regressions;  /* timestamps earlier than the latest, taken as the latest */
     uint64_t ts_missing;      /* records without exchange time, taken as the latest */
     uint64_t edits;           /* corrected trades (QT_F_EDIT): counted, no row, no state change */
     uint64_t after_hours;     /* QT_F_AFTER_HOURS trades: not part of the stream */
-    uint64_t invalid;         /* dropped: QT_F_INVALID, no/non-positive price, negative qty, no clock */
+    uint64_t invalid;         /* dropped: QT_F_INVALID, no or non-positive price or qty, no clock */
     uint64_t session_resets;  /* state resets at a new local date */
-    uint64_t book_events;     /* book events applied (qt_fe_on_book_event) */
+    uint64_t book_records;    /* records handed to the book */
+    uint64_t book_rejected;   /* of which the book refused (see qt_book counters) */
+    uint64_t book_events;     /* book events (records that completed a level change) */
+    uint64_t book_untimed;    /* book events before any clock: applied, not in book_update_rate */
     uint64_t recomputations;  /* window stats computed from the buffer (|r| > 1 in the window) */
-    uint64_t skipped_records; /* records of other types seen by qt_fe_run */
+    uint64_t skipped_records; /* records of other types (session markers, phases, ...) */
 } qt_fe_counters;
 
 typedef struct qt_fe qt_fe;
 
 /* NULL on bad configuration (tick/unit not positive, close <= open, hours
- * outside a day) or out of memory. */
+ * outside a day) or out of memory.  The engine owns an L2 book (qt_book)
+ * with tick_units = tick_size / price_unit when that is a whole number, else
+ * 1; every book record goes into it and the book features read it. */
 qt_fe *qt_fe_create(const qt_fe_config *cfg);
 void qt_fe_destroy(qt_fe *fe);
-/* Back to the freshly created state: session state, clock and counters. */
+/* Back to the freshly created state: session state, book, clock, counters. */
 void qt_fe_reset(qt_fe *fe);
 
-/* One trade record (QT_EV_TRADE layout).  Writes the 77 features to out and
- * returns 1, or returns 0 and writes nothing for a record that is not part
- * of the stream (edit, after-hours, invalid; see the counters). */
-int qt_fe_on_trade(qt_fe *fe, const qt_event *trade, double *out);
+/* The engine's book (read it, never apply to it: use qt_fe_on_event). */
+const qt_book *qt_fe_book(const qt_fe *fe);
 
-/* One applied book event: the top of the book after it and its exchange
- * time (QT_TIME_NONE: the latest seen).  The caller calls this only for
- * records that changed at least one level (spec: a record that changes no
- * level is not a book event). */
-void qt_fe_on_book_event(qt_fe *fe, const qt_book_top *top, int64_t ts_ns);
+/* One record of any type, in arrival order:
+ * - QT_EV_TRADE: the features of this trade go to out (77 doubles) and 1 is
+ *   returned; 0 (nothing written) for a record that is not part of the
+ *   stream (edit, after-hours, invalid: see the counters);
+ * - book records (PRICE_BOOK, L2_LEVEL, SNAPSHOT_BEGIN/END): applied to the
+ *   engine's book; one that completes a level change is a book event
+ *   (book_update_rate, OFI).  A record whose time starts a new local date
+ *   resets the session (book included) before it is applied;
+ * - anything else (session markers, phases, ...) is counted and skipped:
+ *   sessions follow the events' local dates, not markers.
+ * Returns 0 for every non-trade record. */
+int qt_fe_on_event(qt_fe *fe, const qt_event *ev, double *out);
 
-/* A session marker (QT_EV_SESSION): a local date other than the current
- * session's starts a new session now. */
-void qt_fe_on_session(qt_fe *fe, int32_t yyyymmdd);
+/* ---------------------------------------------------------- the drain loop */
 
-/* Runs a batch of records: trades produce rows (out_matrix row-major, 77
- * columns; out_ts gets the effective clock of the trade, out_trade_number
- * its `ref`), session markers start sessions, other types are skipped
- * (counted) until the book is wired in.  The outputs must hold one row per
- * trade record of `ev` (n rows always suffice).  *rows gets the count. */
-void qt_fe_run(qt_fe *fe, const qt_event *ev, size_t n, double *out_matrix, int64_t *out_ts,
-               int64_t *out_trade_number, size_t *rows);
+/* Decision hook: called with the feature vector at every decision point
+ * (every trade that produced a row), after the row is stored.  `features`
+ * holds QT_FE_NUM_FEATURES values and is valid during the call only; `ts`
+ * is the engine's clock for the trade.  Return 0 to go on; anything else
+ * stops the drain after this record (status QT_FE_DRAIN_STOPPED). */
+typedef int (*qt_fe_decision_fn)(void *user, const double *features, const qt_event *trade, int64_t ts);
 
-/* Like qt_fe_run over trade records only, every output written to one
- * scratch row, with qt_monotonic_ns() around each qt_fe_on_trade call:
- * lat_ns[i] gets the latency of ev[i] (0 for non-trade records). */
-void qt_fe_run_timed(qt_fe *fe, const qt_event *ev, size_t n, double *scratch_row, int64_t *lat_ns);
+/* A hook with its user data, so a module (the compiled predictor) can hand
+ * both over as one pointer: a PyCapsule named "qt_fe_hook" in Python. */
+typedef struct qt_fe_hook {
+    qt_fe_decision_fn fn;
+    void *user;
+} qt_fe_hook;
+
+/* Where the drain loop puts what it produces.  All pointers may be NULL.
+ * Rows go to `matrix` (row-major, QT_FE_NUM_FEATURES columns), `ts` and
+ * `trade_number` (the trade's `ref`) for every `every`-th decision point of
+ * the engine (its row counter modulo `every` is 0; 1 keeps all, 0 none),
+ * while `rows < capacity`; the drain stops (QT_FE_DRAIN_FULL) before a
+ * trade record when the matrix is full, so no row is lost.  `lat_ns` (when set)
+ * gets, per decision point while `lat_n < lat_cap`, the nanoseconds from
+ * taking the record (array or ring) to its feature vector being complete. */
+typedef struct qt_fe_sink {
+    double *matrix;
+    int64_t *ts;
+    int64_t *trade_number;
+    size_t capacity;
+    size_t rows; /* rows stored so far; the caller resets it after taking them */
+    uint64_t every;
+    qt_fe_decision_fn hook;
+    void *user;
+    int64_t *lat_ns;
+    size_t lat_cap;
+    size_t lat_n;
+} qt_fe_sink;
+
+typedef enum qt_fe_drain_status {
+    QT_FE_DRAIN_DONE = 0,    /* array consumed / ring: max_events taken */
+    QT_FE_DRAIN_FULL = 1,    /* the sink's matrix is full */
+    QT_FE_DRAIN_STOPPED = 2, /* the decision hook asked to stop */
+    QT_FE_DRAIN_CLOSED = 3,  /* ring closed and empty: nothing more will come */
+    QT_FE_DRAIN_IDLE = 4,    /* ring: nothing arrived within the wait */
+} qt_fe_drain_status;
+
+/* Runs records ev[0..n) through qt_fe_on_event (the batch path: an event log
+ * mapped in memory, or any records array).  Returns how many records were
+ * consumed; *status says why it stopped. */
+size_t qt_fe_drain(qt_fe *fe, const qt_event *ev, size_t n, qt_fe_sink *sink, int *status);
+
+/* The live path: takes records from the market ring (64-byte qt_event
+ * slots) as they arrive, up to max_events.  When the ring is empty it waits
+ * (qt_ring_wait: spin_iters polls, then sleeps) up to wait_ns (-1: until a
+ * record or close; 0: return QT_FE_DRAIN_IDLE at once).  Returns how many
+ * records were consumed. */
+struct qt_ring;
+uint64_t qt_fe_drain_ring(qt_fe *fe, struct qt_ring *ring, qt_fe_sink *sink, uint64_t max_events,
+                          int64_t wait_ns, uint32_t spin_iters, int *status);
 
 void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out);
-/* Bytes the engine holds (constant after creation). */
+/* Bytes the engine holds, its book included (constant after creation). */
 size_t qt_fe_memory_bytes(const qt_fe *fe);
 
 #endif

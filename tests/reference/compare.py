@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,12 +56,12 @@ def relative_tolerance(name: str) -> float:
     return RELATIVE
 
 
-def values_match(expected: float, actual: float, rel: float) -> bool:
+def values_match(expected: float, actual: float, rel: float, absolute: float = 0.0) -> bool:
     if math.isnan(expected) or math.isnan(actual):
         return math.isnan(expected) and math.isnan(actual)
     if expected == actual:
         return True
-    return abs(expected - actual) <= rel * max(abs(expected), abs(actual))
+    return abs(expected - actual) <= max(rel * max(abs(expected), abs(actual)), absolute)
 
 
 @dataclass
@@ -104,20 +104,31 @@ def compare_feature_rows(
     expected: Sequence[Sequence[float]],
     actual: Sequence[Sequence[float]],
     labels: Sequence[object] | None = None,
+    *,
+    relative: Mapping[str, float] | None = None,
+    absolute: Mapping[str, float] | None = None,
 ) -> ComparisonReport:
-    """Compare row by row, feature by feature, under each feature's tolerance."""
+    """Compare row by row, feature by feature, under each feature's tolerance.
+
+    ``relative`` overrides the relative tolerance of named features (e.g. a
+    signed volume that is not an integer once quantities are scaled);
+    ``absolute`` gives named features an absolute floor, for values that
+    cross zero through a cancellation the two sides round differently."""
     if len(expected) != len(actual):
         raise ValueError(f"{len(expected)} expected rows but {len(actual)} actual rows")
     names = tuple(names)
     report = ComparisonReport(names, len(expected))
-    tolerances = [relative_tolerance(n) for n in names]
+    relative = relative or {}
+    absolute = absolute or {}
+    tolerances = [relative.get(n, relative_tolerance(n)) for n in names]
+    floors = [absolute.get(n, 0.0) for n in names]
     for row, (want, got) in enumerate(zip(expected, actual, strict=True)):
         if len(want) != len(names) or len(got) != len(names):
             raise ValueError(
                 f"row {row}: {len(want)} expected / {len(got)} actual values, {len(names)} names"
             )
-        for name, rel, e, a in zip(names, tolerances, want, got, strict=True):
-            if values_match(e, a, rel):
+        for name, rel, floor, e, a in zip(names, tolerances, floors, want, got, strict=True):
+            if values_match(e, a, rel, floor):
                 continue
             if name in report.mismatches:
                 report.mismatches[name].count += 1
