@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_import_parser(sub)
     _add_synth(sub)
+    from quantumtrader.features.command import add_features_parser
+
+    add_features_parser(sub)
     return parser
 
 
