@@ -270,3 +270,11 @@ cdef extern from "qt_features.h" nogil:
                               int64_t wait_ns, uint32_t spin_iters, int *status)
     void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out)
     size_t qt_fe_memory_bytes(const qt_fe *fe)
+
+
+cdef extern from "qt_fe_bench.h" nogil:
+    ctypedef struct qt_fe_bench_result:
+        double seconds
+        uint64_t records, rows, lat_n, late
+    int qt_fe_bench_ring(qt_fe *fe, const qt_event *ev, size_t n, double rate, uint64_t capacity,
+                         uint32_t spin_iters, int64_t *lat_ns, size_t lat_cap, qt_fe_bench_result *out)

@@ -1022,8 +1022,9 @@ static int on_trade(qt_fe *fe, const qt_event *ev, double *out) {
  * quote and found and left the book valid. */
 static inline void book_event(qt_fe *fe) {
     fe->c.book_events++;
-    int64_t bid = qt_book_best_price(fe->book, QT_SIDE_BUY), ask = qt_book_best_price(fe->book, QT_SIDE_SELL);
-    int64_t bq = qt_book_best_qty(fe->book, QT_SIDE_BUY), aq = qt_book_best_qty(fe->book, QT_SIDE_SELL);
+    qt_book_quote qt;
+    qt_book_get_quote(fe->book, &qt);
+    int64_t bid = qt.bid, ask = qt.ask, bq = qt.bid_qty, aq = qt.ask_qty;
     int valid = bid != QT_PRICE_NONE && ask != QT_PRICE_NONE && bid < ask;
     int changed = bid != fe->q_bid || bq != fe->q_bid_qty || ask != fe->q_ask || aq != fe->q_ask_qty;
     if (changed && valid && fe->q_valid) {
