@@ -455,7 +455,10 @@ static void book_clear(qt_fe *fe) {
     secwin_clear(&fe->book10, 10);
 }
 
-static void session_clear(qt_fe *fe) {
+/* clear_book is 0 only for the first session after a reset: book records
+ * that came before any clock (untimed) are then kept, not thrown away by
+ * the first timed record. */
+static void session_clear(qt_fe *fe, int clear_book) {
     fe->n = 0;
     fe->prev_b = fe->prev_s = 0;
     fe->cum_signed = 0;
@@ -478,7 +481,7 @@ static void session_clear(qt_fe *fe) {
     fe->gk_value = NAN;
     secwin_clear(&fe->trades60, 60);
     agents_clear(&fe->ag);
-    book_clear(fe);
+    if (clear_book) book_clear(fe);
 }
 
 static void session_hours(qt_fe *fe, int32_t date, int32_t *open_s, int32_t *close_s) {
@@ -498,7 +501,7 @@ static void session_hours(qt_fe *fe, int32_t date, int32_t *open_s, int32_t *clo
 }
 
 static void session_start(qt_fe *fe, int64_t day) {
-    session_clear(fe);
+    session_clear(fe, fe->have_session);
     fe->have_session = 1;
     fe->day = day;
     fe->date = yyyymmdd_from_days(day);
@@ -648,7 +651,7 @@ void qt_fe_reset(qt_fe *fe) {
     fe->have_session = 0;
     fe->day = 0;
     fe->date = 0;
-    session_clear(fe);
+    session_clear(fe, 1);
 }
 
 /* The book's arrays: two sides of 2 * capacity levels (price, qty, count),

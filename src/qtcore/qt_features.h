@@ -1,25 +1,44 @@
 /* Incremental feature engine: spec `qt-features/1` (shared/spec/features.md),
  * the 65 model features plus the 12 book features, evaluated at every trade.
  *
- * The same engine computes features for live trading, replay and training
- * sets, so the numbers are the contract.  Every window update is O(1) (the
- * agent ranking is O(displacement) in a sorted array, O(A) worst case) and
- * nothing is allocated after qt_fe_create.
+ * One implementation for live trading, replay and training sets: records go
+ * through qt_fe_on_event one by one, in the order they arrived, either from
+ * an array (an event log mapped in memory: qt_fe_drain) or from the market
+ * ring (qt_fe_drain_ring).  The engine owns the instrument's L2 book
+ * (qt_book): book records are applied to it, trades are evaluated against
+ * it.  The drain loop stores vectors in a caller's preallocated sink and
+ * calls a decision hook (the predictor) at each trade; no allocation and no
+ * Python after qt_fe_create.
  *
- * Exactness: every rolling sum is an exact integer sum, so there is no drift
- * and no periodic recomputation, and a window's std is exactly 0 if and only
- * if its values are all equal (N*sum(x^2) - sum(x)^2 == 0 in integers).
+ * Cost per trade: O(1) for every window (a few lagged trades read from a
+ * 512-trade history ring), O(displacement) for the agent ranking in a sorted
+ * array (O(A) worst case, A agents in the window); per book record: the
+ * book's own cost plus O(1) for the OFI terms and the 10-second window.
+ *
+ * Exactness: every rolling sum is an exact integer sum, so nothing drifts
+ * however long the session (no periodic recomputation is needed: there is no
+ * residue to clear), and a window's std is exactly 0 if and only if its
+ * values are all equal (N*sum(x^2) - sum(x)^2 == 0 in integers).
  *   - prices and quantities are integers (price units, contracts);
  *   - a one-trade return r = p_i/p_(i-1) - 1 computed in double is always a
- *     multiple of 2^-53 when |r| <= 1 (Sterbenz: fl(ratio) - 1 is exact for
- *     ratio in [0.5, 2], and below 0.5 the result lands in the 2^-53 grid),
- *     so R = r * 2^53 is an exact int64 and R^2 fits 128 bits;
+ *     multiple of 2^-53 when |r| <= 1 (fl(ratio) has an ulp of 2^-53 or
+ *     2^-52 in [0.5, 2), where fl(ratio) - 1 is exact by Sterbenz; below 0.5
+ *     the difference rounds onto the 2^-53 grid of (-1, -0.5]), so
+ *     R = r * 2^53 is an exact int64 and R^2 fits 128 bits;
  *   - q*r is taken as the double fl(q*r) (what a plain implementation
  *     sums), again a multiple of 2^-53, summed exactly in 128 bits.
  * 128-bit sums are a portable (lo, hi) pair, no compiler extension.  A
  * return with |r| > 1 (the price more than doubled between two trades: bad
  * data) is outside that grid; windows holding one are computed two-pass from
- * the stored doubles (counted in `recomputations`).
+ * the stored doubles (counted in `recomputations`).  Where the spec's
+ * formula cancels (microprice_dev, bb_position) the engine evaluates an
+ * algebraically identical form that does not.
+ *
+ * Clock and sessions: one clock for all records, never going back (a record
+ * without exchange time, or with an earlier one, takes the latest time seen,
+ * counted).  A record whose local date (tz table) differs from the session's
+ * starts a new session: every window, the agent ranking and the book are
+ * cleared before it is applied.  Session markers are not needed for that.
  *
  * Threading: an engine belongs to one thread (the drain loop). */
 #ifndef QT_FEATURES_H

@@ -238,6 +238,29 @@ static void test_book_ofi(void) {
     qt_fe_destroy(fe);
 }
 
+/* book records without exchange time (ProfitDLL price-book callbacks carry
+ * none): before any clock they are applied and kept by the first session;
+ * later they take the latest time */
+static void test_untimed_book_records(void) {
+    qt_fe *fe = make_engine();
+    double out[QT_FE_NUM_FEATURES];
+    qt_fe_counters c;
+    qt_event e = level(QT_TIME_NONE, 0, 100, 5);
+    qt_fe_on_event(fe, &e, out);
+    e = level(QT_TIME_NONE, 1, 102, 5);
+    qt_fe_on_event(fe, &e, out);
+    qt_event t = trade(T0, 101, 1, 1, 2, 2);
+    CHECK(qt_fe_on_event(fe, &t, out) == 1);
+    CHECK(out[QT_FE_SPREAD] == 1.0 && out[QT_FE_BOOK_UPDATE_RATE] == 0.0);
+    e = level(QT_TIME_NONE, 1, 102, 9);
+    qt_fe_on_event(fe, &e, out);
+    CHECK(qt_fe_on_event(fe, &t, out) == 1);
+    CHECK(out[QT_FE_BOOK_UPDATE_RATE] == 0.1 && out[QT_FE_DEPTH_ASK_5] == 9.0);
+    qt_fe_get_counters(fe, &c);
+    CHECK(c.book_untimed == 2 && c.book_events == 3 && c.ts_missing == 1 && c.session_resets == 1);
+    qt_fe_destroy(fe);
+}
+
 /* --------------------------------------------------------- the drain loop */
 
 typedef struct hook_state {
@@ -374,6 +397,7 @@ int main(void) {
     test_returns_off_the_grid_and_extremes();
     test_exact_zero_after_volatility();
     test_book_ofi();
+    test_untimed_book_records();
     test_drain_array_and_ring();
     test_bad_config();
     if (failures) {
