@@ -177,6 +177,9 @@ static uint8_t working_status(const order_slot *s) {
 
 static int on_tick(const inst_state *in, int64_t p) { return p % in->cfg.tick_units == 0; }
 
+/* Also rejects QT_PRICE_NONE (INT64_MIN). */
+static int sane_price(int64_t p) { return p >= -SIM_MATCH_MAX_PRICE && p <= SIM_MATCH_MAX_PRICE; }
+
 static int outside_limits(const inst_state *in, int64_t p) {
     return (in->max_limit != QT_PRICE_NONE && p > in->max_limit) ||
            (in->min_limit != QT_PRICE_NONE && p < in->min_limit);
@@ -374,6 +377,7 @@ static void take_liquidity(sim_match *e, order_slot *s) {
     for (uint32_t i = 0; i < n && s->o.leaves_qty > 0; i++) {
         int64_t p = e->lv_price[i];
         if (limited && (is_buy ? p > s->o.price : p < s->o.price)) break;
+        if (!sane_price(p)) continue;
         int64_t avail = e->lv_qty[i] - taken_at(in, opp, p);
         if (avail <= 0) continue;
         int64_t q = min64(avail, s->o.leaves_qty);
@@ -740,7 +744,7 @@ static void on_trade(sim_match *e, inst_state *in, const qt_event *ev) {
         e->c.events_ignored++;
         return;
     }
-    if (ev->price == QT_PRICE_NONE || ev->qty <= 0) {
+    if (!sane_price(ev->price) || ev->qty <= 0) {
         e->c.events_bad++;
         return;
     }
@@ -913,12 +917,12 @@ static void make_clordid(const sim_match *e, int64_t id, char *out) {
 }
 
 static int static_reason(const inst_state *in, int type, int64_t price, int64_t stop, int64_t qty) {
-    if (qty <= 0) return SIM_MATCH_R_QTY;
+    if (qty <= 0 || qty > SIM_MATCH_MAX_QTY) return SIM_MATCH_R_QTY;
     if (type == SIM_MATCH_MARKET) return SIM_MATCH_R_NONE;
-    if (price == QT_PRICE_NONE) return SIM_MATCH_R_PRICE;
+    if (!sane_price(price)) return SIM_MATCH_R_PRICE;
     if (!on_tick(in, price)) return SIM_MATCH_R_TICK;
     if (type == SIM_MATCH_STOP_LIMIT) {
-        if (stop == QT_PRICE_NONE) return SIM_MATCH_R_PRICE;
+        if (!sane_price(stop)) return SIM_MATCH_R_PRICE;
         if (!on_tick(in, stop)) return SIM_MATCH_R_TICK;
     }
     return SIM_MATCH_R_NONE;
@@ -988,7 +992,10 @@ int sim_match_change(sim_match *e, int64_t local_id, int64_t price, int64_t stop
     if (rc) return rc;
     const inst_state *in = &e->inst[s->inst];
     int r = SIM_MATCH_R_NONE;
-    if (quantity != SIM_MATCH_KEEP && (quantity <= 0 || quantity <= s->o.cum_qty)) r = SIM_MATCH_R_QTY;
+    if (quantity != SIM_MATCH_KEEP && (quantity <= 0 || quantity > SIM_MATCH_MAX_QTY || quantity <= s->o.cum_qty))
+        r = SIM_MATCH_R_QTY;
+    else if ((price != SIM_MATCH_KEEP && !sane_price(price)) || (stop_price != SIM_MATCH_KEEP && !sane_price(stop_price)))
+        r = SIM_MATCH_R_PRICE;
     else if ((price != SIM_MATCH_KEEP && !on_tick(in, price)) ||
              (stop_price != SIM_MATCH_KEEP && !on_tick(in, stop_price)))
         r = SIM_MATCH_R_TICK;

@@ -60,8 +60,8 @@
  * - QT_EV_SESSION: a new trading day for that instrument: working orders
  *   expire, the book, the daily limits and the last price are cleared, the
  *   phase goes back to initial_phase.  Positions carry over.
- * - Rejections (status 8, reason text): quantity <= 0, missing or off-tick
- *   price or stop price, price or stop outside the day's limits
+ * - Rejections (status 8, reason text): quantity <= 0 (or above
+ *   SIM_MATCH_MAX_QTY), missing, off-tick or absurd price or stop price, price or stop outside the day's limits
  *   (QT_EV_DAILY_LIMITS), market order outside OPEN, any order in a halt or
  *   closed phase.  Quantity and tick are checked when the order is sent (no
  *   latency); phase and limits when it reaches the exchange.
@@ -89,7 +89,8 @@
  *   change: 14 pending replace -> 5 replaced, or a CHANGE_REJECTED update
  *           that puts back the working status (0 or 1) with a reason
  *   cancel: 6 pending cancel -> 4 canceled (15 if partially filled), or a
- *           CANCEL_REJECTED update (order already done: status unchanged)
+ *           CANCEL_REJECTED update (order already done: status unchanged;
+ *           cancel overtook its order after a latency cut: back to 10)
  *   stop-limit trigger: a TRIGGERED update, status unchanged
  *   close / session end: 12 expired (17 if partially filled)
  * `kind` (sim_match_update_kind) says what happened independently of the
@@ -131,6 +132,11 @@
 #define SIM_MATCH_REASON_LEN 64  /* bytes incl. NUL */
 #define SIM_MATCH_PREFIX_MAX 12  /* clordid_prefix characters */
 #define SIM_MATCH_KEEP INT64_MIN /* sim_match_change: leave this field as it is */
+/* Bounds that keep price * quantity sums inside int64: larger order
+ * quantities are rejected (SIM_MATCH_R_QTY), larger prices rejected
+ * (SIM_MATCH_R_PRICE) and trades / book levels beyond them ignored. */
+#define SIM_MATCH_MAX_QTY 1000000LL
+#define SIM_MATCH_MAX_PRICE 1000000000000LL /* |price| in units */
 
 /* Return codes.  Commands return 0 (or a positive id/count) on success. */
 typedef enum sim_match_rc {
@@ -309,8 +315,8 @@ int64_t sim_match_send(sim_match *e, uint32_t account, uint16_t instrument, int 
                        int64_t price, int64_t stop_price, int64_t quantity);
 
 /* Change a working order: new limit price, stop price (stop-limit not yet
- * triggered) and total quantity (must exceed the filled quantity), each
- * SIM_MATCH_KEEP to leave it.  A new price or a larger quantity loses queue
+ * triggered; ignored once triggered) and total quantity (must exceed the
+ * filled quantity), each SIM_MATCH_KEEP to leave it.  A new price or a larger quantity loses queue
  * priority; a smaller one keeps it.  Returns SIM_MATCH_OK (queued; a
  * PENDING_REPLACE update was delivered), SIM_MATCH_REFUSED (quantity or tick
  * wrong: a CHANGE_REJECTED update was delivered), E_NOT_FOUND,

@@ -555,6 +555,16 @@ static void test_rejects(void) {
     CHECK(order(e, id).reason == SIM_MATCH_R_TICK);
     id = buy(e, SIM_MATCH_LIMIT, QT_PRICE_NONE, 1);
     CHECK(order(e, id).reason == SIM_MATCH_R_PRICE);
+    id = buy(e, SIM_MATCH_LIMIT, SIM_MATCH_MAX_PRICE + 1, 1);
+    CHECK(order(e, id).reason == SIM_MATCH_R_PRICE);
+    id = buy(e, SIM_MATCH_LIMIT, 100, SIM_MATCH_MAX_QTY + 1);
+    CHECK(order(e, id).reason == SIM_MATCH_R_QTY);
+    id = buy(e, SIM_MATCH_LIMIT, 90, SIM_MATCH_MAX_QTY); /* the bound itself is fine */
+    CHECK(order(e, id).status == SIM_MATCH_ST_NEW);
+    CHECK(sim_match_change(e, id, SIM_MATCH_KEEP, SIM_MATCH_KEEP, SIM_MATCH_MAX_QTY + 1) == SIM_MATCH_REFUSED);
+    CHECK(sim_match_change(e, id, -SIM_MATCH_MAX_PRICE - 1, SIM_MATCH_KEEP, SIM_MATCH_KEEP) == SIM_MATCH_REFUSED);
+    CHECK(order(e, id).reason == SIM_MATCH_R_PRICE);
+    CHECK(sim_match_cancel(e, id) == SIM_MATCH_OK);
     id = sim_match_send(e, 0, TICK5, SIM_MATCH_LIMIT, SIM_MATCH_SELL, 1015, 0, 1); /* on tick: fine */
     CHECK(order(e, id).status == SIM_MATCH_ST_NEW);
     /* daily limits */
@@ -797,6 +807,9 @@ static void test_misc(void) {
     bad.price = 100;
     bad.flags = QT_F_EDIT;
     feed(e, bad);
+    bad.flags = 0;
+    bad.price = INT64_MAX; /* absurd price */
+    feed(e, bad);
     bad = base_ev(QT_EV_L2_LEVEL, 1);
     bad.side = 7;
     bad.price = 100;
@@ -810,7 +823,7 @@ static void test_misc(void) {
     CHECK(sim_match_on_event(e, NULL) == SIM_MATCH_E_ARGS);
     sim_match_counters c;
     sim_match_get_counters(e, &c);
-    CHECK(c.events_bad == 2 && c.book_rejected == 1 && c.events_ignored >= 3);
+    CHECK(c.events_bad == 3 && c.book_rejected == 1 && c.events_ignored >= 3);
     CHECK(strcmp(sim_match_rc_name(SIM_MATCH_E_FULL), "full") == 0 && sim_match_reason_text(99)[0] == 0);
     sim_match_destroy(e);
     sim_match_destroy(NULL);
