@@ -308,7 +308,8 @@ void sim_match_destroy(sim_match *e);
 
 /* Send a new order.  price / stop_price in units (ignored where the type has
  * none).  Returns the local id (> 0) -- also for an order rejected at once
- * for quantity or tick, whose REJECTED update has then been delivered -- or
+ * for its quantity, price or tick, whose REJECTED update has then been
+ * delivered -- or
  * a negative sim_match_rc when no order could be formed (bad side / type:
  * E_ARGS, E_INSTRUMENT, E_ACCOUNT, E_FULL, E_REENTRANT). */
 int64_t sim_match_send(sim_match *e, uint32_t account, uint16_t instrument, int order_type, int side,
@@ -318,8 +319,8 @@ int64_t sim_match_send(sim_match *e, uint32_t account, uint16_t instrument, int 
  * triggered; ignored once triggered) and total quantity (must exceed the
  * filled quantity), each SIM_MATCH_KEEP to leave it.  A new price or a larger quantity loses queue
  * priority; a smaller one keeps it.  Returns SIM_MATCH_OK (queued; a
- * PENDING_REPLACE update was delivered), SIM_MATCH_REFUSED (quantity or tick
- * wrong: a CHANGE_REJECTED update was delivered), E_NOT_FOUND,
+ * PENDING_REPLACE update was delivered), SIM_MATCH_REFUSED (quantity, price
+ * or tick wrong: a CHANGE_REJECTED update was delivered), E_NOT_FOUND,
  * E_NOT_WORKING, E_FULL or E_REENTRANT. */
 int sim_match_change(sim_match *e, int64_t local_id, int64_t price, int64_t stop_price, int64_t quantity);
 
