@@ -392,6 +392,9 @@ struct qt_fe {
     /* clock */
     int64_t latest_ts;
     int have_clock;
+    int placed; /* the second below was placed in the current session */
+    uint64_t placed_ns;
+    int64_t placed_sec, placed_local;
 
     /* session */
     int have_session;
@@ -556,10 +559,21 @@ static inline int clock_take(qt_fe *fe, int64_t ts, int64_t *eff) {
 
 /* UTC and local whole seconds of ts; a new local date starts a session. */
 static inline void clock_place(qt_fe *fe, int64_t ts, int64_t *utc_sec, int64_t *local_sec) {
+    /* Records come several per second: within the second placed last (UTC
+     * offsets change on whole seconds) nothing needs computing again. */
+    if (fe->placed && (uint64_t)ts - fe->placed_ns < 1000000000u) {
+        *utc_sec = fe->placed_sec;
+        *local_sec = fe->placed_local;
+        return;
+    }
     *utc_sec = floor_div(ts, 1000000000);
     *local_sec = *utc_sec + tz_offset(fe, ts);
     int64_t day = floor_div(*local_sec, 86400);
     if (!fe->have_session || day != fe->day) session_start(fe, day);
+    fe->placed = 1;
+    fe->placed_ns = (uint64_t)*utc_sec * 1000000000u; /* modulo 2^64, like the test above */
+    fe->placed_sec = *utc_sec;
+    fe->placed_local = *local_sec;
 }
 
 /* --------------------------------------------------------------- lifecycle */
@@ -647,6 +661,7 @@ void qt_fe_reset(qt_fe *fe) {
     memset(&fe->c, 0, sizeof fe->c);
     fe->have_clock = 0;
     fe->latest_ts = 0;
+    fe->placed = 0;
     fe->tz_idx = 0;
     fe->have_session = 0;
     fe->day = 0;
