@@ -84,11 +84,13 @@ def test_wait_times_out_and_is_woken_by_producer_and_close() -> None:
 
     def produce() -> None:
         time.sleep(0.05)
-        ring.push_bytes(_events(3).view(np.uint8))
+        ring.push_bytes(_events(3).view(np.uint8), batch=3)  # published at once: wait sees all 3
 
     th = threading.Thread(target=produce)
     th.start()
-    assert ring.wait(timeout_s=5.0, spin=10) == 3  # woken, not timed out
+    t0 = time.perf_counter()
+    assert ring.wait(timeout_s=5.0, spin=10) == 3  # woken by the push ...
+    assert time.perf_counter() - t0 < 2.0  # ... not by the timeout
     th.join()
 
     closer = threading.Timer(0.05, ring.close)
