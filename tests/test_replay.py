@@ -202,6 +202,7 @@ def test_demo_runs_end_to_end_and_keeps_its_logs(tmp_path, capsys):
     assert main(["demo", "--workdir", str(tmp_path), "--seed", "5"]) == 0
     out = capsys.readouterr().out
     assert "synthetic WDOFUT, seed 5" in out and "book consistent" in out
+    assert "features (qt-features/1, C engine)" in out and "60,053 x 77" not in out  # seed 5 differs
     logs = list(tmp_path.glob("*.qtlog"))
     assert len(logs) == 1
     r = audit_event_log(logs[0])
