@@ -466,9 +466,12 @@ static void end_drop(replay *r) {
 
 static int replaying(const replay *r) { return r->started && !r->finished && r->cursor_open; }
 
-static void check_drop_end(replay *r) {
+/* A drop ends before the first record at or past its end (replay time),
+ * or, while nothing replays, when its span has passed on the wall clock. */
+static void check_drop_end(replay *r, const qt_event *next) {
     if (!r->dropping) return;
-    if ((replaying(r) && r->clock >= r->drop_until_log) || (!replaying(r) && wall_now() >= r->drop_until_wall))
+    if (next ? (next->exch_ns != QT_TIME_NONE && next->exch_ns >= r->drop_until_log)
+             : wall_now() >= r->drop_until_wall)
         end_drop(r);
 }
 
@@ -1039,7 +1042,6 @@ idle:
         uint32_t seen = atomic_load(&s->wake);
         drain(r);
         if (atomic_load(&s->stop)) break;
-        check_drop_end(r);
         int64_t wait_ns = 100000000; /* re-check drops / stop at least every 100 ms */
         if (replaying(r)) {
             const qt_event *ev = sim_log_cursor_peek(&r->cur);
@@ -1047,6 +1049,7 @@ idle:
                 finish(r);
                 continue;
             }
+            check_drop_end(r, ev);
             if (r->speed > 0) {
                 /* due_time is idempotent for the same record: after an early
                  * wake (a command) the record keeps its due time */
@@ -1060,9 +1063,9 @@ idle:
             }
             ev = sim_log_cursor_next(&r->cur);
             process_record(r, ev);
-            check_drop_end(r);
             continue;
         }
+        check_drop_end(r, NULL);
         if (r->dropping) {
             int64_t left = r->drop_until_wall - wall_now();
             if (left < wait_ns) wait_ns = left > 0 ? left : 0;
