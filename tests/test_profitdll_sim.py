@@ -480,3 +480,44 @@ def test_offer_book_records_pass_through(lib: C.CDLL, tmp_path: Path, session: N
         (2, 1, 0, 0, 102, 0.0, (0, 0, 0, 1, 0)),
     ]
     assert client.offers[0][8] == "03/11/2026 09:00:00.000"
+
+
+def test_recorded_daily_phase_and_tiny_book_pass_through(lib: C.CDLL, tmp_path: Path, session: None) -> None:
+    """A log that recorded NewDaily (DAILY + RANGE + LIMITS), phases and tiny book: replayed as recorded,
+    nothing synthesized on top."""
+    path = tmp_path / "recorded.qtlog"
+    t0 = 1_793_707_200_000_000_000
+    rows = [  # type, code, price, ref, qty, side, a, b
+        (EventType.PHASE, 13, 0, 0, 0, 0, 0, 0),
+        (EventType.PHASE, 0, 0, 0, 0, 0, 0, 0),
+        (EventType.TRADE, TradeType.BUY_AGGRESSION, 11002, 1, 3, 0, 0, 0),
+        (EventType.TINY_BOOK, 0, 11001, 0, 40, 0, 0, 0),
+        (EventType.TINY_BOOK, 0, 11003, 0, 25, 1, 0, 0),
+        (EventType.DAILY, 0, 11002, 10990, 3000, 0, 120, 55000),  # close, open, contracts, trades, open int.
+        (EventType.DAILY_RANGE, 0, 11010, 10980, 0, 0, 0, 0),  # high, low
+        (EventType.DAILY_LIMITS, 0, 12000, 10000, 0, 0, 0, 0),  # max, min
+        (EventType.PHASE, 4, 0, 0, 0, 0, 0, 0),
+    ]
+    ev = empty_events(len(rows))
+    for i, (type_, code, price, ref, qty, side, a, b) in enumerate(rows):
+        r = ev[i]
+        r["type"], r["code"], r["price"], r["ref"], r["qty"], r["side"], r["a"], r["b"] = (
+            type_, code, price, ref, qty, side, a, b)
+        r["exch_ns"] = r["recv_ns"] = t0 + i * 1_000_000
+    ev["seq"] = np.arange(1, len(rows) + 1)
+    with EventLogWriter(path, EventLogHeader("WDOFUT", 0.5, 0.5)) as w:
+        w.append(ev)
+    sc.configure(lib, str(path))
+    client = sc.SimClient(lib)
+    client.wait_state((3, 0))
+    client.subscribe(book=False)
+    assert lib.SimStartReplay() == sc.NL_OK
+    assert lib.SimWaitReplayDone(10_000) == sc.NL_OK
+    assert [s for _, s in client.phases] == [13, 0, 4]
+    assert client.tiny == [(0, 5500.5, 40), (1, 5501.5, 25)]
+    assert len(client.dailies) == 1
+    d = client.dailies[0]
+    assert d[:4] == (5495.0, 5505.0, 5490.0, 5501.0)  # open, high, low, close
+    assert (d[6], d[7]) == (6000.0, 5000.0)  # max / min limits
+    assert (d[10], d[11], d[12]) == (3000, 120, 55000)  # contracts, trades, open contracts
+    assert [t.number for t in client.trades] == [1]
