@@ -25,20 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import SHARED
 
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason, Side
 from quantumtrader.importers.binance import BinanceImporter, decimal_units
-
-
-def _shared_dir() -> Path:
-    """shared/ sits beside the repository (CI's clone) or at /work/shared."""
-    for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
-        if p.is_dir():
-            return p
-    return Path("/work/shared")
-
-
-SHARED = _shared_dir()
 
 CAPTURE = SHARED / "data/real/binance-usdm-btcusdt-20240808.gz"
 needs_capture = pytest.mark.skipif(not CAPTURE.exists(), reason="shared capture not present")

@@ -19,20 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import SHARED
 
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, Phase, Side
 from quantumtrader.importers.lobster import LobsterImporter, name_date_and_ticker, parse_seconds_ns
-
-
-def _shared_dir() -> Path:
-    """shared/ sits beside the repository (CI's clone) or at /work/shared."""
-    for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
-        if p.is_dir():
-            return p
-    return Path("/work/shared")
-
-
-SHARED = _shared_dir()
 
 REAL = SHARED / "data/real"
 MESSAGES = REAL / "lobster-amzn-20120621-level1-message.csv"

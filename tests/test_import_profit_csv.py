@@ -22,21 +22,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from shared_data import SHARED
 
 from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventType
 from quantumtrader.importers.command import read_agent_dictionary, write_agent_dictionary
 from quantumtrader.importers.profit_csv import ProfitCsvImporter
-
-
-def _shared_dir() -> Path:
-    """shared/ sits beside the repository (CI's clone) or at /work/shared."""
-    for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
-        if p.is_dir():
-            return p
-    return Path("/work/shared")
-
-
-SHARED = _shared_dir()
 
 GOLDEN = SHARED / "spec/golden/golden_trades.csv"
 GOLDEN_FEATURES = SHARED / "spec/golden/golden_trades.features.csv"

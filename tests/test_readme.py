@@ -37,3 +37,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     install, run = test_cmd.split(" && ")
     assert install in ci
     assert run in ci
+
+
+def test_cli_reference_covers_every_command() -> None:
+    if not (ROOT / "README.md").exists():
+        pytest.skip("not running from a checkout")
+    from quantumtrader.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    reference = readme.split("## CLI reference", 1)[1].split("\n## ", 1)[0]
+    for name in sub.choices:
+        assert f"`quantumtrader {name}" in reference, f"README CLI reference lacks `{name}`"

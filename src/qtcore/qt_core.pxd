@@ -208,3 +208,33 @@ cdef extern from "qt_profit_csv.h" nogil:
     int qt_pcsv_parse(qt_pcsv *p, const char *buf, size_t len, int final, qt_event *out, size_t out_cap,
                       qt_pcsv_issue *issues, size_t issue_cap, qt_pcsv_result *res)
     int64_t qt_pcsv_days_from_civil(int32_t y, int32_t m, int32_t d)
+
+
+cdef extern from "qt_replay.h" nogil:
+    enum: QT_EV__COUNT
+    ctypedef struct qt_replay_stats:
+        uint64_t records
+        uint64_t by_type[QT_EV__COUNT]
+        uint64_t trades
+        uint64_t trade_qty
+        double trade_notional
+        uint64_t trades_at_touch
+        uint64_t trades_inside
+        uint64_t trades_outside
+        uint64_t trades_without_book
+        uint64_t trades_skipped
+        int64_t first_outside_index
+        int64_t price_min
+        int64_t price_max
+        int64_t first_exch_ns
+        int64_t last_exch_ns
+        uint64_t book_events
+        uint64_t book_rejects
+        uint64_t crossed_events
+        uint64_t locked_events
+        int64_t first_crossed_index
+        uint64_t spread_samples
+        int64_t spread_sum
+        int64_t spread_max
+    void qt_replay_stats_init(qt_replay_stats *st)
+    uint64_t qt_replay_audit(qt_book *book, const qt_event *ev, uint64_t n, qt_replay_stats *st)

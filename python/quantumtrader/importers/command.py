@@ -132,7 +132,7 @@ def write_agent_dictionary(path: str, names: list[str]) -> None:
         raise
 
 
-def _write_log(title: str, importer: Importer, out: str, agents: list[str] | None) -> int:
+def write_import_log(title: str, importer: Importer, out: str, agents: list[str] | None) -> int:
     try:
         from quantumtrader.eventlog import EventLogHeader, EventLogWriter
     except ImportError as e:
@@ -180,7 +180,7 @@ def run_profit_csv(args: argparse.Namespace) -> int:
         _error(e)
         return 2
     # the dictionary is filled as the import goes: pass the live list
-    status = _write_log(f"profit-csv {args.file}", importer, args.out, importer.agents)
+    status = write_import_log(f"profit-csv {args.file}", importer, args.out, importer.agents)
     if status == 0 and args.agents:
         try:
             write_agent_dictionary(args.agents, importer.agents)
@@ -202,7 +202,7 @@ def run_binance(args: argparse.Namespace) -> int:
     except INPUT_ERRORS as e:
         _error(e)
         return 2
-    return _write_log(f"binance {args.file}", importer, args.out, None)
+    return write_import_log(f"binance {args.file}", importer, args.out, None)
 
 
 def run_lobster(args: argparse.Namespace) -> int:
@@ -219,4 +219,4 @@ def run_lobster(args: argparse.Namespace) -> int:
     except INPUT_ERRORS as e:
         _error(e)
         return 2
-    return _write_log(f"lobster {args.message}", importer, args.out, None)
+    return write_import_log(f"lobster {args.message}", importer, args.out, None)
