@@ -1,0 +1,110 @@
+/* libprofitdll_sim: a stand-in for Nelogica's ProfitDLL64.dll that replays
+ * one of our event logs through the DLL's own exports and callbacks.
+ *
+ * It exports the DLL's functions under the DLL's names with the DLL's ABI
+ * (qt_profitdll.h), so a client written for the real DLL loads it unchanged.
+ * Its own configuration and fault injection are the Sim* functions below,
+ * or, for an unmodified client, environment variables read at
+ * DLLInitializeLogin / DLLInitializeMarketLogin:
+ *
+ *   QT_SIM_LOG          event log to replay (UTF-8 path)
+ *   QT_SIM_SPEED        0 = as fast as the callbacks return, 1 = real time, N = N x
+ *   QT_SIM_TICKER       name the log's instrument is served under, "TICKER" or
+ *                       "TICKER:EXCHANGE" (default: the log's instrument, "F")
+ *   QT_SIM_UTC_OFFSET   minutes east of UTC of the dates the DLL prints (default
+ *                       -180: Sao Paulo, which has had no daylight saving since 2019)
+ *   QT_SIM_PHASES       intraday phase schedule, e.g. "11:30=4,11:35=0,15:00=2,15:10=0"
+ *   QT_SIM_BOOK_PACKET  levels per full-book packet (default 32)
+ *
+ * Everything a Sim* setter changes applies at the next DLLInitialize*,
+ * except SimSetSpeed and SimSetCallbackDelayUs, which also apply live.
+ * Every function returns an NResult (NL_OK = 0). */
+#ifndef PROFITDLL_SIM_H
+#define PROFITDLL_SIM_H
+
+#include <stdint.h>
+
+#include "qt_profitdll.h"
+
+#define SIM_API QT_PDLL_EXPORT
+
+/* Configuration */
+SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8); /* NULL: none */
+SIM_API int QT_PDLL_CALL SimSetSpeed(double speed);              /* >= 0 */
+SIM_API int QT_PDLL_CALL SimSetTicker(const char *ticker, const char *exchange);
+SIM_API int QT_PDLL_CALL SimSetUtcOffsetMinutes(int minutes);
+SIM_API int QT_PDLL_CALL SimSetContractMultiplier(double brl_per_point); /* 0: by root (WDO 10, WIN 0.2) */
+SIM_API int QT_PDLL_CALL SimSetBookPacketLevels(int levels);             /* 1..100000 */
+/* At speed > 0, the longest wall-clock pause between two records (a night
+ * between sessions is not waited out).  Default 2000 ms. */
+SIM_API int QT_PDLL_CALL SimSetMaxGapMs(int ms);
+/* 1 (default): the replay starts at the first subscription to the served
+ * ticker.  0: it starts at SimStartReplay(), so a test can subscribe first. */
+SIM_API int QT_PDLL_CALL SimSetAutoStart(int on);
+SIM_API int QT_PDLL_CALL SimStartReplay(void);
+/* Make the next login answer this login result (QT_PDLL_LOGIN_*): 0 logs in. */
+SIM_API int QT_PDLL_CALL SimSetLoginResult(int result);
+SIM_API int QT_PDLL_CALL SimSetAccount(int broker_id, const char *account_id, const char *sub_account_id,
+                                       const char *broker_name, const char *owner_name);
+/* "HH:MM=state,..." local times of synthesized ticker states inside each
+ * session (e.g. an intraday auction 4 and back to 0, a halt 2 and back).
+ * NULL or "" clears.  See sim_replay.c for how phases are synthesized. */
+SIM_API int QT_PDLL_CALL SimSetPhaseSchedule(const char *spec);
+/* Synthesized daily price limits: reference price +- percent (default 10). */
+SIM_API int QT_PDLL_CALL SimSetDailyLimitPercent(double percent);
+
+/* Fault injection (asynchronous: acted on by the connector thread) */
+/* Drop the market-data connection for `ms` of replay time (wall time while
+ * nothing replays): state (2,0), every market record of that span is lost to
+ * the client, then (2,1), (2,4) and fresh full books for subscribed books. */
+SIM_API int QT_PDLL_CALL SimDropMarketData(int ms);
+/* Sleep this long before every market-data callback (0 = off). */
+SIM_API int QT_PDLL_CALL SimSetCallbackDelayUs(int us);
+/* Stall the connector thread once for `ms`: data queues up, then bursts. */
+SIM_API int QT_PDLL_CALL SimStallCallbacks(int ms);
+/* Send one malformed event for the served ticker (SIM_MALFORMED_*). */
+SIM_API int QT_PDLL_CALL SimInjectMalformed(int kind);
+/* Send a ticker state now (QT_PDLL_TS_*), e.g. a halt. */
+SIM_API int QT_PDLL_CALL SimInjectPhase(int state);
+
+enum sim_malformed_kind {
+    SIM_MALFORMED_NAN_PRICE = 1,     /* a trade whose price is NaN */
+    SIM_MALFORMED_NEGATIVE_QTY = 2,  /* a trade of quantity -5 */
+    SIM_MALFORMED_BOOK_POSITION = 3, /* a price-book edit at a position past the side's end */
+};
+
+/* Observation */
+typedef struct SimCounters {
+    uint64_t records_replayed;        /* log records the replay has processed */
+    uint64_t records_skipped;         /* not replayable: history-flagged trades, gaps, raw, unknown */
+    uint64_t records_invalid;         /* flagged invalid, or refused by the book model */
+    uint64_t trades_delivered;        /* live trades given to the client (V1 and/or V2 count once) */
+    uint64_t book_actions_delivered;  /* incremental price-book actions (add/edit/delete) */
+    uint64_t full_book_packets;       /* price-book full-book callbacks */
+    uint64_t offer_book_delivered;
+    uint64_t tiny_book_delivered;
+    uint64_t daily_delivered;
+    uint64_t phases_delivered;
+    uint64_t history_trades_delivered;
+    uint64_t drops;                   /* market-data drops simulated */
+    uint64_t records_lost_in_drops;   /* market records the client missed */
+    uint64_t trades_lost_in_drops;
+    uint64_t malformed_injected;
+    uint64_t arrays_allocated;        /* book arrays handed to callbacks */
+    uint64_t arrays_freed;            /* ... returned through FreePointer */
+    uint64_t free_pointer_errors;     /* FreePointer of a pointer the DLL never gave */
+    uint64_t forbidden_calls;         /* request functions called inside a callback */
+    uint64_t order_notifications;     /* order callbacks fired */
+    uint64_t replay_done;             /* 1 once the whole log has been replayed */
+    uint64_t state_callbacks;
+} SimCounters;
+
+/* Copies min(size, sizeof(SimCounters)) bytes. */
+SIM_API int QT_PDLL_CALL SimGetCounters(SimCounters *out, int size);
+/* NL_OK once the log has been replayed to its end and its callbacks have
+ * returned; NL_WAITING_SERVER when timeout_ms passes first; NL_NOT_INITIALIZED. */
+SIM_API int QT_PDLL_CALL SimWaitReplayDone(int timeout_ms);
+/* The last configuration or log error as UTF-8 text ("" if none). */
+SIM_API int QT_PDLL_CALL SimGetLastError(char *buf, int size);
+
+#endif

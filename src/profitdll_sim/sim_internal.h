@@ -1,0 +1,221 @@
+/* Shared state of the simulator's modules: configuration, the session
+ * created at login (connector thread, callbacks, lock, queues) and the
+ * helpers the exports and the replay thread both use.  Not installed. */
+#ifndef SIM_INTERNAL_H
+#define SIM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "profitdll_sim.h"
+#include "qt_atomic.h"
+#include "qt_profitdll.h"
+#include "sim_book.h"
+#include "sim_log.h"
+#include "sim_orders.h"
+
+/* ---- a small futex mutex over qt_wait_u32 / qt_wake_all_u32 ---- */
+typedef qt_atomic_u32 sim_mutex;
+void sim_mutex_lock(sim_mutex *m);
+void sim_mutex_unlock(sim_mutex *m);
+
+/* ---- configuration (Sim* setters, environment) ---- */
+#define SIM_MAX_SCHEDULE 32
+#define SIM_PATH_LEN 4096
+
+typedef struct sim_phase_entry {
+    int minute_of_day; /* local */
+    int state;         /* QT_PDLL_TS_* */
+} sim_phase_entry;
+
+typedef struct sim_config {
+    char log_path[SIM_PATH_LEN];
+    int log_set;
+    double speed;
+    int speed_set;
+    char ticker[SIM_ID_LEN];
+    char exchange[SIM_EXCH_LEN];
+    int ticker_set;
+    int utc_offset_min;
+    int utc_offset_set;
+    double multiplier; /* 0: by root */
+    int book_packet_levels;
+    int packet_set;
+    int max_gap_ms;
+    int auto_start;
+    int login_result;
+    sim_account account;
+    char broker_name[SIM_ID_LEN];
+    char owner_name[SIM_ID_LEN];
+    sim_phase_entry schedule[SIM_MAX_SCHEDULE];
+    int n_schedule;
+    int schedule_set;
+    double daily_limit_pct;
+    int callback_delay_us;
+} sim_config;
+
+extern sim_config g_config;
+extern sim_mutex g_config_lock;
+void sim_set_error(const char *fmt, ...);
+int sim_parse_schedule(const char *spec, sim_phase_entry *out, int *n);
+
+/* ---- callbacks: each slot atomic, replaced by Set*Callback at any time ---- */
+typedef struct sim_callbacks {
+    _Atomic(TStateCallback) state;
+    _Atomic(THistoryCallback) history;
+    _Atomic(THistoryCallbackV2) history_v2;
+    _Atomic(TOrderChangeCallback) order_change;
+    _Atomic(TOrderChangeCallbackV2) order_change_v2;
+    _Atomic(TAccountCallback) account;
+    _Atomic(TNewTradeCallback) trade;
+    _Atomic(TConnectorTradeCallback) trade_v2;
+    _Atomic(TNewDailyCallback) daily;
+    _Atomic(TPriceBookCallback) price_book;
+    _Atomic(TPriceBookCallbackV2) price_book_v2;
+    _Atomic(TOfferBookCallback) offer_book;
+    _Atomic(TOfferBookCallbackV2) offer_book_v2;
+    _Atomic(THistoryTradeCallback) history_trade;
+    _Atomic(TConnectorTradeCallback) history_trade_v2;
+    _Atomic(TProgressCallback) progress;
+    _Atomic(TTinyBookCallback) tiny_book;
+    _Atomic(TChangeStateTicker) change_state_ticker;
+    _Atomic(TChangeCotation) change_cotation;
+    _Atomic(TTheoreticalPriceCallback) theoretical_price;
+    _Atomic(TInvalidTickerCallback) invalid_ticker;
+    _Atomic(TAssetListCallback) asset_list;
+    _Atomic(TAssetListInfoCallback) asset_list_info;
+    _Atomic(TAssetListInfoCallbackV2) asset_list_info_v2;
+    _Atomic(TAdjustHistoryCallback) adjust_history;
+    _Atomic(TAdjustHistoryCallbackV2) adjust_history_v2;
+    _Atomic(TConnectorPriceDepthCallback) price_depth;
+    _Atomic(TConnectorOrderCallback) order;
+    _Atomic(TConnectorAccountCallback) order_history;
+    _Atomic(TConnectorAssetPositionListCallback) asset_position_list;
+    _Atomic(TConnectorBrokerAccountListCallback) broker_account_list;
+    _Atomic(TConnectorBrokerSubAccountListCallback) broker_sub_account_list;
+} sim_callbacks;
+
+#define SIM_CB(s, name) atomic_load_explicit(&(s)->cb.name, memory_order_acquire)
+
+/* ---- commands from client threads to the connector thread ---- */
+enum sim_cmd_kind {
+    SIM_CMD_SUBSCRIBE = 1,
+    SIM_CMD_UNSUBSCRIBE,
+    SIM_CMD_HISTORY,
+    SIM_CMD_START,
+    SIM_CMD_DROP,
+    SIM_CMD_STALL,
+    SIM_CMD_MALFORMED,
+    SIM_CMD_PHASE,
+    SIM_CMD_SPEED,
+    SIM_CMD_DELAY,
+    SIM_CMD_ACCOUNTS,
+    SIM_CMD_ORDER_HISTORY, /* SetOrderHistoryCallback / GetOrders: report the orders */
+};
+
+enum sim_sub_kind {
+    SIM_SUB_TICKER = 1,
+    SIM_SUB_PRICE_BOOK = 2,
+    SIM_SUB_OFFER_BOOK = 4,
+    SIM_SUB_ADJUST = 8,
+    SIM_SUB_PRICE_DEPTH = 16,
+};
+
+typedef struct sim_cmd {
+    int kind;
+    int sub; /* sim_sub_kind */
+    char ticker[SIM_ID_LEN];
+    char exchange[SIM_EXCH_LEN];
+    int64_t a, b; /* history start/end ns, drop/stall ms, malformed kind, phase ... */
+    double x;     /* speed */
+} sim_cmd;
+
+#define SIM_CMD_CAP 1024
+#define SIM_NOTE_CAP 65536
+
+typedef struct sim_alloc_set {
+    void **slots; /* open addressing; NULL empty, (void*)1 tombstone */
+    size_t cap, used;
+} sim_alloc_set;
+
+/* ---- the session: from DLLInitialize* to DLLFinalize ---- */
+typedef struct sim_session {
+    int routing; /* DLLInitializeLogin (1) or DLLInitializeMarketLogin (0) */
+    sim_config cfg; /* snapshot taken at login */
+    sim_callbacks cb;
+
+    qt_thread thread;
+    _Atomic uint64_t thread_tid;
+    qt_atomic_u32 wake; /* bumped on every command / notification */
+    atomic_int stop;
+    atomic_int logged_in;    /* login result 0 delivered */
+    atomic_int market_ready; /* (2,4) delivered */
+    atomic_int routing_ready;
+
+    /* guarded by lock */
+    sim_mutex lock;
+    sim_cmd cmds[SIM_CMD_CAP];
+    uint32_t cmd_head, cmd_n;
+    atomic_uint cmd_pending;
+    int64_t notes[SIM_NOTE_CAP];
+    uint32_t note_head, note_n;
+    uint64_t notes_overflow;
+    sim_orders *orders; /* NULL until the broker is connected (routing login) */
+    sim_alloc_set allocs;
+
+    /* replay clock, read by GetServerClock / the order engine */
+    _Atomic int64_t clock_ns;
+    _Atomic int64_t clock_wall_ns;
+    _Atomic uint64_t speed_bits; /* double */
+
+    /* counters (atomics: read by SimGetCounters from any thread) */
+    _Atomic uint64_t n[sizeof(SimCounters) / sizeof(uint64_t)];
+
+    /* the log (owned by the connector thread once loaded) */
+    sim_log log;
+    int have_log;
+    _Atomic int replay_done;
+} sim_session;
+
+#define SIM_COUNT(s, field, k) \
+    atomic_fetch_add_explicit(&(s)->n[offsetof(SimCounters, field) / sizeof(uint64_t)], (k), memory_order_relaxed)
+
+extern _Atomic(sim_session *) g_session;
+
+/* Exports' helpers */
+sim_session *sim_current(void);
+int sim_in_callback(const sim_session *s);
+int sim_push_cmd(sim_session *s, const sim_cmd *c);
+void sim_wake(sim_session *s);
+/* Register a callback-array allocation / release one (FreePointer). */
+void *sim_alloc_array(sim_session *s, size_t bytes);
+int sim_free_array(sim_session *s, void *p);
+void sim_free_all_arrays(sim_session *s);
+
+/* Connector thread (sim_replay.c) */
+void sim_connector_main(void *arg);
+int64_t sim_clock_now(sim_session *s);
+
+/* Orders glue (sim_order_exports.c): host hooks and the notification drain */
+void sim_host_order_changed(void *ctx, int64_t local_id);
+int64_t sim_host_now_ns(void *ctx);
+void sim_fire_order_notifications(sim_session *s);
+void sim_fire_accounts(sim_session *s);
+void sim_fire_order_history(sim_session *s);
+void sim_fill_asset_id(sim_session *s, TConnectorAssetIdentifier *out);
+
+/* The opaque trade handed to V2 trade callbacks (read with TranslateTrade);
+ * its magic is cleared when the callback returns. */
+#define SIM_TRADE_MAGIC 0x51545244u
+typedef struct sim_trade_obj {
+    uint32_t magic;
+    TConnectorTrade t;
+} sim_trade_obj;
+
+/* Text of the served instrument */
+typedef struct sim_ticker_names {
+    uint16_t ticker[SIM_ID_LEN];
+    uint16_t exchange[SIM_EXCH_LEN];
+} sim_ticker_names;
+
+#endif
