@@ -20,11 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     from quantumtrader.importers.command import add_import_parser
     from quantumtrader.replay import add_replay_parser
     from quantumtrader.synth_command import add_synth_parser
+    from quantumtrader.venue.record_command import add_record_parser
 
     add_demo_parser(sub)
     add_import_parser(sub)
     add_replay_parser(sub)
     add_synth_parser(sub)
+    add_record_parser(sub)
     return parser
 
 

@@ -33,7 +33,7 @@ from qt_core cimport (
     qt_monotonic_ns, qt_pdll_api, qt_pdll_api_load, qt_pdll_api_login, qt_pdll_api_required_count,
     qt_pdll_api_required_name, qt_pdll_api_symbol, qt_pdll_api_unload, qt_pdll_decode,
     qt_pdll_decode_flush, qt_pdll_decoder, qt_pdll_decoder_init, qt_pdll_feed_add_instrument,
-    qt_pdll_feed_attach, qt_pdll_feed_counters, qt_pdll_feed_detach, qt_pdll_feed_get_counters,
+    qt_pdll_feed_attach, qt_pdll_feed_clear_progress, qt_pdll_feed_counters, qt_pdll_feed_detach, qt_pdll_feed_get_counters,
     qt_pdll_feed_instruments, qt_pdll_feed_reset, qt_pdll_feed_set_utc_offset,
     qt_pdll_feed_utc_offset, qt_pdll_on_daily, qt_pdll_on_history_trade,
     qt_pdll_on_history_trade_v2, qt_pdll_on_offer_book, qt_pdll_on_order,
@@ -171,6 +171,11 @@ def feed_counters():
         history_progress=c.history_progress, callback_thread=c.callback_thread,
         conn_state=[c.conn_state[i] for i in range(4)],
     )
+
+
+def clear_history_progress():
+    """Forget the last Progress value (call before a history request)."""
+    qt_pdll_feed_clear_progress()
 
 
 def feed_reset():

@@ -424,6 +424,7 @@ cdef extern from "qt_pdll_feed.h" nogil:
     void qt_pdll_feed_set_utc_offset(int32_t minutes)
     int32_t qt_pdll_feed_utc_offset()
     void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out)
+    void qt_pdll_feed_clear_progress()
     int qt_pdll_feed_reset()
     void qt_pdll_on_state(int32_t conn_type, int32_t result)
     void qt_pdll_on_trade(TAssetID asset, qt_pdll_wchar *date, uint32_t trade_number, double price,

@@ -903,6 +903,10 @@ void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out) {
     for (int i = 0; i < 4; i++) out->conn_state[i] = qt_load_relaxed(&g.conn_state[i]);
 }
 
+void qt_pdll_feed_clear_progress(void) {
+    atomic_store_explicit(&g.history_progress, (int64_t)-1, memory_order_release);
+}
+
 int qt_pdll_feed_reset(void) {
     lock();
     if (atomic_load_explicit(&g.market, memory_order_acquire)) {

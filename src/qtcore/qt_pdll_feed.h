@@ -136,6 +136,9 @@ void qt_pdll_feed_set_utc_offset(int32_t minutes);
 int32_t qt_pdll_feed_utc_offset(void);
 
 void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out);
+/* Set history_progress back to -1 before a history request, so its
+ * Progress 100 is not confused with an earlier request's. */
+void qt_pdll_feed_clear_progress(void);
 /* Forget instruments, counters, the callback thread and the sequence
  * number.  Only between sessions (returns -1 while rings are attached). */
 int qt_pdll_feed_reset(void);
