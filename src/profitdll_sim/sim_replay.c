@@ -181,7 +181,7 @@ static void engine_phase(replay *r, int state) {
     ev.type = QT_EV_PHASE;
     ev.code = (uint8_t)state;
     ev.exch_ns = r->clock;
-    ev.recv_ns = r->prev_log;
+    ev.recv_ns = r->clock;
     ev.price = QT_PRICE_NONE;
     engine_market(r, &ev);
 }
@@ -218,10 +218,17 @@ static void deliver_trade_values(replay *r, int64_t t_ns, uint32_t number, doubl
 }
 
 static void deliver_trade(replay *r, const qt_event *ev) {
-    deliver_trade_values(r, ev->exch_ns == QT_TIME_NONE ? r->clock : ev->exch_ns, (uint32_t)ev->ref,
-                         to_price(r, ev->price), to_qty(r, ev->qty), ev->a, ev->b, ev->code,
+    int64_t t = ev->exch_ns == QT_TIME_NONE ? r->clock : ev->exch_ns;
+    double price = to_price(r, ev->price);
+    deliver_trade_values(r, t, (uint32_t)ev->ref, price, to_qty(r, ev->qty), ev->a, ev->b, ev->code,
                          (ev->flags & QT_F_EDIT) != 0);
     SIM_COUNT(r->s, trades_delivered, 1);
+    TChangeCotation cot = SIM_CB(r->s, change_cotation); /* the last price moved with this trade */
+    if (cot) {
+        uint16_t date[SIM_DATE_LEN + 1];
+        sim_format_date_u16(t, r->utc_off, date);
+        cot(asset_v1(r), date, (uint32_t)ev->ref, price);
+    }
 }
 
 static void deliver_book_action(replay *r, const sim_book_action *a) {
@@ -411,21 +418,19 @@ static void run_schedule(replay *r) {
 
 static void daily_trade(replay *r, double price, int64_t qty, int code, int64_t t) {
     sim_daily *d = &r->daily;
-    if (!(price == price) || qty <= 0) return;
+    if (!(price == price) || qty <= 0 || !r->synth_daily) return; /* a recorded daily speaks for itself */
     double vol = price * (double)qty * r->multiplier;
-    if (r->synth_daily) {
-        if (!d->have) {
-            d->open = d->high = d->low = price;
-            double ref = d->prev_close > 0 ? d->prev_close : price;
-            double pct = r->s->cfg.daily_limit_pct / 100.0;
-            d->adjust = d->prev_close;
-            d->max_limit = ref * (1.0 + pct);
-            d->min_limit = ref * (1.0 - pct);
-        }
-        if (price > d->high) d->high = price;
-        if (price < d->low) d->low = price;
-        d->close = price;
+    if (!d->have) {
+        d->open = d->high = d->low = price;
+        double ref = d->prev_close > 0 ? d->prev_close : price;
+        double pct = r->s->cfg.daily_limit_pct / 100.0;
+        d->adjust = d->prev_close;
+        d->max_limit = ref * (1.0 + pct);
+        d->min_limit = ref * (1.0 - pct);
     }
+    if (price > d->high) d->high = price;
+    if (price < d->low) d->low = price;
+    d->close = price;
     d->have = 1;
     d->time_ns = t;
     d->volume += vol;
@@ -466,9 +471,12 @@ static void end_drop(replay *r) {
 
 static int replaying(const replay *r) { return r->started && !r->finished && r->cursor_open; }
 
-static void check_drop_end(replay *r) {
+/* A drop ends before the first record at or past its end (replay time),
+ * or, while nothing replays, when its span has passed on the wall clock. */
+static void check_drop_end(replay *r, const qt_event *next) {
     if (!r->dropping) return;
-    if ((replaying(r) && r->clock >= r->drop_until_log) || (!replaying(r) && wall_now() >= r->drop_until_wall))
+    if (next ? (next->exch_ns != QT_TIME_NONE && next->exch_ns >= r->drop_until_log)
+             : wall_now() >= r->drop_until_wall)
         end_drop(r);
 }
 
@@ -508,7 +516,7 @@ static void process_record(replay *r, const qt_event *ev) {
     int t = ev->type;
     set_clock(r, ev->exch_ns);
     SIM_COUNT(s, records_replayed, 1);
-    if (t != QT_EV_TRADE) flush_daily(r);
+    if (t != QT_EV_TRADE && t != QT_EV_DAILY && t != QT_EV_DAILY_RANGE && t != QT_EV_DAILY_LIMITS) flush_daily(r);
     if (!r->in_session && t != QT_EV_SESSION && is_market_type(t)) begin_session(r);
     run_schedule(r);
     if (ev->flags & QT_F_INVALID) {
@@ -763,7 +771,7 @@ static void serve_history(replay *r, const sim_cmd *c) {
     qt_event pending;
     int have_pending = 0;
     progress(r, 0);
-    while (hc.index < limit && (ev = sim_log_cursor_next(&hc)) != NULL) {
+    while (hc.index < limit && !atomic_load(&r->s->stop) && (ev = sim_log_cursor_next(&hc)) != NULL) {
         int pct = (int)(hc.index * 100 / limit);
         if (pct / 10 > reported / 10 && pct < 100) {
             reported = pct;
@@ -1039,7 +1047,6 @@ idle:
         uint32_t seen = atomic_load(&s->wake);
         drain(r);
         if (atomic_load(&s->stop)) break;
-        check_drop_end(r);
         int64_t wait_ns = 100000000; /* re-check drops / stop at least every 100 ms */
         if (replaying(r)) {
             const qt_event *ev = sim_log_cursor_peek(&r->cur);
@@ -1047,6 +1054,7 @@ idle:
                 finish(r);
                 continue;
             }
+            check_drop_end(r, ev);
             if (r->speed > 0) {
                 /* due_time is idempotent for the same record: after an early
                  * wake (a command) the record keeps its due time */
@@ -1060,9 +1068,9 @@ idle:
             }
             ev = sim_log_cursor_next(&r->cur);
             process_record(r, ev);
-            check_drop_end(r);
             continue;
         }
+        check_drop_end(r, NULL);
         if (r->dropping) {
             int64_t left = r->drop_until_wall - wall_now();
             if (left < wait_ns) wait_ns = left > 0 ? left : 0;
