@@ -711,6 +711,20 @@ cdef class ProfitDLL:
         e = exchange.encode()
         self._sim_check(fn(t, e), "SimSetTicker")
 
+    def sim_set_phase_schedule(self, str spec):
+        """"HH:MM=state,..." of synthesized phases ("" clears)."""
+        cdef sim_str_fn fn = <sim_str_fn>self._sim("SimSetPhaseSchedule")
+        b = spec.encode()
+        self._sim_check(fn(b), "SimSetPhaseSchedule")
+
+    def sim_set_book_packet_levels(self, int levels):
+        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetBookPacketLevels")
+        self._sim_check(fn(levels), "SimSetBookPacketLevels")
+
+    def sim_set_utc_offset_minutes(self, int minutes):
+        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetUtcOffsetMinutes")
+        self._sim_check(fn(minutes), "SimSetUtcOffsetMinutes")
+
     def sim_set_auto_start(self, bint on):
         cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetAutoStart")
         self._sim_check(fn(on), "SimSetAutoStart")

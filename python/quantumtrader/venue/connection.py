@@ -200,8 +200,8 @@ class ProfitConnection:
 
     def __repr__(self) -> str:
         subs = ", ".join(s.ticker for s in self.subscriptions.values())
-        return (f"ProfitConnection({self.dll.path!r}, routing={self.routing}, status={self.feed_status.value}, "
-                f"[{subs}])")
+        return (f"ProfitConnection({self.dll.path!r}, routing={self.routing}, "
+                f"status={self.feed_status.value}, [{subs}])")
 
     # ------------------------------------------------------------- session
     def connect(self, timeout: float = 30.0) -> ConnectionState:
@@ -231,7 +231,8 @@ class ProfitConnection:
         while not self.ready:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ConnectionTimeoutError(f"ProfitDLL not ready after {timeout:g} s ({self.state.describe()})")
+                raise ConnectionTimeoutError(
+                    f"ProfitDLL not ready after {timeout:g} s ({self.state.describe()})")
             self._pending.append(self._read(min(left, 0.1)))
 
     @property
@@ -316,9 +317,8 @@ class ProfitConnection:
         if self._reader is None:
             return np.empty(0, dtype=EVENT_DTYPE)
         recs = self._reader.read(max_records)
-        if len(recs) == 0 and timeout > 0:
-            if self._reader.wait(timeout):
-                recs = self._reader.read(max_records)
+        if len(recs) == 0 and timeout > 0 and self._reader.wait(timeout):
+            recs = self._reader.read(max_records)
         if len(recs) == 0:
             return recs
         if self.drop_invalid:

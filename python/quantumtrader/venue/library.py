@@ -10,14 +10,12 @@ it with ``LoadLibraryExW`` restricted to the DLL's own folder and System32
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 __all__ = [
     "DLL_FOLDER_ENV",
     "DLL_NAME",
     "DLL_PATH_ENV",
-    "SIM_LIBRARY_ENV",
     "LibraryNotFoundError",
     "profit_dll_path",
     "simulator_path",
@@ -26,50 +24,22 @@ __all__ = [
 DLL_NAME = "ProfitDLL64.dll"
 DLL_PATH_ENV = "QT_PROFITDLL_PATH"  # full path of ProfitDLL64.dll
 DLL_FOLDER_ENV = "QT_PROFITDLL_DIR"  # folder holding ProfitDLL64.dll
-SIM_LIBRARY_ENV = "QT_PROFITDLL_SIM"  # override of the bundled simulator's path
 
 
 class LibraryNotFoundError(FileNotFoundError):
     """No library at the configured place (the message says where it looked)."""
 
 
-def _sim_names() -> tuple[str, ...]:
-    if sys.platform == "win32":
-        return ("libprofitdll_sim.dll", "profitdll_sim.dll")
-    if sys.platform == "darwin":
-        return ("libprofitdll_sim.dylib",)
-    return ("libprofitdll_sim.so",)
-
-
-def _sim_candidates() -> list[Path]:
-    from quantumtrader.qtcore import profitdll as ext
-
-    here = Path(ext.__file__).resolve().parent
-    dirs = [
-        here,  # installed package: next to the extension modules
-        Path(__file__).resolve().parent.parent / "qtcore",
-        # editable install: the extension lives in build/src/qtcore, the
-        # simulator in build/src/profitdll_sim
-        here.parent / "profitdll_sim",
-    ]
-    return [d / n for d in dirs for n in _sim_names()]
-
-
 def simulator_path() -> str:
-    """Absolute path of the bundled simulator (``$QT_PROFITDLL_SIM`` overrides)."""
-    override = os.environ.get(SIM_LIBRARY_ENV)
-    if override:
-        p = Path(override).resolve()
-        if not p.is_file():
-            raise LibraryNotFoundError(f"{SIM_LIBRARY_ENV}={override}: no such file")
-        return str(p)
-    tried = _sim_candidates()
-    for p in tried:
-        if p.is_file():
-            return str(p)
-    raise LibraryNotFoundError(
-        "the ProfitDLL simulator is not installed next to the extension modules; looked at: "
-        + ", ".join(str(p) for p in tried))
+    """Absolute path of the bundled simulator (installed next to the
+    extension modules; ``$QT_SIM_LIBRARY`` overrides, see
+    :mod:`quantumtrader.profitdll_sim`)."""
+    from quantumtrader.profitdll_sim import library_path
+
+    try:
+        return str(library_path().resolve())
+    except FileNotFoundError as exc:
+        raise LibraryNotFoundError(str(exc)) from None
 
 
 def profit_dll_path(dll: str | os.PathLike[str] | None = None, folder: str | os.PathLike[str] | None = None

@@ -142,7 +142,8 @@ def run_record(args: argparse.Namespace) -> int:
             logging.info("interrupted: closing")
         conn.close()  # no callback after this returns
         summary = recorder.close()
-    except (CredentialsError, LoginRejectedError, ConnectionTimeoutError, ProfitDLLError, CalendarError) as exc:
+    except (CredentialsError, LoginRejectedError, ConnectionTimeoutError, ProfitDLLError,
+            CalendarError) as exc:
         conn.close()
         return _fail(str(exc))
     _print_summary(summary)
