@@ -62,8 +62,11 @@ def conn_factory():
         c.close()
 
 
-def test_callback_to_features(synth_log: Path, exp: dict, conn_factory) -> None:
-    conn = conn_factory(synth_log)
+@pytest.mark.parametrize("trades_v2", [True, False], ids=["trades-v2", "trades-v1"])
+def test_callback_to_features(synth_log: Path, exp: dict, conn_factory, trades_v2: bool) -> None:
+    """V2 trades carry a SYSTEMTIME read with TranslateTrade; V1 trades a date
+    string the reader parses.  Both must give the log's trades."""
+    conn = conn_factory(synth_log, trades_v2=trades_v2)
     assert conn.ready and conn.feed_status is FeedStatus.LIVE
     assert conn.state.login == 0 and conn.state.market_data == 4 and conn.state.market_login == 0
     got = drain_replay(conn)
@@ -83,8 +86,9 @@ def test_callback_to_features(synth_log: Path, exp: dict, conn_factory) -> None:
     assert c["records_dropped"] == 0 and c["invalid"] == 0 and c["unknown_instrument"] == 0
     assert c["decoder"]["bad_dates"] == 0 and c["decoder"]["missing_ext"] == 0
     sim = conn.dll.sim_counters()
-    assert c["calls"]["trade_v2"] == sim["trades_delivered"] == len(exp["trades"])
-    assert c["arrays_freed"] == sim["arrays_allocated"] == sim["arrays_freed"]
+    assert c["calls"]["trade_v2" if trades_v2 else "trade"] == sim["trades_delivered"] == len(exp["trades"])
+    assert c["calls"]["trade" if trades_v2 else "trade_v2"] == 0  # only one of them registered
+    assert c["arrays_freed"] == sim["arrays_allocated"] == sim["arrays_freed"] and c["free_errors"] == 0
     # phases, tiny book and daily arrive too, all for the subscribed instrument
     for t in (EventType.PHASE, EventType.TINY_BOOK, EventType.DAILY):
         assert np.count_nonzero(got["type"] == t) > 0

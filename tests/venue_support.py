@@ -39,10 +39,12 @@ def configure_sim(dll: profitdll.ProfitDLL, log: Path | str | None, *, speed: fl
 
 
 def sim_connection(log: Path | str, *, routing: bool = False, ring: int = 1 << 20, drop_invalid: bool = True,
-                   delay_us: int = 0, price_unit: float | None = None) -> ProfitConnection:
+                   delay_us: int = 0, price_unit: float | None = None, trades_v2: bool = True
+                   ) -> ProfitConnection:
     """Logged in, WDO subscribed, replay not started yet."""
     conn = ProfitConnection(simulator_path(), credentials=SIM_CREDENTIALS, routing=routing,
-                            market_capacity=ring, drop_invalid=drop_invalid, utc_offset_min=-180)
+                            market_capacity=ring, drop_invalid=drop_invalid, utc_offset_min=-180,
+                            trades_v2=trades_v2)
     configure_sim(conn.dll, log, delay_us=delay_us)
     conn.connect(10.0)
     conn.subscribe("WDO", date=LOG_DAY, price_unit=price_unit)

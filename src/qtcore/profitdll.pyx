@@ -163,7 +163,7 @@ def feed_counters():
         records=c.records, records_dropped=c.records_dropped, gaps_reported=c.gaps_reported,
         invalid=c.invalid, unknown_instrument=c.unknown_instrument,
         foreign_thread_calls=c.foreign_thread_calls, detached_calls=c.detached_calls,
-        bad_arrays=c.bad_arrays, arrays_freed=c.arrays_freed,
+        bad_arrays=c.bad_arrays, arrays_freed=c.arrays_freed, free_errors=c.free_errors,
         levels_truncated=c.levels_truncated, translate_errors=c.translate_errors,
         history_trades=c.history_trades, history_done=c.history_done,
         order_updates=c.order_updates, order_detail_errors=c.order_detail_errors,

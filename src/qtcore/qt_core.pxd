@@ -411,7 +411,7 @@ cdef extern from "qt_pdll_feed.h" nogil:
     ctypedef struct qt_pdll_feed_counters:
         uint64_t calls[12]  # QT_PDLL_CB__COUNT (checked at import)
         uint64_t records, records_dropped, gaps_reported, invalid, unknown_instrument
-        uint64_t foreign_thread_calls, detached_calls, bad_arrays, arrays_freed
+        uint64_t foreign_thread_calls, detached_calls, bad_arrays, arrays_freed, free_errors
         uint64_t levels_truncated, translate_errors, history_trades, history_done
         uint64_t order_updates, order_detail_errors, order_ring_lost, venue_lost
         int64_t history_progress

@@ -57,7 +57,7 @@ static struct feed {
     /* counters: written under the lock with relaxed stores, read anywhere */
     qt_atomic_u64 calls[QT_PDLL_CB__COUNT];
     qt_atomic_u64 records, records_dropped, gaps_reported, invalid, unknown_instrument,
-        detached_calls, bad_arrays, arrays_freed, levels_truncated, translate_errors,
+        detached_calls, bad_arrays, arrays_freed, free_errors, levels_truncated, translate_errors,
         history_trades, history_done, order_updates, order_detail_errors, order_ring_lost,
         venue_lost;
     _Atomic int64_t history_progress;
@@ -507,7 +507,7 @@ static int32_t array_size(const void *arr) {
 static void free_array(void *arr, int32_t size) {
     qt_pdll_FreePointer_fn fp = atomic_load_explicit(&g.free_pointer, memory_order_acquire);
     if (!fp) return;
-    fp(arr, size);
+    if (fp(arr, size) != NL_OK) bump(&g.free_errors, 1);
     bump(&g.arrays_freed, 1);
 }
 
@@ -890,6 +890,7 @@ void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out) {
     out->detached_calls = qt_load_relaxed(&g.detached_calls);
     out->bad_arrays = qt_load_relaxed(&g.bad_arrays);
     out->arrays_freed = qt_load_relaxed(&g.arrays_freed);
+    out->free_errors = qt_load_relaxed(&g.free_errors);
     out->levels_truncated = qt_load_relaxed(&g.levels_truncated);
     out->translate_errors = qt_load_relaxed(&g.translate_errors);
     out->history_trades = qt_load_relaxed(&g.history_trades);
@@ -924,7 +925,7 @@ int qt_pdll_feed_reset(void) {
     for (int i = 0; i < QT_PDLL_CB__COUNT; i++) qt_store_relaxed(&g.calls[i], 0u);
     qt_atomic_u64 *cs[] = {&g.records, &g.records_dropped, &g.gaps_reported, &g.invalid,
                            &g.unknown_instrument, &g.detached_calls, &g.bad_arrays,
-                           &g.arrays_freed, &g.levels_truncated, &g.translate_errors,
+                           &g.arrays_freed, &g.free_errors, &g.levels_truncated, &g.translate_errors,
                            &g.history_trades, &g.history_done, &g.order_updates,
                            &g.order_detail_errors, &g.order_ring_lost, &g.venue_lost};
     for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) qt_store_relaxed(cs[i], 0u);

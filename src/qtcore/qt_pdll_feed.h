@@ -98,6 +98,7 @@ typedef struct qt_pdll_feed_counters {
     uint64_t detached_calls;      /* callbacks while no ring was attached */
     uint64_t bad_arrays;          /* book arrays whose header and size disagree */
     uint64_t arrays_freed;        /* FreePointer calls made */
+    uint64_t free_errors;         /* FreePointer calls the DLL answered with an error */
     uint64_t levels_truncated;    /* full-book entries beyond QT_PDLL_BOOK_SCRATCH */
     uint64_t translate_errors;    /* TranslateTrade failed (trade dropped) */
     uint64_t history_trades;      /* history trades pushed */

@@ -147,6 +147,26 @@ static void *price_array(int n, double first_price, double step, int last) {
     return p;
 }
 
+/* A V1 offer-book array: n offers with an 8-bit date each (variable length). */
+static void *offer_array(int n, double price, int last, int lie_date_len) {
+    const char *date = "24/11/2025 10:00:00.000";
+    int16_t dl = (int16_t)strlen(date);
+    int32_t size = 8 + n * (26 + dl) + 4;
+    uint8_t *p = malloc((size_t)size);
+    memcpy(p, &n, 4);
+    memcpy(p + 4, &size, 4);
+    uint8_t *at = p + 8;
+    for (int i = 0; i < n; i++) {
+        qt_pdll_offer_book_entry e = {price, 5 + i, 100 + i, 9000 + i, lie_date_len ? 30000 : dl};
+        memcpy(at, &e, 26);
+        memcpy(at + 26, date, (size_t)dl);
+        at += 26 + dl;
+    }
+    uint32_t fl = last ? OB_LAST_PACKET : 0;
+    memcpy(at, &fl, 4);
+    return p;
+}
+
 static void *foreign_caller(void *arg) {
     (void)arg;
     qt_pdll_on_tiny_book(asset(W_WDO), 5123.0, 4, 0);
@@ -284,6 +304,30 @@ int main(void) {
     CHECK(got[1].exch_ns == got[0].exch_ns && got[2].exch_ns == got[0].exch_ns);
     CHECK(got[0].exch_ns == qt_pdll_local_to_utc_ns(2025, 11, 24, 13, 20, 0, 0, 0));
     CHECK(got[3].type == QT_EV_PHASE && got[3].code == QT_PDLL_TS_AUCTION);
+
+    /* offer book: an action with its raw date, then a full book of variable-length entries */
+    freed0 = freed_arrays;
+    bad0 = counters().bad_arrays;
+    qt_pdll_on_offer_book(asset(W_WDO), QT_PDLL_BA_ADD, 0, 1, 10, 72, 123456789LL, 5124.0, 1, 1, 1, 1,
+                          1, u16("24/11/2025 10:21:00.500", date), NULL, NULL);
+    qt_pdll_on_offer_book(asset(W_WDO), QT_PDLL_BA_EDIT, 0, 1, -3, 72, 123456789LL, 0.0, 0, 1, 0, 1,
+                          0, NULL, NULL, NULL); /* qty delta -3: valid on an edit */
+    qt_pdll_on_offer_book(asset(W_WDO), QT_PDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, NULL,
+                          offer_array(2, 5125.0, 1, 0), offer_array(3, 5120.0, 0, 0));
+    qt_pdll_on_offer_book(asset(W_WDO), QT_PDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, NULL,
+                          NULL, offer_array(1, 5119.0, 1, 1)); /* date_len runs past the array */
+    CHECK(freed_arrays == freed0 + 3 && counters().bad_arrays == bad0 + 1);
+    drain();
+    CHECK(n_got == 2 + 5);
+    CHECK(got[0].type == QT_EV_OFFER_BOOK && got[0].code == QT_PDLL_BA_ADD && got[0].side == 1);
+    CHECK(got[0].price == 10248 && got[0].qty == 10 && got[0].b == 72 && got[0].ref == 123456789LL);
+    CHECK(got[0].aux == 0x1f && got[0].exch_ns == qt_pdll_local_to_utc_ns(2025, 11, 24, 13, 21, 0, 500, 0));
+    CHECK(got[1].qty == -3 && got[1].price == QT_PRICE_NONE && !(got[1].flags & QT_F_INVALID));
+    CHECK(got[1].aux == (QT_OB_HAS_QTY | QT_OB_HAS_OFFER_ID));
+    /* buy side first: 3 offers, no last flag; then the sell side's 2, last flagged */
+    CHECK(got[2].code == QT_BA_FULL_BOOK && got[2].side == 0 && got[2].ref == 9000 && got[2].b == 100);
+    CHECK(!(got[4].flags & QT_F_LAST) && got[4].a == 2);
+    CHECK(got[5].side == 1 && got[6].side == 1 && (got[6].flags & QT_F_LAST) && got[6].qty == 6);
 
     /* 4. ring full: drops counted, then a gap in front of the next push */
     uint64_t pushed_ok = 0;

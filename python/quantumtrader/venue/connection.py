@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from quantumtrader.calendar import TradingCalendar, default_calendar, root_of
+from quantumtrader.calendar import CalendarError, TradingCalendar, default_calendar, root_of
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason
 from quantumtrader.qtcore import profitdll as _pdll
 from quantumtrader.qtcore.ring import Ring
@@ -406,7 +406,7 @@ class ProfitConnection:
             day = dt.datetime.now(self.calendar.tz).date()
             try:
                 start_ns = self.calendar.session_bounds_utc_ns(day, sub.root)[0]
-            except Exception:  # not a session day: from local midnight
+            except CalendarError:  # not a session day: from local midnight
                 start_ns = int(dt.datetime.combine(day, dt.time(), self.calendar.tz).timestamp() * 1e9)
         end_ns = now_ns if end_ns is None else end_ns
         start, end = _local_text(start_ns, self.calendar), _local_text(end_ns, self.calendar)

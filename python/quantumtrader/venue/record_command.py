@@ -105,21 +105,20 @@ def run_record(args: argparse.Namespace) -> int:
     except (LibraryNotFoundError, LibraryLoadError, EventLogError, OSError, CalendarError) as exc:
         return _fail(str(exc))
 
-    subs_wanted = list(args.ticker)
+    recorder: Recorder | None = None
+    failure = ""
     try:
         if args.venue == "sim":
-            ticker = conn.resolve(subs_wanted[0], day)
+            ticker = conn.resolve(args.ticker[0], day)
             conn.dll.sim_set_replay_log(args.replay)
             conn.dll.sim_set_speed(args.speed)
             conn.dll.sim_set_ticker(ticker, "F")
             conn.dll.sim_set_auto_start(False)  # every subscription is in place before the first record
         conn.connect(args.timeout)
-        subs = []
-        for name in subs_wanted:
-            kw = {}
-            if replay_header is not None:
-                kw = dict(price_unit=replay_header.price_unit, tick_size=replay_header.tick_size)
-            subs.append(conn.subscribe(name, date=day, **kw))
+        kw = {}
+        if replay_header is not None:
+            kw = dict(price_unit=replay_header.price_unit, tick_size=replay_header.tick_size)
+        subs = [conn.subscribe(name, date=day, **kw) for name in args.ticker]
         recorder = Recorder(conn, args.out, source=source)
         if args.venue == "sim":
             conn.dll.sim_start_replay()
@@ -136,17 +135,20 @@ def run_record(args: argparse.Namespace) -> int:
                 return True
             return args.venue == "sim" and conn.dll.sim_counters()["replay_done"] == 1
 
-        try:
-            recorder.run(stop)
-        except KeyboardInterrupt:
-            logging.info("interrupted: closing")
-        conn.close()  # no callback after this returns
-        summary = recorder.close()
+        recorder.run(stop)
+    except KeyboardInterrupt:
+        logging.info("interrupted: closing")
     except (CredentialsError, LoginRejectedError, ConnectionTimeoutError, ProfitDLLError,
             CalendarError) as exc:
-        conn.close()
-        return _fail(str(exc))
-    _print_summary(summary)
+        failure = str(exc)
+    finally:
+        conn.close()  # no callback after this returns
+    if recorder is None:
+        return _fail(failure or "interrupted before recording started")
+    _print_summary(recorder.close())  # what was received is kept, even after a failure
+    if failure:
+        print(f"quantumtrader record: stopped: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
