@@ -268,7 +268,7 @@ def test_credentials_never_logged(synth_log: Path, caplog: pytest.LogCaptureFixt
     configure_sim(conn2.dll, synth_log, login_result=2)
     with pytest.raises(LoginRejectedError) as err:
         conn2.connect(10)
-    conn2.close()
+    assert not conn2.dll.logged_in and conn2.feed_status is FeedStatus.DISCONNECTED  # nothing left open
     configure_sim(conn2.dll, synth_log)
     texts += [str(err.value), repr(err.value), caplog.text]
     assert "connected" in caplog.text  # the log did record the session

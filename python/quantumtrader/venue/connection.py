@@ -220,10 +220,17 @@ class ProfitConnection:
         self.feed_status = FeedStatus.CONNECTING
         log.info("ProfitDLL login (%s) with %s", "routing" if self.routing else "market data only",
                  self.dll.path)
-        self.dll.login(creds.activation_key, creds.user, creds.password, market=self.market_ring,
-                       orders=self.order_ring, routing=self.routing, trades_v2=self.trades_v2)
-        self._routing_password = creds.routing_password
-        self.wait_ready(timeout)
+        try:
+            self.dll.login(creds.activation_key, creds.user, creds.password, market=self.market_ring,
+                           orders=self.order_ring, routing=self.routing, trades_v2=self.trades_v2)
+            self._routing_password = creds.routing_password
+            self.wait_ready(timeout)
+        except BaseException:
+            # a refused or unready login leaves no session behind: connect() can be retried
+            if self.dll.logged_in:
+                self.dll.finalize()
+            self.feed_status = FeedStatus.DISCONNECTED
+            raise
         return self.state
 
     def wait_ready(self, timeout: float) -> None:
