@@ -193,3 +193,86 @@ int qt_fseek64(FILE *f, int64_t offset, int whence) { return fseeko(f, (off_t)of
 
 int qt_fsync(FILE *f) { return fsync(fileno(f)); }
 #endif
+
+/* Shared libraries (qt_dl.h). */
+#include "qt_dl.h"
+#include <stdio.h>
+#include <string.h>
+
+static void dl_message(char *err, size_t errcap, const char *what, const char *path,
+                       const char *why) {
+    if (err && errcap) snprintf(err, errcap, "%s %s: %s", what, path, why ? why : "unknown error");
+}
+
+#if defined(_WIN32)
+void *qt_dl_open(const char *path_utf8, char *err, size_t errcap) {
+    if (!path_utf8 || !path_utf8[0]) {
+        dl_message(err, errcap, "cannot load", "\"\"", "empty path");
+        return NULL;
+    }
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path_utf8, -1, NULL, 0);
+    if (n <= 0) {
+        dl_message(err, errcap, "cannot load", path_utf8, "path is not valid UTF-8");
+        return NULL;
+    }
+    wchar_t *wpath = (wchar_t *)malloc(sizeof(wchar_t) * (size_t)n);
+    if (!wpath) {
+        dl_message(err, errcap, "cannot load", path_utf8, "out of memory");
+        return NULL;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path_utf8, -1, wpath, n);
+    /* LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR requires a fully qualified path. */
+    int absolute = (n > 3 && wpath[1] == L':' && (wpath[2] == L'\\' || wpath[2] == L'/')) ||
+                   (n > 2 && (wpath[0] == L'\\' && wpath[1] == L'\\'));
+    if (!absolute) {
+        free(wpath);
+        dl_message(err, errcap, "cannot load", path_utf8, "the path must be absolute");
+        return NULL;
+    }
+    HMODULE h = LoadLibraryExW(wpath, NULL,
+                               LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_SYSTEM32);
+    DWORD code = h ? 0 : GetLastError();
+    free(wpath);
+    if (!h) {
+        char why[256];
+        DWORD len = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                                   NULL, code, 0, why, (DWORD)sizeof(why), NULL);
+        while (len > 0 && (why[len - 1] == '\n' || why[len - 1] == '\r' || why[len - 1] == ' '))
+            why[--len] = '\0';
+        if (len == 0) snprintf(why, sizeof(why), "error %lu", (unsigned long)code);
+        dl_message(err, errcap, "cannot load", path_utf8, why);
+        return NULL;
+    }
+    return (void *)h;
+}
+
+void *qt_dl_sym(void *lib, const char *name) {
+    FARPROC p = GetProcAddress((HMODULE)lib, name);
+    void *out;
+    memcpy(&out, &p, sizeof(out)); /* function pointer -> void*, without a cast warning */
+    return out;
+}
+
+void qt_dl_close(void *lib) {
+    if (lib) FreeLibrary((HMODULE)lib);
+}
+#else
+#include <dlfcn.h>
+
+void *qt_dl_open(const char *path_utf8, char *err, size_t errcap) {
+    if (!path_utf8 || !path_utf8[0]) {
+        dl_message(err, errcap, "cannot load", "\"\"", "empty path");
+        return NULL;
+    }
+    dlerror();
+    void *h = dlopen(path_utf8, RTLD_NOW | RTLD_LOCAL);
+    if (!h) dl_message(err, errcap, "cannot load", path_utf8, dlerror());
+    return h;
+}
+
+void *qt_dl_sym(void *lib, const char *name) { return dlsym(lib, name); }
+
+void qt_dl_close(void *lib) {
+    if (lib) dlclose(lib);
+}
+#endif

@@ -1,0 +1,2 @@
+"""Venues: the ProfitDLL binding (real DLL or the bundled simulator), the
+connection manager and the recorder."""

@@ -1,0 +1,112 @@
+"""`quantumtrader record`: what the simulator plays ends up in daily event
+logs, record for record; a slow disk shows as counted drops, never a stall.
+
+Recording equals input: a synthetic log is played and recorded (run 1: the
+simulator turns its L2 updates into the DLL's positional book actions and
+adds tiny book, daily and phases, so run 1 is the DLL's view of the market);
+run 1's log is then played and recorded again (run 2).  Run 2 must equal
+its input, every record in order, comparing every field except ``seq``,
+``recv_ns`` and ``crc`` (numbered, stamped and checksummed by the recorder)
+and leaving out the CONN_STATE records of the session and the empty full
+book the simulator sends when the price book is subscribed before the
+replay starts (neither is an input event)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from venue_support import log_expectations, same_trades, tops_at_trades, trades_of
+
+from quantumtrader.cli import main
+from quantumtrader.eventlog import EventLogWriter, read_event_log
+from quantumtrader.events import EventFlag, EventType, GapReason
+from quantumtrader.synth import write_synthetic_log
+from quantumtrader.venue import recorder as recorder_module
+
+COMPARED = ("type", "flags", "instrument", "exch_ns", "price", "qty", "code", "side", "aux", "ref", "a", "b")
+
+
+@pytest.fixture(scope="module")
+def synth2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rec") / "wdo2.qtlog"
+    write_synthetic_log(path, days=2, seed=9, signal=0.0, trades_per_day=400, levels=10)
+    return path
+
+
+def record(replay: Path, out: Path, capsys: pytest.CaptureFixture, *extra: str) -> str:
+    rc = main(["record", "--venue", "sim", "--ticker", "WDO", "--out", str(out), "--replay", str(replay),
+               *extra])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    return text
+
+
+def market(ev: np.ndarray) -> np.ndarray:
+    return ev[ev["type"] != EventType.CONN_STATE]
+
+
+def test_recording_equals_what_the_simulator_plays(synth2: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    exp = log_expectations(synth2)
+    out1 = tmp_path / "run1"
+    text = record(synth2, out1, capsys)
+    days = sorted((out1 / "WDOZ26").glob("*.qtlog"))
+    assert [d.name for d in days] == ["2026-11-03.qtlog", "2026-11-04.qtlog"]  # one log per day
+    assert "ring drops 0" in text
+    logs = [read_event_log(d) for d in days]
+    rec1 = np.concatenate([lg.events for lg in logs])
+    h = logs[0].header
+    assert (h.instrument, h.price_unit, h.tick_size) == ("WDOZ26", 0.5, 0.5)
+    assert h.source.startswith("profitdll-sim:")
+    # run 1 against the synthetic input: same trades, same whole book at every trade
+    same_trades(trades_of(rec1), exp["trades"])
+    assert tops_at_trades(rec1, exp["tick_units"])["tops"] == exp["tops"]
+    # every day's log is that day's: trades dated on it
+    for lg, day in zip(logs, ("2026-11-03", "2026-11-04"), strict=True):
+        t = trades_of(lg.events)
+        assert len(t) and all(str(np.datetime64(int(x), "ns") - np.timedelta64(3, "h"))[:10] == day
+                              for x in t["exch_ns"][[0, -1]])
+
+    # run 2 plays run 1's first day: the recording equals its input
+    out2 = tmp_path / "run2"
+    record(days[0], out2, capsys)
+    rec2 = read_event_log(out2 / "WDOZ26" / "2026-11-03.qtlog").events
+    want, got = market(logs[0].events), market(rec2)
+    prelude = got[: len(got) - len(want)]
+    assert [int(t) for t in prelude["type"]] == [EventType.SNAPSHOT_BEGIN, EventType.SNAPSHOT_END]
+    assert prelude[1]["flags"] & EventFlag.LAST
+    body = got[len(prelude):]
+    for f in COMPARED:
+        np.testing.assert_array_equal(body[f], want[f], err_msg=f)
+    assert len(want) > 10_000
+    for lg in logs:
+        lg.close()
+
+
+class SlowDiskWriter(EventLogWriter):
+    """An event log on a disk that takes 3 ms per write."""
+
+    def append(self, events):
+        import time
+
+        time.sleep(0.003)
+        super().append(events)
+
+
+def test_a_slow_disk_shows_as_counted_drops_not_a_stall(synth2: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder_module, "EventLogWriter", SlowDiskWriter)
+    text = record(synth2, tmp_path / "slow", capsys, "--ring", "1024")
+    dropped = int(text.split("ring drops ")[1].split(",")[0])
+    assert dropped > 0
+    ev = np.concatenate([read_event_log(p).events for p in sorted((tmp_path / "slow" / "WDOZ26").glob("*"))])
+    gaps = ev[ev["type"] == EventType.FEED_GAP]
+    assert len(gaps) >= 1 and np.all(gaps["a"] == GapReason.RING_FULL)
+    # the gaps in the log account for the drops (the last ones may have had no record after them)
+    assert 0 < gaps["qty"].sum() <= dropped
+    # records were lost, not waited for: the command returned because the
+    # simulator played the whole log while the writer was behind
+    assert len(trades_of(ev)) < len(log_expectations(synth2)["trades"])
