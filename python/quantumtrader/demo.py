@@ -43,9 +43,10 @@ LOBSTER_MESSAGE = "lobster-*-message.csv"
 def add_demo_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="the main job on embedded defaults: synthetic session -> event log -> order book -> report",
+        help="the main job on embedded defaults: synthetic session -> event log -> order book -> features",
         description="Generate a seeded synthetic WDO session into an event log, replay it through "
-        "the C order book and print the book and trade statistics.",
+        "the C order book, print the book and trade statistics, and compute the 77 features of "
+        "every trade with the C feature engine.",
     )
     p.add_argument("--workdir", type=Path, default=None,
                    help="where the event logs go (default: a temporary folder, removed at the end)")
