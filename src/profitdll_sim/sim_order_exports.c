@@ -12,7 +12,16 @@
  *   1 buy / 2 sell and the order type and status as English words
  *   ("Limit", "Rejected"); ProfitID is the local order id.
  * - One simulated account (SimSetAccount); orders for another account are
- *   refused with NL_NOT_FOUND. */
+ *   refused with NL_NOT_FOUND.
+ * - Order callbacks: every change of an order queues its id; the connector
+ *   thread fires TConnectorOrderCallback and the legacy order callbacks,
+ *   one per change, and the client reads the order as it is by then.  As
+ *   with the DLL they may run before SendOrder returns: by chance (the
+ *   connector thread is another thread), or on purpose with
+ *   SimSetEarlyOrderCallback, where the request waits for them (at most 1 s).
+ * - Order requests for no working order (a finished one) are taken and
+ *   answered by an order change; see sim_orders_match.c for what an order
+ *   and a position report. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

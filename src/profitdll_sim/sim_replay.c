@@ -36,7 +36,12 @@
  * - A market-data drop suppresses every market callback for its span (the
  *   book model and the order engine keep following the log, as the exchange
  *   keeps trading), then reconnects and resends full books, tiny book, daily
- *   and phase of the subscriptions. */
+ *   and phase of the subscriptions.
+ * - Orders: the order engine gets each market record before the client's
+ *   callbacks do, synthesized phases and daily limits included (limits
+ *   rounded inwards to whole price units); at speed > 0 its clock also runs
+ *   between records so an order is acknowledged when its latency has passed;
+ *   at the end of the log the market closes for it (sim_orders_on_end). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
