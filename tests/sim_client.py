@@ -154,6 +154,17 @@ class TConnectorTradingAccountPosition(C.Structure):
                 ("PositionType", C.c_uint8), ("EventID", C.c_int64)]
 
 
+class TConnectorOrder(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("OrderID", TConnectorOrderIdentifier),
+                ("AccountID", TConnectorAccountIdentifier), ("AssetID", TConnectorAssetIdentifier),
+                ("Quantity", C.c_int64), ("TradedQuantity", C.c_int64), ("LeavesQuantity", C.c_int64),
+                ("Price", C.c_double), ("StopPrice", C.c_double), ("AveragePrice", C.c_double),
+                ("OrderSide", C.c_uint8), ("OrderType", C.c_uint8), ("OrderStatus", C.c_uint8),
+                ("ValidityType", C.c_uint8), ("Date", SystemTime), ("LastUpdate", SystemTime),
+                ("CloseDate", SystemTime), ("ValidityDate", SystemTime), ("TextMessage", C.c_void_p),
+                ("EventID", C.c_int64)]
+
+
 class SimPositionStats(C.Structure):
     _fields_ = [("net_qty", C.c_int64), ("average_price", C.c_double), ("realized_pnl", C.c_double),
                 ("fees", C.c_double), ("fills", C.c_int64)]
@@ -163,7 +174,8 @@ assert C.sizeof(TAssetID) == 20 and C.sizeof(TConnectorTrade) == 64
 assert (C.sizeof(TConnectorSendOrder), C.sizeof(TConnectorChangeOrder), C.sizeof(TConnectorCancelOrder),
         C.sizeof(TConnectorCancelOrders), C.sizeof(TConnectorCancelAllOrders),
         C.sizeof(TConnectorZeroPosition), C.sizeof(TConnectorOrderOut),
-        C.sizeof(TConnectorTradingAccountPosition)) == (112, 96, 72, 80, 48, 96, 640, 216)
+        C.sizeof(TConnectorTradingAccountPosition), C.sizeof(TConnectorOrder)) == \
+    (112, 96, 72, 80, 48, 96, 640, 216, 232)
 
 STATE = C.CFUNCTYPE(None, C.c_int32, C.c_int32)
 TRADE = C.CFUNCTYPE(None, TAssetID, C.c_void_p, C.c_uint32, C.c_double, C.c_double, C.c_int32, C.c_int32,
@@ -184,6 +196,7 @@ PROGRESS = C.CFUNCTYPE(None, TAssetID, C.c_int32)
 PHASE = C.CFUNCTYPE(None, TAssetID, C.c_void_p, C.c_int32)
 INVALID_TICKER = C.CFUNCTYPE(None, TConnectorAssetIdentifier)
 ORDER = C.CFUNCTYPE(None, TConnectorOrderIdentifier)
+ENUMERATE_ORDERS = C.CFUNCTYPE(C.c_int32, C.POINTER(TConnectorOrder), C.c_ssize_t)
 
 
 def wstr(text: str) -> C.Array:
@@ -708,6 +721,20 @@ class OrderDesk:
         p.AssetID = self.asset()
         p.PositionType = position_type
         return self.lib.GetPositionV2(C.byref(p)), p
+
+    def enumerate(self) -> list[tuple[int, str, int, int, int, str]]:
+        """EnumerateAllOrders (TConnectorOrder Version 1): (local id, ClOrdID, status, side, traded, text)."""
+        out: list[tuple[int, str, int, int, int, str]] = []
+
+        @ENUMERATE_ORDERS
+        def each(o: Any, param: int) -> int:
+            r = o.contents
+            out.append((r.OrderID.LocalOrderID, read_wstr(r.OrderID.ClOrderID) or "", r.OrderStatus,
+                        r.OrderSide, r.TradedQuantity, read_wstr(r.TextMessage) or ""))
+            return 1
+
+        assert self.lib.EnumerateAllOrders(C.byref(self.account()), 1, 0, each) == NL_OK
+        return out
 
     def stats(self) -> tuple[int, SimPositionStats]:
         s = SimPositionStats()

@@ -289,6 +289,14 @@ def test_order_round_trip(lib: C.CDLL, tmp_path: Path, pauses) -> None:
     late = desk.limit(BUY, 5499.0, 1)
     assert desk.details(late).status == Status.REJECTED and desk.details(late).text == "instrument closed"
     assert client.counters().order_notifications >= len(desk.reports)
+    # the account's orders, in the order sent, as the journal has them
+    listed = desk.enumerate()
+    assert [o[0] for o in listed] == sorted([*everyone, late])
+    for local_id, cl, status, side, traded, text in listed:
+        d = desk.details(local_id)
+        assert (status, side, traded, text) == (d.status, d.side, d.traded, d.text)
+        assert cl.endswith(f"-{local_id}")
+        assert local_id == late or cl == desk.of(local_id)[0].cl_ord_id
 
 
 # ---- latency ----------------------------------------------------------------------
@@ -325,7 +333,6 @@ def test_latency_is_market_time(lib: C.CDLL, tmp_path: Path, pauses) -> None:
     assert (d.status, d.traded, d.average_price) == (Status.FILLED, 1, 5500.5)
     assert ms_of(d.last_update) - ms_of(d.date) == 90
     hold.go(5)
-    # a cancel travels too: set live to 0, it is immediate
     assert lib.SimSetOrderLatencyUs(-1) == sc.NL_INVALID_ARGS
     assert lib.SimWaitReplayDone(10_000) == sc.NL_OK
     desk.wait_for(i, Status.FILLED)
@@ -513,3 +520,32 @@ def test_legacy_order_functions_share_the_engine(lib: C.CDLL, tmp_path: Path, pa
     assert (p.OpenQuantity, p.DailyBuyQuantity, p.DailySellQuantity) == (0, 6, 6)
     hold.go(2)
     assert lib.SimWaitReplayDone(10_000) == sc.NL_OK
+
+
+# ---- synthesized phases and daily limits ----------------------------------------------
+
+def test_synthesized_phases_and_limits_bind_orders(lib: C.CDLL, tmp_path: Path, pauses) -> None:
+    """A log with neither phases nor daily records: the replay synthesizes pre-opening, open at the first
+    trade and limits of +-10% around it; the engine rejects by them as by recorded ones."""
+    rows = (session(0) + snapshot(0, bids=[(10999, 10)], asks=[(11001, 10)])
+            + trade(10, 1, 11000, 1, BUY_AG) + trade(20, 2, 11000, 1, BUY_AG))
+    hold = pauses([1])
+    assert lib.SimSetDailyLimitPercent(10.0) == sc.NL_OK
+    client, desk = start(lib, write_log(tmp_path / "synth.qtlog", rows), hold, start_replay=False)
+    early_market = desk.market(BUY, 1)  # arrives (5 ms) in the pre-opening
+    early_limit = desk.limit(BUY, 5499.5, 1)
+    assert lib.SimStartReplay() == sc.NL_OK
+    hold.at(1)
+    d = desk.details(early_market)
+    assert (d.status, d.text) == (Status.REJECTED, "market order during an auction")
+    assert desk.details(early_limit).status == Status.NEW  # limit orders wait for the open
+    assert [s for _, s in client.phases] == [13, 0]
+    # first trade 5500.0: limits 4950.0 .. 6050.0
+    at_max, above, below = desk.limit(BUY, 6050.0, 1), desk.limit(BUY, 6050.5, 1), desk.limit(SELL, 4949.5, 1)
+    hold.go(1)
+    assert lib.SimWaitReplayDone(10_000) == sc.NL_OK
+    for i in (above, below):
+        desk.wait_for(i, Status.REJECTED)
+        assert desk.details(i).text == "price outside the day's limits"
+    d = desk.details(at_max)  # at the limit: taken, and marketable
+    assert (d.status, d.average_price) == (Status.FILLED, 5500.5)
