@@ -32,7 +32,9 @@ NL_INVALID_ARGS = nl(0x80000003)
 NL_WAITING_SERVER = nl(0x80000004)
 NL_NO_LOGIN = nl(0x80000005)
 NL_MARKET_ONLY = nl(0x8000000A)
+NL_NO_POSITION = nl(0x8000000B)
 NL_NOT_FOUND = nl(0x8000000C)
+NL_VERSION_NOT_SUPPORTED = nl(0x8000000D)
 NL_SERIE_NO_HISTORY = nl(0x80000014)
 NL_DUPLICATE_RESOURCE = nl(0x8000001A)
 NL_NO_PASSWORD = nl(0x8000001C)
@@ -70,10 +72,110 @@ class SimCounters(C.Structure):
         "book_actions_delivered", "full_book_packets", "offer_book_delivered", "tiny_book_delivered",
         "daily_delivered", "phases_delivered", "history_trades_delivered", "drops", "records_lost_in_drops",
         "trades_lost_in_drops", "malformed_injected", "arrays_allocated", "arrays_freed",
-        "free_pointer_errors", "forbidden_calls", "order_notifications", "replay_done", "state_callbacks")]
+        "free_pointer_errors", "forbidden_calls", "order_notifications", "replay_done", "state_callbacks",
+        "early_order_callbacks", "early_callback_timeouts")]
+
+
+class TConnectorAccountIdentifier(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("BrokerID", C.c_int32), ("AccountID", C.c_void_p),
+                ("SubAccountID", C.c_void_p), ("Reserved", C.c_int64)]
+
+
+class TConnectorAccountIdentifierOut(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("BrokerID", C.c_int32), ("AccountID", C.c_uint16 * 100),
+                ("AccountIDLength", C.c_int32), ("SubAccountID", C.c_uint16 * 100),
+                ("SubAccountIDLength", C.c_int32), ("Reserved", C.c_int64)]
+
+
+class TConnectorAssetIdentifierOut(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("Ticker", C.c_void_p), ("TickerLength", C.c_int32),
+                ("Exchange", C.c_void_p), ("ExchangeLength", C.c_int32), ("FeedType", C.c_uint8)]
+
+
+class TConnectorOrderIdentifier(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("LocalOrderID", C.c_int64), ("ClOrderID", C.c_void_p)]
+
+
+class TConnectorSendOrder(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("AssetID", TConnectorAssetIdentifier), ("Password", C.c_void_p), ("OrderType", C.c_uint8),
+                ("OrderSide", C.c_uint8), ("Price", C.c_double), ("StopPrice", C.c_double),
+                ("Quantity", C.c_int64)]
+
+
+class TConnectorChangeOrder(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("OrderID", TConnectorOrderIdentifier), ("Password", C.c_void_p), ("Price", C.c_double),
+                ("StopPrice", C.c_double), ("Quantity", C.c_int64)]
+
+
+class TConnectorCancelOrder(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("OrderID", TConnectorOrderIdentifier), ("Password", C.c_void_p)]
+
+
+class TConnectorCancelOrders(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("AssetID", TConnectorAssetIdentifier), ("Password", C.c_void_p)]
+
+
+class TConnectorCancelAllOrders(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("Password", C.c_void_p)]
+
+
+class TConnectorZeroPosition(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("AssetID", TConnectorAssetIdentifier), ("Password", C.c_void_p), ("Price", C.c_double),
+                ("PositionType", C.c_uint8)]
+
+
+class TConnectorOrderOut(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("OrderID", TConnectorOrderIdentifier),
+                ("AccountID", TConnectorAccountIdentifierOut), ("AssetID", TConnectorAssetIdentifierOut),
+                ("Quantity", C.c_int64), ("TradedQuantity", C.c_int64), ("LeavesQuantity", C.c_int64),
+                ("Price", C.c_double), ("StopPrice", C.c_double), ("AveragePrice", C.c_double),
+                ("OrderSide", C.c_uint8), ("OrderType", C.c_uint8), ("OrderStatus", C.c_uint8),
+                ("ValidityType", C.c_uint8), ("Date", SystemTime), ("LastUpdate", SystemTime),
+                ("CloseDate", SystemTime), ("ValidityDate", SystemTime), ("TextMessage", C.c_void_p),
+                ("TextMessageLength", C.c_int32), ("EventID", C.c_int64)]
+
+
+class TConnectorTradingAccountPosition(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("AccountID", TConnectorAccountIdentifier),
+                ("AssetID", TConnectorAssetIdentifier), ("OpenQuantity", C.c_int64),
+                ("OpenAveragePrice", C.c_double), ("OpenSide", C.c_uint8),
+                ("DailyAverageSellPrice", C.c_double), ("DailySellQuantity", C.c_int64),
+                ("DailyAverageBuyPrice", C.c_double), ("DailyBuyQuantity", C.c_int64),
+                *[(n, C.c_int64) for n in ("DailyQuantityD1", "DailyQuantityD2", "DailyQuantityD3",
+                                           "DailyQuantityBlocked", "DailyQuantityPending",
+                                           "DailyQuantityAlloc", "DailyQuantityProvision", "DailyQuantity",
+                                           "DailyQuantityAvailable")],
+                ("PositionType", C.c_uint8), ("EventID", C.c_int64)]
+
+
+class TConnectorOrder(C.Structure):
+    _fields_ = [("Version", C.c_uint8), ("OrderID", TConnectorOrderIdentifier),
+                ("AccountID", TConnectorAccountIdentifier), ("AssetID", TConnectorAssetIdentifier),
+                ("Quantity", C.c_int64), ("TradedQuantity", C.c_int64), ("LeavesQuantity", C.c_int64),
+                ("Price", C.c_double), ("StopPrice", C.c_double), ("AveragePrice", C.c_double),
+                ("OrderSide", C.c_uint8), ("OrderType", C.c_uint8), ("OrderStatus", C.c_uint8),
+                ("ValidityType", C.c_uint8), ("Date", SystemTime), ("LastUpdate", SystemTime),
+                ("CloseDate", SystemTime), ("ValidityDate", SystemTime), ("TextMessage", C.c_void_p),
+                ("EventID", C.c_int64)]
+
+
+class SimPositionStats(C.Structure):
+    _fields_ = [("net_qty", C.c_int64), ("average_price", C.c_double), ("realized_pnl", C.c_double),
+                ("fees", C.c_double), ("fills", C.c_int64)]
 
 
 assert C.sizeof(TAssetID) == 20 and C.sizeof(TConnectorTrade) == 64
+assert (C.sizeof(TConnectorSendOrder), C.sizeof(TConnectorChangeOrder), C.sizeof(TConnectorCancelOrder),
+        C.sizeof(TConnectorCancelOrders), C.sizeof(TConnectorCancelAllOrders),
+        C.sizeof(TConnectorZeroPosition), C.sizeof(TConnectorOrderOut),
+        C.sizeof(TConnectorTradingAccountPosition), C.sizeof(TConnectorOrder)) == \
+    (112, 96, 72, 80, 48, 96, 640, 216, 232)
 
 STATE = C.CFUNCTYPE(None, C.c_int32, C.c_int32)
 TRADE = C.CFUNCTYPE(None, TAssetID, C.c_void_p, C.c_uint32, C.c_double, C.c_double, C.c_int32, C.c_int32,
@@ -93,6 +195,8 @@ OFFER_BOOK = C.CFUNCTYPE(None, TAssetID, C.c_int32, C.c_int32, C.c_int32, C.c_in
 PROGRESS = C.CFUNCTYPE(None, TAssetID, C.c_int32)
 PHASE = C.CFUNCTYPE(None, TAssetID, C.c_void_p, C.c_int32)
 INVALID_TICKER = C.CFUNCTYPE(None, TConnectorAssetIdentifier)
+ORDER = C.CFUNCTYPE(None, TConnectorOrderIdentifier)
+ENUMERATE_ORDERS = C.CFUNCTYPE(C.c_int32, C.POINTER(TConnectorOrder), C.c_ssize_t)
 
 
 def wstr(text: str) -> C.Array:
@@ -123,14 +227,38 @@ def load() -> C.CDLL:
         lib.GetAgentNameByID.restype = C.c_void_p
         lib.FreePointer.argtypes = [C.c_void_p, C.c_int32]
         lib.TranslateTrade.argtypes = [C.c_void_p, C.POINTER(TConnectorTrade)]
+        lib.SimSetEarlyOrderCallback.argtypes = [C.c_double]
+        lib.SimRejectOrders.argtypes = [C.c_int, C.c_double, C.c_char_p]
+        lib.SimSetOrderFees.argtypes = [C.c_double]
+        lib.SimSetSeed.argtypes = [C.c_uint64]
+        lib.SimGetOrderFees.argtypes = [C.c_int64, C.POINTER(C.c_double)]
+        lib.GetOrderProfitID.argtypes = [C.c_int64]
+        for name in ("SendBuyOrder", "SendSellOrder"):
+            getattr(lib, name).argtypes = [C.c_void_p] * 5 + [C.c_double, C.c_int32]
+        for name in ("SendStopBuyOrder", "SendStopSellOrder"):
+            getattr(lib, name).argtypes = [C.c_void_p] * 5 + [C.c_double, C.c_double, C.c_int32]
+        for name in ("SendMarketBuyOrder", "SendMarketSellOrder"):
+            getattr(lib, name).argtypes = [C.c_void_p] * 5 + [C.c_int32]
+        lib.SendChangeOrder.argtypes = [C.c_void_p] * 4 + [C.c_double, C.c_int32]
+        lib.SendZeroPosition.argtypes = [C.c_void_p] * 5 + [C.c_double]
+        for name in ("SendBuyOrder", "SendSellOrder", "SendStopBuyOrder", "SendStopSellOrder",
+                     "SendMarketBuyOrder", "SendMarketSellOrder", "SendZeroPosition",
+                     "SendZeroPositionAtMarket", "SendZeroPositionV2"):
+            getattr(lib, name).restype = C.c_int64
         _lib = lib
     return _lib
 
 
 def configure(lib: C.CDLL, log: str | None, *, speed: float = 0.0, auto_start: bool = False,
               packet_levels: int = 32, schedule: str = "", max_gap_ms: int = 2000,
-              login_result: int = 0, delay_us: int = 0) -> None:
+              login_result: int = 0, delay_us: int = 0, latency_us: int = 5000, early: float = 0.0,
+              fees: float = -1.0, seed: int = 1) -> None:
     """Set every Sim* option the tests use (the configuration is process-wide)."""
+    assert lib.SimSetOrderLatencyUs(latency_us) == NL_OK
+    assert lib.SimSetEarlyOrderCallback(early) == NL_OK
+    assert lib.SimRejectOrders(0, 0.0, None) == NL_OK
+    assert lib.SimSetOrderFees(fees) == NL_OK
+    assert lib.SimSetSeed(seed) == NL_OK
     assert lib.SimSetReplayLog(log.encode() if log else None) == NL_OK
     assert lib.SimSetSpeed(speed) == NL_OK
     assert lib.SimSetAutoStart(int(auto_start)) == NL_OK
@@ -393,3 +521,241 @@ class SimClient:
 
     def finalize(self) -> None:
         assert self.lib.DLLFinalize() == NL_OK
+
+
+# ---- orders ------------------------------------------------------------------
+
+MARKET, LIMIT, STOP_LIMIT = 1, 2, 4  # TConnectorSendOrder Version 1 numbering
+BUY, SELL = 1, 2
+V0_LIMIT, V0_STOP, V0_MARKET = 0, 1, 2  # Version 0 numbering
+V0_BUY, V0_SELL = 0, 1
+DAY_TRADE, CONSOLIDATED = 1, 2
+
+
+class Status:
+    NEW, PARTIALLY_FILLED, FILLED, CANCELED, REPLACED = 0, 1, 2, 4, 5
+    PENDING_CANCEL, REJECTED, PENDING_NEW, EXPIRED, PENDING_REPLACE = 6, 8, 10, 12, 14
+    PARTIALLY_FILLED_CANCELED = 15
+
+
+@dataclass
+class OrderReport:
+    """GetOrderDetails of one order, as read (in a callback or on demand)."""
+
+    local_id: int
+    cl_ord_id: str
+    status: int
+    side: int
+    type: int
+    quantity: int
+    traded: int
+    leaves: int
+    price: float
+    stop_price: float
+    average_price: float
+    text: str
+    event_id: int
+    ticker: str
+    date: tuple[int, ...]
+    last_update: tuple[int, ...]
+    known: bool = True  # in a callback: SendOrder had already returned this id
+
+
+def systemtime_ms(t: SystemTime) -> tuple[int, ...]:
+    return (t.wYear, t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond, t.wMilliseconds)
+
+
+class OrderDesk:
+    """A routing client's order side: the V2 order exports with the simulated
+    account, and a journal of the order callbacks (each read back with
+    GetOrderDetails, as a client of the DLL does).  A callback may name an
+    order whose SendOrder has not returned yet: it is journalled all the
+    same, flagged known=False, and bound when SendOrder returns."""
+
+    def __init__(self, client: SimClient, account: str = "SIM0001", broker: int = 1,
+                 ticker: str = "WDOFUT", exchange: str = "F") -> None:
+        self.client = client
+        self.lib = client.lib
+        self.lock = threading.Lock()
+        self.reports: list[OrderReport] = []
+        self.errors: list[str] = []
+        self.sent: set[int] = set()
+        self._keep: list[Any] = []
+        self._account, self._sub, self._pass = wstr(account), wstr(""), wstr("secret")
+        self._broker = broker
+        self._ticker, self._exchange = wstr(ticker), wstr(exchange)
+        self._broker_text = wstr(str(broker))
+        self._cb = ORDER(self._on_order)
+        assert self.lib.SetOrderCallback(self._cb) == NL_OK
+
+    # -- records ------------------------------------------------------------
+    def account(self) -> TConnectorAccountIdentifier:
+        return TConnectorAccountIdentifier(0, self._broker, C.cast(self._account, C.c_void_p),
+                                           C.cast(self._sub, C.c_void_p), 0)
+
+    def asset(self, ticker: str | None = None) -> TConnectorAssetIdentifier:
+        t = self._ticker if ticker is None else wstr(ticker)
+        self._keep.append(t)
+        return TConnectorAssetIdentifier(0, C.cast(t, C.c_void_p), C.cast(self._exchange, C.c_void_p), 0)
+
+    def order_id(self, local_id: int = 0, cl_ord_id: str | None = None) -> TConnectorOrderIdentifier:
+        cl = None
+        if cl_ord_id is not None:
+            buf = wstr(cl_ord_id)
+            self._keep.append(buf)
+            cl = C.cast(buf, C.c_void_p)
+        return TConnectorOrderIdentifier(0, local_id, cl)
+
+    # -- callbacks (the DLL's thread) -----------------------------------------
+    def _on_order(self, oid: TConnectorOrderIdentifier) -> None:
+        try:
+            report = self.details(oid.LocalOrderID)
+        except AssertionError as e:  # an exception cannot leave a ctypes callback: record it
+            with self.lock:
+                self.errors.append(f"order {oid.LocalOrderID}: {e}")
+            return
+        report.cl_ord_id = read_wstr(oid.ClOrderID) or ""
+        with self.lock:
+            report.known = report.local_id in self.sent
+            self.reports.append(report)
+
+    # -- requests -------------------------------------------------------------
+    def send(self, order_type: int, side: int, price: float, qty: int, stop: float = -1.0, version: int = 1,
+             ticker: str | None = None) -> int:
+        o = TConnectorSendOrder(version, self.account(), self.asset(ticker), C.cast(self._pass, C.c_void_p),
+                                order_type, side, price, stop, qty)
+        rc = self.lib.SendOrder(C.byref(o))
+        with self.lock:
+            if rc > 0:
+                self.sent.add(rc)
+        return rc
+
+    def limit(self, side: int, price: float, qty: int) -> int:
+        return self.send(LIMIT, side, price, qty)
+
+    def market(self, side: int, qty: int) -> int:
+        return self.send(MARKET, side, -1.0, qty)
+
+    def change(self, local_id: int, price: float, qty: int, stop: float = -1.0) -> int:
+        c = TConnectorChangeOrder(0, self.account(), self.order_id(local_id), C.cast(self._pass, C.c_void_p),
+                                  price, stop, qty)
+        return self.lib.SendChangeOrderV2(C.byref(c))
+
+    def cancel(self, local_id: int = 0, cl_ord_id: str | None = None) -> int:
+        c = TConnectorCancelOrder(0, self.account(), self.order_id(local_id, cl_ord_id),
+                                  C.cast(self._pass, C.c_void_p))
+        return self.lib.SendCancelOrderV2(C.byref(c))
+
+    def cancel_all(self) -> int:
+        c = TConnectorCancelAllOrders(0, self.account(), C.cast(self._pass, C.c_void_p))
+        return self.lib.SendCancelAllOrdersV2(C.byref(c))
+
+    def cancel_instrument(self, ticker: str | None = None) -> int:
+        c = TConnectorCancelOrders(0, self.account(), self.asset(ticker), C.cast(self._pass, C.c_void_p))
+        return self.lib.SendCancelOrdersV2(C.byref(c))
+
+    def zero(self, position_type: int = CONSOLIDATED, price: float = -1.0) -> int:
+        z = TConnectorZeroPosition(1, self.account(), self.asset(), C.cast(self._pass, C.c_void_p), price,
+                                   position_type)
+        rc = self.lib.SendZeroPositionV2(C.byref(z))
+        with self.lock:
+            if rc > 0:
+                self.sent.add(rc)
+        return rc
+
+    def legacy(self, name: str, *args: Any) -> int:
+        """SendBuyOrder & co.: account, broker, password, ticker, exchange, then the numbers."""
+        rc = getattr(self.lib, name)(self._account, self._broker_text, self._pass, self._ticker,
+                                     self._exchange, *args)
+        with self.lock:
+            if rc > 0:
+                self.sent.add(rc)
+        return rc
+
+    def legacy_change(self, cl_ord_id: str, price: float, qty: int) -> int:
+        """SendChangeOrder: account, broker, password, ClOrdID, price, quantity."""
+        return self.lib.SendChangeOrder(self._account, self._broker_text, self._pass, wstr(cl_ord_id), price,
+                                        qty)
+
+    def legacy_cancel(self, cl_ord_id: str) -> int:
+        """SendCancelOrder: account, broker, ClOrdID, then the password (the DLL's order)."""
+        return self.lib.SendCancelOrder(self._account, self._broker_text, wstr(cl_ord_id), self._pass)
+
+    def legacy_zero(self, price: float | None = None) -> int:
+        """SendZeroPosition(AtMarket): account, broker, ticker, exchange, password (, price)."""
+        args = [self._account, self._broker_text, self._ticker, self._exchange, self._pass]
+        rc = (self.lib.SendZeroPositionAtMarket(*args) if price is None
+              else self.lib.SendZeroPosition(*args, price))
+        with self.lock:
+            if rc > 0:
+                self.sent.add(rc)
+        return rc
+
+    # -- queries --------------------------------------------------------------
+    def details(self, local_id: int = 0, cl_ord_id: str | None = None) -> OrderReport:
+        """GetOrderDetails, Version 1: once for the lengths, again with buffers."""
+        o = TConnectorOrderOut()
+        o.Version = 1
+        o.OrderID = self.order_id(local_id, cl_ord_id)
+        rc = self.lib.GetOrderDetails(C.byref(o))
+        assert rc == NL_OK, rc
+        ticker = C.create_string_buffer(2 * (o.AssetID.TickerLength + 1))
+        exch = C.create_string_buffer(2 * (o.AssetID.ExchangeLength + 1))
+        text = C.create_string_buffer(2 * (o.TextMessageLength + 1))
+        o.AssetID.Ticker = C.cast(ticker, C.c_void_p)
+        o.AssetID.Exchange = C.cast(exch, C.c_void_p)
+        o.TextMessage = C.cast(text, C.c_void_p)
+        assert self.lib.GetOrderDetails(C.byref(o)) == NL_OK
+        # the record carries the ClOrdID only as asked (the callback's identifier has it)
+        return OrderReport(o.OrderID.LocalOrderID, cl_ord_id or "", o.OrderStatus, o.OrderSide, o.OrderType,
+                           o.Quantity, o.TradedQuantity, o.LeavesQuantity, o.Price, o.StopPrice,
+                           o.AveragePrice, read_wstr(C.addressof(text)) or "", o.EventID,
+                           read_wstr(C.addressof(ticker)) or "", systemtime_ms(o.Date),
+                           systemtime_ms(o.LastUpdate))
+
+    def position(self, position_type: int = CONSOLIDATED, version: int = 2
+                 ) -> tuple[int, TConnectorTradingAccountPosition]:
+        p = TConnectorTradingAccountPosition()
+        p.Version = version
+        p.AccountID = self.account()
+        p.AssetID = self.asset()
+        p.PositionType = position_type
+        return self.lib.GetPositionV2(C.byref(p)), p
+
+    def enumerate(self) -> list[tuple[int, str, int, int, int, str]]:
+        """EnumerateAllOrders (TConnectorOrder Version 1): (local id, ClOrdID, status, side, traded, text)."""
+        out: list[tuple[int, str, int, int, int, str]] = []
+
+        @ENUMERATE_ORDERS
+        def each(o: Any, param: int) -> int:
+            r = o.contents
+            out.append((r.OrderID.LocalOrderID, read_wstr(r.OrderID.ClOrderID) or "", r.OrderStatus,
+                        r.OrderSide, r.TradedQuantity, read_wstr(r.TextMessage) or ""))
+            return 1
+
+        assert self.lib.EnumerateAllOrders(C.byref(self.account()), 1, 0, each) == NL_OK
+        return out
+
+    def stats(self) -> tuple[int, SimPositionStats]:
+        s = SimPositionStats()
+        return self.lib.SimGetPositionStats(C.byref(s), C.sizeof(s)), s
+
+    def fees(self, local_id: int) -> float:
+        f = C.c_double()
+        assert self.lib.SimGetOrderFees(local_id, C.byref(f)) == NL_OK
+        return f.value
+
+    def of(self, local_id: int) -> list[OrderReport]:
+        with self.lock:
+            return [r for r in self.reports if r.local_id == local_id]
+
+    def wait_for(self, local_id: int, status: int, timeout: float = 5.0) -> OrderReport:
+        """The first journalled callback of the order that reports `status`."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for r in self.of(local_id):
+                if r.status == status:
+                    return r
+            time.sleep(0.002)
+        raise AssertionError(f"order {local_id}: no callback with status {status}; got "
+                             f"{[r.status for r in self.of(local_id)]}")

@@ -216,10 +216,23 @@ def test_backfill_gives_history_first_then_live(synth_log: Path, exp: dict, conn
     assert np.count_nonzero(ev["type"] == EventType.PRICE_BOOK) > 0  # the rest of the live stream
 
 
-def test_order_round_trip_through_the_binding(synth_log: Path, conn_factory) -> None:
+def _updates_until(conn, local_id: int, done, timeout: float = 5.0) -> list:
+    """Order updates of ``local_id`` until ``done(update)`` holds for one of them."""
+    deadline = time.monotonic() + timeout
+    seen: list = []
+    while time.monotonic() < deadline:
+        seen += [u for u in conn.order_updates() if u["local_id"] == local_id]
+        if any(done(u) for u in seen):
+            return seen
+        time.sleep(0.01)
+    statuses = [int(u["status"]) for u in seen]
+    raise AssertionError(f"order {local_id}: no final update, saw statuses {statuses}")
+
+
+def test_order_round_trip_through_the_binding(synth_log: Path, exp: dict, conn_factory) -> None:
     """SendOrder (Version 1) -> order callback -> GetOrderDetails -> order
-    ring.  The simulator rejects every order until the matching engine is
-    wired in; fills are tested then."""
+    ring, through the simulator's matching engine: a resting limit order is
+    accepted and canceled, an off-tick one is rejected."""
     conn = conn_factory(synth_log, routing=True)
     assert conn.state.routing == 5
 
@@ -228,22 +241,35 @@ def test_order_round_trip_through_the_binding(synth_log: Path, conn_factory) -> 
         account_id = "SIM0001"
         sub_account_id = ""
 
+    pw = SIM_CREDENTIALS.routing_password
+    # real-time replay: the engine's clock runs with the wall clock, so the order
+    # reaches the exchange after the simulated latency while the day plays slowly
+    conn.dll.sim_set_speed(1.0)
+    conn.dll.sim_start_replay()
+    low = min(float(t["price"]) for t in exp["trades"]) * exp["unit"]
+    resting = low - 10 * 0.5  # ten ticks below every trade of the day: never fills
     local_id = conn.dll.send_order(Account, TICKER, "F", profitdll.SIDE_BUY, profitdll.ORDER_LIMIT,
-                                   5500.0, -1.0, 2, SIM_CREDENTIALS.routing_password)
+                                   resting, -1.0, 2, pw)
     assert local_id > 0
-    deadline = time.monotonic() + 5
-    ups = conn.order_updates()
-    while len(ups) == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-        ups = conn.order_updates()
-    assert len(ups) >= 1
+    ups = _updates_until(conn, local_id, lambda u: u["status"] == 0)  # new: working at the exchange
     u = ups[-1]
-    assert u["type"] == OrderUpdateType.ORDER and u["local_id"] == local_id and u["instrument"] == 1
-    assert (u["side"], u["order_type"], u["quantity"], u["price"]) == (1, 2, 2, 5500.0)
-    assert u["status"] == 8  # rejected (no matching engine yet)
+    assert u["type"] == OrderUpdateType.ORDER and u["instrument"] == 1
+    assert (u["side"], u["order_type"], u["quantity"], u["price"]) == (1, 2, 2, resting)
+    assert u["leaves_qty"] == 2 and u["cum_qty"] == 0
+    cl = cl_ord_id(u)
+    assert cl  # permanent id known from the first update
     details = conn.dll.get_order_details(local_id)
-    assert details["ticker"] == TICKER and details["status"] == 8 and details["side"] == 1
-    assert cl_ord_id(u)  # permanent id known from the first update
+    assert details["ticker"] == TICKER and details["status"] == 0 and details["side"] == 1
+
+    conn.dll.cancel_order(Account, local_id, cl, pw)
+    ups = _updates_until(conn, local_id, lambda u: u["status"] == 4)  # canceled
+    assert ups[-1]["leaves_qty"] == 0 and ups[-1]["cum_qty"] == 0
+    assert conn.dll.get_order_details(local_id)["status"] == 4
+
+    off_tick = conn.dll.send_order(Account, TICKER, "F", profitdll.SIDE_SELL, profitdll.ORDER_LIMIT,
+                                   resting + 0.25, -1.0, 1, pw)
+    ups = _updates_until(conn, off_tick, lambda u: u["status"] == 8)  # rejected
+    assert ups[-1]["side"] == 2
     assert not conn.order_state_unknown
     with pytest.raises(ValueError):
         conn.dll.send_order(Account, TICKER, "F", 0, profitdll.ORDER_LIMIT, 5500.0, -1.0, 1)

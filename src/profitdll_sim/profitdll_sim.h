@@ -16,8 +16,9 @@
  *   QT_SIM_PHASES       intraday phase schedule, e.g. "11:30=4,11:35=0,15:00=2,15:10=0"
  *   QT_SIM_BOOK_PACKET  levels per full-book packet (default 32)
  *
- * Everything a Sim* setter changes applies at the next DLLInitialize*,
- * except SimSetSpeed and SimSetCallbackDelayUs, which also apply live.
+ * Everything a Sim* setter changes applies at the next DLLInitialize*;
+ * SimSetSpeed, SimSetCallbackDelayUs, SimSetOrderLatencyUs,
+ * SimSetEarlyOrderCallback and SimRejectOrders also apply live.
  * Every function returns an NResult (NL_OK = 0). */
 #ifndef PROFITDLL_SIM_H
 #define PROFITDLL_SIM_H
@@ -67,6 +68,46 @@ SIM_API int QT_PDLL_CALL SimInjectMalformed(int kind);
 /* Send a ticker state now (QT_PDLL_TS_*), e.g. a halt. */
 SIM_API int QT_PDLL_CALL SimInjectPhase(int state);
 
+/* Orders (a routing login, DLLInitializeLogin): every order export, V2 and
+ * legacy, goes to one matching engine that fills orders against the
+ * replayed book and trades (sim_matching.h: queue model, phases, limits;
+ * sim_orders_match.c: what GetOrderDetails and GetPositionV2 report). */
+/* Latency of an order, change or cancel to the exchange, in market (replay)
+ * time; default 5000 us.  Live: applies to what is sent from then on. */
+SIM_API int QT_PDLL_CALL SimSetOrderLatencyUs(int us); /* 0..60000000 */
+/* With this probability (0..1, default 0) an order request (SendOrder and
+ * the legacy Send*Order, change, cancel, cancel-all, zero position) returns
+ * only after the connector thread has fired the order callbacks it caused,
+ * as the real DLL may: the client then sees a callback for a local id
+ * SendOrder has not returned yet.  The wait gives up after 1 s (the
+ * connector thread may be held in a callback of the client's). */
+SIM_API int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability);
+/* Fault injection: reject the next `count` new orders, then each later one
+ * with `probability` (0..1), with the text `reason` (UTF-8, under 64 bytes;
+ * NULL or "": a default text).  (0, 0, NULL) turns it off.  Applies to the
+ * session running now and to each later login (starting with the full
+ * count). */
+SIM_API int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason);
+/* Fees, BRL per contract per fill.  < 0 (default): B3's fee approximations
+ * of sim_matching.c for WDO and WIN, 0 for other instruments. */
+SIM_API int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract);
+/* Seed of the random choices (early callbacks, random rejections). */
+SIM_API int QT_PDLL_CALL SimSetSeed(uint64_t seed);
+
+/* What the DLL's position record lacks, for the served instrument and the
+ * simulated account: consolidated, since the login. */
+typedef struct SimPositionStats {
+    int64_t net_qty;      /* > 0 long, < 0 short */
+    double average_price; /* of the open position; 0 when flat */
+    double realized_pnl;  /* BRL, before fees (average-cost method) */
+    double fees;          /* BRL */
+    int64_t fills;
+} SimPositionStats;
+/* NL_OK, or NL_NO_POSITION before the first fill.  Copies min(size, sizeof). */
+SIM_API int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size);
+/* BRL charged for one order's fills so far. */
+SIM_API int QT_PDLL_CALL SimGetOrderFees(int64_t local_id, double *fees);
+
 enum sim_malformed_kind {
     SIM_MALFORMED_NAN_PRICE = 1,     /* a trade whose price is NaN */
     SIM_MALFORMED_NEGATIVE_QTY = 2,  /* a trade of quantity -5 */
@@ -97,6 +138,8 @@ typedef struct SimCounters {
     uint64_t order_notifications;     /* order callbacks fired */
     uint64_t replay_done;             /* 1 once the whole log has been replayed */
     uint64_t state_callbacks;
+    uint64_t early_order_callbacks;   /* requests that returned after their order callbacks */
+    uint64_t early_callback_timeouts; /* ... that gave up waiting (connector thread busy) */
 } SimCounters;
 
 /* Copies min(size, sizeof(SimCounters)) bytes. */

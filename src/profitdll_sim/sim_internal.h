@@ -52,6 +52,15 @@ typedef struct sim_config {
     int schedule_set;
     double daily_limit_pct;
     int callback_delay_us;
+    /* orders (SimSetOrderLatencyUs, SimSetEarlyOrderCallback, SimRejectOrders,
+     * SimSetOrderFees, SimSetSeed) */
+    int64_t order_latency_us;
+    double early_callback_probability;
+    int64_t reject_count;
+    double reject_probability;
+    char reject_reason[SIM_REASON_LEN];
+    double fee_per_contract; /* < 0: by root */
+    uint64_t seed;
 } sim_config;
 
 extern sim_config g_config;
@@ -160,7 +169,16 @@ typedef struct sim_session {
     int64_t notes[SIM_NOTE_CAP];
     uint32_t note_head, note_n;
     uint64_t notes_overflow;
+    uint64_t notes_queued; /* notifications queued so far */
     sim_orders *orders; /* NULL until the broker is connected (routing login) */
+    double early_probability; /* SimSetEarlyOrderCallback */
+    uint64_t rng;             /* its draws */
+
+    /* notifications the connector thread has handled (fired or found stale),
+     * and a futex word bumped with each, for requests that wait for their
+     * callbacks (SimSetEarlyOrderCallback) */
+    _Atomic uint64_t notes_done;
+    qt_atomic_u32 notes_gen;
     sim_alloc_set allocs;
 
     /* replay clock, read by GetServerClock / the order engine */

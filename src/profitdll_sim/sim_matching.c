@@ -1142,6 +1142,7 @@ int sim_match_get_position(const sim_match *e, uint32_t account, uint16_t instru
 
 int64_t sim_match_now(const sim_match *e) { return e ? e->now : 0; }
 int64_t sim_match_latency(const sim_match *e) { return e ? e->latency : 0; }
+int64_t sim_match_next_due(const sim_match *e) { return e && e->n_heap ? e->heap[0].due : INT64_MAX; }
 
 const qt_book *sim_match_book(const sim_match *e, uint16_t instrument) {
     if (!e) return NULL;

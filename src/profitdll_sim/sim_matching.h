@@ -361,6 +361,11 @@ int sim_match_find_order(const sim_match *e, const char *cl_ord_id, sim_match_or
 int sim_match_get_position(const sim_match *e, uint32_t account, uint16_t instrument, sim_match_position *out);
 int64_t sim_match_now(const sim_match *e);
 int64_t sim_match_latency(const sim_match *e);
+/* Due time (market ns) of the earliest command still in flight, INT64_MAX
+ * when none: a caller pacing market time against the wall clock (the
+ * simulator at speed > 0) advances to it so an order is acknowledged when
+ * its latency has passed, not at the next replayed record. */
+int64_t sim_match_next_due(const sim_match *e);
 /* The engine's book of an instrument (NULL if not configured): read only. */
 const qt_book *sim_match_book(const sim_match *e, uint16_t instrument);
 /* Current phase (qt_phase code), daily limits (QT_PRICE_NONE when unknown)

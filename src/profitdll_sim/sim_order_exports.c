@@ -12,7 +12,16 @@
  *   1 buy / 2 sell and the order type and status as English words
  *   ("Limit", "Rejected"); ProfitID is the local order id.
  * - One simulated account (SimSetAccount); orders for another account are
- *   refused with NL_NOT_FOUND. */
+ *   refused with NL_NOT_FOUND.
+ * - Order callbacks: every change of an order queues its id; the connector
+ *   thread fires TConnectorOrderCallback and the legacy order callbacks,
+ *   one per change, and the client reads the order as it is by then.  As
+ *   with the DLL they may run before SendOrder returns: by chance (the
+ *   connector thread is another thread), or on purpose with
+ *   SimSetEarlyOrderCallback, where the request waits for them (at most 1 s).
+ * - Order requests for no working order (a finished one) are taken and
+ *   answered by an order change; see sim_orders_match.c for what an order
+ *   and a position report. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +45,7 @@ void sim_host_order_changed(void *ctx, int64_t local_id) {
     }
     s->notes[(s->note_head + s->note_n) % SIM_NOTE_CAP] = local_id;
     s->note_n++;
+    s->notes_queued++;
     atomic_store_explicit(&s->cmd_pending, 1, memory_order_release);
     sim_wake(s);
 }
@@ -126,22 +136,34 @@ static void fire_legacy(sim_session *s, const sim_order_view *v, int history) {
     }
 }
 
+/* One queued notification handled: wake requests waiting for it. */
+static void note_done(sim_session *s) {
+    atomic_fetch_add_explicit(&s->notes_done, 1, memory_order_release);
+    atomic_fetch_add_explicit(&s->notes_gen, 1, memory_order_release);
+    qt_wake_all_u32(&s->notes_gen);
+}
+
 /* Connector thread: fire the queued order notifications, outside the lock
  * (the client reads details with GetOrderDetails inside the callback). */
 void sim_fire_order_notifications(sim_session *s) {
     for (;;) {
         sim_order_view v;
-        int have = 0;
+        int have = 0, popped = 0;
         sim_mutex_lock(&s->lock);
-        while (s->note_n && !have) {
+        if (s->note_n) {
             int64_t id = s->notes[s->note_head];
             s->note_head = (s->note_head + 1) % SIM_NOTE_CAP;
             s->note_n--;
+            popped = 1;
             sim_order_ref ref = {id, ""};
             have = s->orders && sim_orders_find(s->orders, &ref, &v) == NL_OK;
         }
         sim_mutex_unlock(&s->lock);
-        if (!have) return;
+        if (!popped) return;
+        if (!have) {
+            note_done(s);
+            continue;
+        }
         TConnectorOrderCallback cb = SIM_CB(s, order);
         if (cb) {
             uint16_t cl[SIM_ID_LEN];
@@ -155,6 +177,48 @@ void sim_fire_order_notifications(sim_session *s) {
         }
         fire_legacy(s, &v, 0);
         SIM_COUNT(s, order_notifications, 1);
+        note_done(s);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* requests: the orders lock, and early callbacks                           */
+
+#define SIM_EARLY_WAIT_NS 1000000000LL
+
+static double draw(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void request_begin(sim_session *s) { sim_mutex_lock(&s->lock); }
+
+/* End of an order request: unlock; then, with the probability of
+ * SimSetEarlyOrderCallback, wait until the connector thread has fired the
+ * notifications queued so far (this request's among them), so that their
+ * callbacks run before the request returns. */
+static void request_end(sim_session *s) {
+    uint64_t target = s->notes_queued;
+    double p = s->early_probability;
+    int early = p > 0 && target > atomic_load(&s->notes_done) && (p >= 1 || draw(&s->rng) < p);
+    sim_mutex_unlock(&s->lock);
+    if (!early) return;
+    int64_t until = qt_monotonic_ns() + SIM_EARLY_WAIT_NS;
+    for (;;) {
+        uint32_t gen = atomic_load_explicit(&s->notes_gen, memory_order_acquire);
+        if (atomic_load_explicit(&s->notes_done, memory_order_acquire) >= target) {
+            SIM_COUNT(s, early_order_callbacks, 1);
+            return;
+        }
+        int64_t left = until - qt_monotonic_ns();
+        if (left <= 0 || atomic_load(&s->stop)) {
+            SIM_COUNT(s, early_callback_timeouts, 1);
+            return;
+        }
+        qt_wait_u32(&s->notes_gen, gen, left);
     }
 }
 
@@ -294,9 +358,9 @@ static int64_t submit(sim_session *s, sim_order_request *req) {
     int rc = order_prices(req);
     if (rc) return rc;
     if (!known_account(s, &req->account)) return NL_NOT_FOUND;
-    sim_mutex_lock(&s->lock);
+    request_begin(s);
     int64_t id = s->orders ? sim_orders_send(s->orders, req) : NL_WAITING_SERVER;
-    sim_mutex_unlock(&s->lock);
+    request_end(s);
     return id;
 }
 
@@ -346,9 +410,9 @@ EXPORT int32_t QT_PDLL_CALL SendChangeOrderV2(const TConnectorChangeOrder *c) {
     req.price = c->Price;
     req.stop_price = c->StopPrice;
     req.quantity = c->Quantity;
-    sim_mutex_lock(&s->lock);
-    rc = sim_orders_change(s->orders, &req);
-    sim_mutex_unlock(&s->lock);
+    request_begin(s);
+    rc = s->orders ? sim_orders_change(s->orders, &req) : NL_WAITING_SERVER;
+    request_end(s);
     return rc;
 }
 CHECK_SIGNATURE(SendChangeOrderV2);
@@ -365,18 +429,18 @@ EXPORT int32_t QT_PDLL_CALL SendCancelOrderV2(const TConnectorCancelOrder *c) {
     if ((rc = order_ref_arg(&c->OrderID, &req.order)) != NL_OK) return rc;
     if ((rc = password_arg(c->Password)) != NL_OK) return rc;
     if (!known_account(s, &req.account)) return NL_NOT_FOUND;
-    sim_mutex_lock(&s->lock);
-    rc = sim_orders_cancel(s->orders, &req);
-    sim_mutex_unlock(&s->lock);
+    request_begin(s);
+    rc = s->orders ? sim_orders_cancel(s->orders, &req) : NL_WAITING_SERVER;
+    request_end(s);
     return rc;
 }
 CHECK_SIGNATURE(SendCancelOrderV2);
 
 static int cancel_many(sim_session *s, sim_cancel_filter *f) {
     if (!known_account(s, &f->account)) return NL_NOT_FOUND;
-    sim_mutex_lock(&s->lock);
-    int rc = sim_orders_cancel_many(s->orders, f);
-    sim_mutex_unlock(&s->lock);
+    request_begin(s);
+    int rc = s->orders ? sim_orders_cancel_many(s->orders, f) : NL_WAITING_SERVER;
+    request_end(s);
     return rc;
 }
 
@@ -412,9 +476,9 @@ CHECK_SIGNATURE(SendCancelAllOrdersV2);
 static int64_t zero_position(sim_session *s, sim_zero_request *z) {
     if (!(z->price == -1 || price_ok(z->price))) return NL_INVALID_ARGS;
     if (!known_account(s, &z->account)) return NL_NOT_FOUND;
-    sim_mutex_lock(&s->lock);
-    int64_t rc = sim_orders_zero_position(s->orders, z);
-    sim_mutex_unlock(&s->lock);
+    request_begin(s);
+    int64_t rc = s->orders ? sim_orders_zero_position(s->orders, z) : NL_WAITING_SERVER;
+    request_end(s);
     return rc;
 }
 
@@ -632,6 +696,15 @@ EXPORT int32_t QT_PDLL_CALL HasOrdersInInterval(const TConnectorAccountIdentifie
 }
 CHECK_SIGNATURE(HasOrdersInInterval);
 
+/* The name the replayed instrument is served under; 0 when none. */
+static int served_asset(sim_session *s, char *ticker, char *exch) {
+    ticker[0] = exch[0] = 0;
+    if (!atomic_load(&s->market_ready) || !s->have_log) return 0;
+    snprintf(ticker, SIM_ID_LEN, "%s", s->cfg.ticker[0] ? s->cfg.ticker : s->log.header.instrument);
+    snprintf(exch, SIM_EXCH_LEN, "%s", s->cfg.exchange[0] ? s->cfg.exchange : "F");
+    return ticker[0] != 0;
+}
+
 EXPORT int32_t QT_PDLL_CALL EnumerateAllPositionAssets(const TConnectorAccountIdentifier *account,
                                                        uint8_t asset_version, intptr_t param,
                                                        TConnectorEnumerateAssetProc callback) {
@@ -646,14 +719,11 @@ EXPORT int32_t QT_PDLL_CALL EnumerateAllPositionAssets(const TConnectorAccountId
     if (!known_account(s, &acc)) return NL_NOT_FOUND;
     /* one instrument is replayed: at most one asset has a position */
     sim_position_view v;
-    char ticker[SIM_ID_LEN] = "", exch[SIM_EXCH_LEN] = "";
-    if (atomic_load(&s->market_ready) && s->have_log) {
-        snprintf(ticker, sizeof(ticker), "%s", s->cfg.ticker[0] ? s->cfg.ticker : s->log.header.instrument);
-        snprintf(exch, sizeof(exch), "%s", s->cfg.exchange[0] ? s->cfg.exchange : "F");
-    }
-    if (!ticker[0]) return NL_OK;
+    char ticker[SIM_ID_LEN], exch[SIM_EXCH_LEN];
+    if (!served_asset(s, ticker, exch)) return NL_OK;
     sim_mutex_lock(&s->lock);
-    rc = s->orders ? sim_orders_position(s->orders, &acc, ticker, exch, QT_PDLL_POS_DAY_TRADE, &v) : NL_NO_POSITION;
+    rc = s->orders ? sim_orders_position(s->orders, &acc, ticker, exch, QT_PDLL_POS_CONSOLIDATED, &v)
+                   : NL_NO_POSITION;
     sim_mutex_unlock(&s->lock);
     if (rc == NL_OK) {
         uint16_t wt[SIM_ID_LEN], we[SIM_EXCH_LEN];
@@ -875,9 +945,9 @@ EXPORT int32_t QT_PDLL_CALL SendChangeOrder(qt_pdll_cstr account_id, qt_pdll_cst
     req.price = price;
     req.stop_price = -1;
     req.quantity = qty;
-    sim_mutex_lock(&s->lock);
-    rc = sim_orders_change(s->orders, &req);
-    sim_mutex_unlock(&s->lock);
+    request_begin(s);
+    rc = s->orders ? sim_orders_change(s->orders, &req) : NL_WAITING_SERVER;
+    request_end(s);
     return rc;
 }
 CHECK_SIGNATURE(SendChangeOrder);
@@ -894,9 +964,9 @@ EXPORT int32_t QT_PDLL_CALL SendCancelOrder(qt_pdll_cstr account_id, qt_pdll_cst
     if (text_arg(cl_ord_id, req.order.cl_ord_id, SIM_ID_LEN, 0)) return NL_INVALID_ARGS;
     if ((rc = password_arg(password)) != NL_OK) return rc;
     if (!known_account(s, &req.account)) return NL_NOT_FOUND;
-    sim_mutex_lock(&s->lock);
-    rc = sim_orders_cancel(s->orders, &req);
-    sim_mutex_unlock(&s->lock);
+    request_begin(s);
+    rc = s->orders ? sim_orders_cancel(s->orders, &req) : NL_WAITING_SERVER;
+    request_end(s);
     return rc;
 }
 CHECK_SIGNATURE(SendCancelOrder);
@@ -980,10 +1050,10 @@ static int renotify(const sim_order_ref *ref) {
     int rc = order_session(&s);
     if (rc) return rc;
     sim_order_view v;
-    sim_mutex_lock(&s->lock);
-    rc = sim_orders_find(s->orders, ref, &v);
+    request_begin(s);
+    rc = s->orders ? sim_orders_find(s->orders, ref, &v) : NL_WAITING_SERVER;
     if (rc == NL_OK) sim_host_order_changed(s, v.local_id);
-    sim_mutex_unlock(&s->lock);
+    request_end(s);
     return rc;
 }
 
@@ -1015,3 +1085,108 @@ EXPORT void *QT_PDLL_CALL GetPosition(qt_pdll_cstr account_id, qt_pdll_cstr brok
     return NULL;
 }
 CHECK_SIGNATURE(GetPosition);
+
+/* ------------------------------------------------------------------------ */
+/* Sim*: orders                                                             */
+
+EXPORT int QT_PDLL_CALL SimSetOrderLatencyUs(int us) {
+    if (us < 0 || us > 60000000) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.order_latency_us = us;
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        if (s->orders) sim_orders_set_latency(s->orders, (int64_t)us * 1000);
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability) {
+    if (!(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.early_callback_probability = probability;
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        s->early_probability = probability;
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason) {
+    uint16_t check[SIM_REASON_LEN];
+    if (count < 0 || !(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
+    if (reason && (strlen(reason) >= SIM_REASON_LEN || sim_utf8_to_u16(reason, check, SIM_REASON_LEN) < 0))
+        return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.reject_count = count;
+    g_config.reject_probability = probability;
+    snprintf(g_config.reject_reason, sizeof(g_config.reject_reason), "%s", reason ? reason : "");
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        if (s->orders) sim_orders_set_rejects(s->orders, count, probability, reason);
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract) {
+    if (!isfinite(brl_per_contract)) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.fee_per_contract = brl_per_contract < 0 ? -1.0 : brl_per_contract;
+    sim_mutex_unlock(&g_config_lock);
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetSeed(uint64_t seed) {
+    sim_mutex_lock(&g_config_lock);
+    g_config.seed = seed;
+    sim_mutex_unlock(&g_config_lock);
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size) {
+    sim_session *s = sim_current();
+    if (!s) return NL_NOT_INITIALIZED;
+    if (!s->routing) return NL_MARKET_ONLY;
+    if (!out || size <= 0) return NL_INVALID_ARGS;
+    char ticker[SIM_ID_LEN], exch[SIM_EXCH_LEN];
+    if (!served_asset(s, ticker, exch)) return NL_NO_POSITION;
+    sim_position_view v;
+    sim_mutex_lock(&s->lock);
+    int rc = s->orders ? sim_orders_position(s->orders, &s->cfg.account, ticker, exch, QT_PDLL_POS_CONSOLIDATED, &v)
+                       : NL_NO_POSITION;
+    sim_mutex_unlock(&s->lock);
+    if (rc != NL_OK) return rc;
+    SimPositionStats p;
+    memset(&p, 0, sizeof(p));
+    p.net_qty = v.open_side == QT_PDLL_OS_SELL ? -v.open_quantity : v.open_quantity;
+    p.average_price = v.open_average_price;
+    p.realized_pnl = v.realized_pnl;
+    p.fees = v.fees;
+    p.fills = v.fills;
+    memcpy(out, &p, (size_t)size < sizeof(p) ? (size_t)size : sizeof(p));
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimGetOrderFees(int64_t local_id, double *fees) {
+    sim_session *s = sim_current();
+    if (!s) return NL_NOT_INITIALIZED;
+    if (!s->routing) return NL_MARKET_ONLY;
+    if (!fees || local_id <= 0) return NL_INVALID_ARGS;
+    sim_order_ref ref;
+    memset(&ref, 0, sizeof(ref));
+    ref.local_id = local_id;
+    sim_order_view v;
+    sim_mutex_lock(&s->lock);
+    int rc = s->orders ? sim_orders_find(s->orders, &ref, &v) : NL_NOT_FOUND;
+    sim_mutex_unlock(&s->lock);
+    if (rc == NL_OK) *fees = v.fees;
+    return rc;
+}

@@ -43,6 +43,7 @@
 #define SIM_ID_LEN 64    /* UTF-8 bytes, NUL included: account ids, tickers, ClOrdIDs */
 #define SIM_EXCH_LEN 8
 #define SIM_TEXT_LEN 256 /* order text message */
+#define SIM_REASON_LEN 64 /* an injected rejection's text, NUL included */
 
 typedef struct sim_account {
     int32_t broker_id;
@@ -59,6 +60,14 @@ typedef struct sim_orders_config {
     double contract_multiplier; /* BRL per point (WDO 10, WIN 0.2) */
     sim_account account;
     int have_market;    /* 0 when no log is loaded: no instrument trades */
+    int64_t latency_ns; /* order / change / cancel to the exchange, market time */
+    double fee_per_contract; /* BRL per contract per fill; < 0: B3 default of the root (WDO, WIN), else 0 */
+    uint64_t seed;      /* of the random fault injection */
+    /* fault injection: reject the next reject_count orders, then each with
+     * reject_probability, with the text reject_reason ("" for a default) */
+    int64_t reject_count;
+    double reject_probability;
+    char reject_reason[SIM_REASON_LEN];
 } sim_orders_config;
 
 typedef struct sim_orders_host {
@@ -146,6 +155,7 @@ typedef struct sim_order_view {
     int64_t closed_ns;     /* UTC ns, 0 while working */
     int64_t validity_ns;   /* UTC ns, 0 for none */
     int64_t event_id;      /* rises with every change of any order */
+    double fees;           /* BRL charged for this order's fills so far */
     char text[SIM_TEXT_LEN]; /* reason / exchange message, "" if none */
 } sim_order_view;
 
@@ -157,6 +167,10 @@ typedef struct sim_position_view {
     int64_t daily_buy_quantity, daily_sell_quantity;
     int64_t daily_quantity;   /* net, signed: buys - sells */
     int64_t event_id;
+    /* since the session began, whatever position_type (not in the DLL's record) */
+    double realized_pnl;      /* BRL, before fees (average-cost method) */
+    double fees;              /* BRL */
+    int64_t fills;
 } sim_position_view;
 
 typedef struct sim_orders sim_orders;
@@ -188,5 +202,21 @@ int sim_orders_position(const sim_orders *o, const sim_account *account, const c
 
 /* One market record of the replay (see above). */
 void sim_orders_on_market(sim_orders *o, const qt_event *ev);
+
+/* Market time (UTC ns) moved without a record: the replay is paced against
+ * the wall clock (speed > 0) and this much time has passed.  Commands whose
+ * latency has run out by then reach the exchange. */
+void sim_orders_on_clock(sim_orders *o, int64_t now_ns);
+/* Market time at which the next command in flight reaches the exchange
+ * (INT64_MAX when none): when to call sim_orders_on_clock. */
+int64_t sim_orders_next_due(const sim_orders *o);
+/* The replay has ended: no market data will come any more.  The market is
+ * closed from now on; commands in flight and later ones are decided at once
+ * (after their latency, in market time) instead of waiting for records. */
+void sim_orders_on_end(sim_orders *o);
+
+/* Live settings (Sim* exports). */
+void sim_orders_set_latency(sim_orders *o, int64_t latency_ns); /* >= 0 */
+void sim_orders_set_rejects(sim_orders *o, int64_t count, double probability, const char *reason);
 
 #endif

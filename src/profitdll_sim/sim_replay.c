@@ -36,7 +36,12 @@
  * - A market-data drop suppresses every market callback for its span (the
  *   book model and the order engine keep following the log, as the exchange
  *   keeps trading), then reconnects and resends full books, tiny book, daily
- *   and phase of the subscriptions. */
+ *   and phase of the subscriptions.
+ * - Orders: the order engine gets each market record before the client's
+ *   callbacks do, synthesized phases and daily limits included (limits
+ *   rounded inwards to whole price units); at speed > 0 its clock also runs
+ *   between records so an order is acknowledged when its latency has passed;
+ *   at the end of the log the market closes for it (sim_orders_on_end). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,13 +171,27 @@ static void state_cb(sim_session *s, int type, int result) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* the order engine sees every market record                                */
+/* the order engine sees every market record, before the client does: what  */
+/* a client has seen has happened at the exchange, so an order it sends     */
+/* from what it saw cannot trade against that record again                  */
 
 static void engine_market(replay *r, const qt_event *ev) {
     sim_session *s = r->s;
     sim_mutex_lock(&s->lock);
     if (s->orders) sim_orders_on_market(s->orders, ev);
     sim_mutex_unlock(&s->lock);
+}
+
+/* Synthesized daily limits, as the record a recorded NewDaily would give:
+ * the limits rounded inwards to whole price units. */
+static void engine_limits(replay *r, double max_limit, double min_limit) {
+    qt_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = QT_EV_DAILY_LIMITS;
+    ev.exch_ns = ev.recv_ns = r->clock;
+    ev.price = (int64_t)floor(max_limit / r->price_unit + 1e-9);
+    ev.ref = (int64_t)ceil(min_limit / r->price_unit - 1e-9);
+    engine_market(r, &ev);
 }
 
 static void engine_phase(replay *r, int state) {
@@ -366,8 +385,8 @@ static void deliver_phase(replay *r, int state) {
 
 static void set_phase(replay *r, int state) {
     r->phase = state;
-    if ((r->served & SIM_SUB_TICKER) && live(r)) deliver_phase(r, state);
     engine_phase(r, state);
+    if ((r->served & SIM_SUB_TICKER) && live(r)) deliver_phase(r, state);
 }
 
 /* What a new ticker subscription (or a reconnection) receives at once. */
@@ -427,6 +446,7 @@ static void daily_trade(replay *r, double price, int64_t qty, int code, int64_t 
         d->adjust = d->prev_close;
         d->max_limit = ref * (1.0 + pct);
         d->min_limit = ref * (1.0 - pct);
+        engine_limits(r, d->max_limit, d->min_limit);
     }
     if (price > d->high) d->high = price;
     if (price < d->low) d->low = price;
@@ -545,6 +565,7 @@ static void process_record(replay *r, const qt_event *ev) {
             run_schedule(r);
         }
         daily_trade(r, to_price(r, ev->price), to_qty(r, ev->qty), ev->code, r->clock);
+        engine_market(r, ev);
         if (r->served & SIM_SUB_TICKER) {
             if (deliver)
                 deliver_trade(r, ev);
@@ -553,7 +574,6 @@ static void process_record(replay *r, const qt_event *ev) {
                 SIM_COUNT(s, trades_lost_in_drops, 1);
             }
         }
-        engine_market(r, ev);
         /* the day's figures after the last trade of this instant */
         const qt_event *nx = sim_log_cursor_peek(&r->cur);
         if (!nx || nx->type != QT_EV_TRADE || nx->exch_ns != ev->exch_ns) flush_daily(r);
@@ -565,6 +585,7 @@ static void process_record(replay *r, const qt_event *ev) {
             SIM_COUNT(s, records_invalid, 1);
             return;
         }
+        engine_market(r, ev);
         if (r->book.staging_mask) {
             if (sim_book_snapshot_level(&r->book, side, ev->price, ev->qty, ev->b)) SIM_COUNT(s, records_invalid, 1);
         } else {
@@ -579,7 +600,6 @@ static void process_record(replay *r, const qt_event *ev) {
             }
             if (ev->flags & QT_F_LAST) update_tiny(r, 0);
         }
-        engine_market(r, ev);
         break;
     }
     case QT_EV_PRICE_BOOK: {
@@ -588,6 +608,7 @@ static void process_record(replay *r, const qt_event *ev) {
             SIM_COUNT(s, records_invalid, 1);
             return;
         }
+        engine_market(r, ev);
         if (r->served & SIM_SUB_PRICE_BOOK) {
             if (deliver)
                 deliver_book_action(r, &a);
@@ -595,7 +616,6 @@ static void process_record(replay *r, const qt_event *ev) {
                 lost = 1;
         }
         update_tiny(r, 0);
-        engine_market(r, ev);
         break;
     }
     case QT_EV_SNAPSHOT_BEGIN:
@@ -603,6 +623,7 @@ static void process_record(replay *r, const qt_event *ev) {
         engine_market(r, ev);
         break;
     case QT_EV_SNAPSHOT_END:
+        engine_market(r, ev);
         if (ev->flags & QT_F_LAST) {
             unsigned m = sim_book_snapshot_end(&r->book);
             if (m && (r->served & SIM_SUB_PRICE_BOOK)) {
@@ -613,7 +634,6 @@ static void process_record(replay *r, const qt_event *ev) {
             }
             update_tiny(r, 0);
         }
-        engine_market(r, ev);
         break;
     case QT_EV_OFFER_BOOK:
         if (r->served & SIM_SUB_OFFER_BOOK) {
@@ -625,6 +645,7 @@ static void process_record(replay *r, const qt_event *ev) {
         engine_market(r, ev);
         break;
     case QT_EV_TINY_BOOK:
+        engine_market(r, ev);
         if (r->served & SIM_SUB_TICKER) {
             if (deliver)
                 deliver_tiny(r, ev->side, to_price(r, ev->price), to_qty(r, ev->qty));
@@ -652,12 +673,12 @@ static void process_record(replay *r, const qt_event *ev) {
         d->have = 1;
         d->time_ns = r->clock;
         r->daily_pending = 1;
+        engine_market(r, ev);
         const qt_event *nx = sim_log_cursor_peek(&r->cur);
         if (!nx || (nx->type != QT_EV_DAILY_RANGE && nx->type != QT_EV_DAILY_LIMITS)) {
             if ((r->served & SIM_SUB_TICKER) && !deliver) lost = 1;
             flush_daily(r);
         }
-        engine_market(r, ev);
         break;
     }
     case QT_EV_PHASE:
@@ -960,6 +981,12 @@ static void create_orders(replay *r) {
     sim_orders_config oc;
     memset(&oc, 0, sizeof(oc));
     oc.account = s->cfg.account;
+    oc.latency_ns = s->cfg.order_latency_us * 1000;
+    oc.fee_per_contract = s->cfg.fee_per_contract;
+    oc.seed = s->cfg.seed;
+    oc.reject_count = s->cfg.reject_count;
+    oc.reject_probability = s->cfg.reject_probability;
+    snprintf(oc.reject_reason, sizeof(oc.reject_reason), "%s", s->cfg.reject_reason);
     if (s->have_log) {
         snprintf(oc.ticker, sizeof(oc.ticker), "%s", r->ticker);
         snprintf(oc.exchange, sizeof(oc.exchange), "%s", r->exchange);
@@ -970,9 +997,29 @@ static void create_orders(replay *r) {
     }
     sim_orders_host host = {s, sim_host_order_changed, sim_host_now_ns};
     sim_orders *o = sim_orders_create(&oc, &host);
+    if (!o) sim_set_error("the order engine could not be created (out of memory)");
     sim_mutex_lock(&s->lock);
     s->orders = o;
+    s->early_probability = s->cfg.early_callback_probability;
+    s->rng = s->cfg.seed ^ 0xEA71CA11BAC4ull;
     sim_mutex_unlock(&s->lock);
+}
+
+/* Paced replay between records: market time runs with the wall clock, so
+ * orders whose latency has passed reach the exchange now, not at the next
+ * record.  Returns the wall time (ns) until the next one is due. */
+static int64_t engine_clock(replay *r) {
+    sim_session *s = r->s;
+    sim_mutex_lock(&s->lock);
+    int64_t next = INT64_MAX;
+    if (s->orders) {
+        sim_orders_on_clock(s->orders, sim_clock_now(s));
+        next = sim_orders_next_due(s->orders);
+    }
+    sim_mutex_unlock(&s->lock);
+    if (next == INT64_MAX) return INT64_MAX;
+    double wall = (double)(next - sim_clock_now(s)) / r->speed;
+    return wall < 0 ? 0 : wall > 1e17 ? INT64_MAX : (int64_t)wall + 1;
 }
 
 /* When the next record is due on the wall clock (speed > 0). */
@@ -994,6 +1041,10 @@ static int64_t due_time(replay *r, const qt_event *ev) {
 
 static void finish(replay *r) {
     end_session(r);
+    sim_session *s = r->s;
+    sim_mutex_lock(&s->lock);
+    if (s->orders) sim_orders_on_end(s->orders); /* the market is over: nothing waits for data any more */
+    sim_mutex_unlock(&s->lock);
     r->finished = 1;
     atomic_store(&r->s->replay_done, 1);
     SIM_COUNT(r->s, replay_done, 1);
@@ -1062,7 +1113,9 @@ idle:
                 int64_t now = wall_now();
                 if (due > now) {
                     int64_t w = due - now;
-                    qt_wait_u32(&s->wake, seen, w < 100000000 ? w : 100000000);
+                    int64_t order_w = engine_clock(r);
+                    if (order_w < w) w = order_w;
+                    if (w > 0) qt_wait_u32(&s->wake, seen, w < 100000000 ? w : 100000000);
                     continue;
                 }
             }

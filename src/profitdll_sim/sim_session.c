@@ -33,6 +33,9 @@ sim_config g_config = {
     .broker_name = "QuantumTrader Simulator",
     .owner_name = "Simulated Trader",
     .daily_limit_pct = 10.0,
+    .order_latency_us = 5000,
+    .fee_per_contract = -1.0,
+    .seed = 0x51D0DE5EEDull,
 };
 sim_mutex g_config_lock;
 _Atomic(sim_session *) g_session;

@@ -639,6 +639,7 @@ static void test_latency(void) {
     int64_t t_send = now_t;
     int64_t id = buy(e, SIM_MATCH_MARKET, 0, 5);
     CHECK(order(e, id).status == SIM_MATCH_ST_PENDING_NEW && R.n == 1 && order(e, id).sent_ns == t_send);
+    CHECK(sim_match_next_due(e) == t_send + 5 * MS);
     now_t += 2 * MS;
     level(e, WDO, 1, 101, 2); /* before the order arrives */
     CHECK(order(e, id).status == SIM_MATCH_ST_PENDING_NEW);
@@ -646,6 +647,7 @@ static void test_latency(void) {
     level(e, WDO, 1, 101, 0); /* same instant as the arrival: the order goes first */
     sim_match_order o = order(e, id);
     CHECK(o.status == SIM_MATCH_ST_FILLED && o.time_ns == t_send + 5 * MS);
+    CHECK(sim_match_next_due(e) == INT64_MAX);
     CHECK(fabs(o.avg_price - (2 * 50.5 + 3 * 51.0) / 5) < 1e-9);
     /* a cancel also travels: a fill can beat it */
     id = buy(e, SIM_MATCH_LIMIT, 100, 2); /* arrives at +5 ms */
