@@ -124,9 +124,12 @@ def run_record(args: argparse.Namespace) -> int:
             conn.dll.sim_start_replay()
         elif not args.no_backfill:
             now = dt.datetime.now(cal.tz)
+            # a short recording does not wait two minutes for a history that does not come
+            history_timeout = 120.0 if args.duration is None else min(120.0, max(10.0, args.duration))
             for sub in subs:
                 if cal.is_session(now.date(), sub.root):
-                    n = conn.backfill(sub, on_progress=lambda p: logging.info("history %d%%", p))
+                    n = conn.backfill(sub, timeout=history_timeout,
+                                      on_progress=lambda p: logging.info("history %d%%", p))
                     logging.info("backfilled %d trades of %s", n, sub.ticker)
         t_end = None if args.duration is None else time.monotonic() + args.duration
 
