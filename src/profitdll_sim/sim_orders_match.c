@@ -68,6 +68,7 @@
 #include "qt_atomic.h"
 #include "sim_matching.h"
 #include "sim_orders.h"
+#include "sim_text.h"
 
 #define ORDER_CAP 65536u /* orders remembered (a ring, as the engine's) */
 #define MAX_PENDING 4096u
@@ -111,16 +112,6 @@ struct sim_orders {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int ieq(const char *a, const char *b) {
-    for (;; a++, b++) {
-        char x = *a, y = *b;
-        if (x >= 'a' && x <= 'z') x = (char)(x - 32);
-        if (y >= 'a' && y <= 'z') y = (char)(y - 32);
-        if (x != y) return 0;
-        if (!x) return 1;
-    }
-}
-
 static void copy_text(char *dst, size_t cap, const char *src) {
     size_t n = strlen(src);
     if (n >= cap) n = cap - 1;
@@ -148,7 +139,7 @@ static int final_status(int st) {
 static int working(const order_rec *r) { return r->engine_id && !final_status(r->m.status); }
 
 static int served(const sim_orders *o, const char *ticker, const char *exchange) {
-    return ieq(ticker, o->cfg.ticker) && ieq(exchange, o->cfg.exchange);
+    return sim_ascii_ieq(ticker, o->cfg.ticker) && sim_ascii_ieq(exchange, o->cfg.exchange);
 }
 
 static int nresult_of(int64_t rc) {

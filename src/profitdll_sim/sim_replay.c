@@ -106,16 +106,6 @@ typedef struct replay {
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                             */
 
-static int ieq(const char *a, const char *b) {
-    for (;; a++, b++) {
-        char x = *a, y = *b;
-        if (x >= 'a' && x <= 'z') x = (char)(x - 32);
-        if (y >= 'a' && y <= 'z') y = (char)(y - 32);
-        if (x != y) return 0;
-        if (!x) return 1;
-    }
-}
-
 static double to_price(const replay *r, int64_t p) {
     if (p == QT_PRICE_NONE) return NAN;
     return qt_price_to_double(p, r->price_unit);
@@ -772,7 +762,7 @@ static void invalid_ticker(replay *r, const char *ticker, const char *exchange) 
 }
 
 static int served_name(const replay *r, const char *ticker, const char *exchange) {
-    return r->s->have_log && ieq(ticker, r->ticker) && ieq(exchange, r->exchange);
+    return r->s->have_log && sim_ascii_ieq(ticker, r->ticker) && sim_ascii_ieq(exchange, r->exchange);
 }
 
 /* Trades of the already-replayed part of the log within [start, end]. */
@@ -816,7 +806,8 @@ static void serve_history(replay *r, const sim_cmd *c) {
 
 static sim_sub *find_sub(replay *r, const char *ticker, const char *exchange, int create) {
     for (int i = 0; i < r->n_subs; i++)
-        if (ieq(r->subs[i].ticker, ticker) && ieq(r->subs[i].exchange, exchange)) return &r->subs[i];
+        if (sim_ascii_ieq(r->subs[i].ticker, ticker) && sim_ascii_ieq(r->subs[i].exchange, exchange))
+            return &r->subs[i];
     if (!create || r->n_subs == SIM_MAX_SUBS) return NULL;
     sim_sub *x = &r->subs[r->n_subs++];
     memset(x, 0, sizeof(*x));

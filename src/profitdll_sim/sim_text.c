@@ -3,6 +3,18 @@
 
 #include <string.h>
 
+#include "qt_civil_date.h"
+
+int sim_ascii_ieq(const char *a, const char *b) {
+    for (;; a++, b++) {
+        char x = *a, y = *b;
+        if (x >= 'a' && x <= 'z') x = (char)(x - 32);
+        if (y >= 'a' && y <= 'z') y = (char)(y - 32);
+        if (x != y) return 0;
+        if (!x) return 1;
+    }
+}
+
 size_t sim_u16_len(const uint16_t *s, size_t max) {
     size_t n = 0;
     if (!s) return 0;
@@ -102,42 +114,13 @@ bad:
     return -1;
 }
 
-/* Days since 1970-01-01 <-> proleptic Gregorian date (H. Hinnant's algorithms). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int dd = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int mm = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yy + (mm <= 2));
-    *m = mm;
-    *d = dd;
-}
-
-static int64_t floor_div(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-    return q;
-}
-
 void sim_civil_from_ns(int64_t utc_ns, int utc_offset_min, sim_civil *out) {
-    int64_t ms = floor_div(utc_ns, 1000000) + (int64_t)utc_offset_min * 60000;
-    int64_t days = floor_div(ms, 86400000);
+    int64_t ms = qt_floor_div(utc_ns, 1000000) + (int64_t)utc_offset_min * 60000;
+    int64_t days = qt_floor_div(ms, 86400000);
     int64_t in_day = ms - days * 86400000;
-    civil_from_days(days, &out->year, &out->month, &out->day);
+    int64_t year;
+    qt_civil_from_days(days, &year, &out->month, &out->day);
+    out->year = (int)year;
     out->hour = (int)(in_day / 3600000);
     out->minute = (int)(in_day / 60000 % 60);
     out->second = (int)(in_day / 1000 % 60);
@@ -147,7 +130,7 @@ void sim_civil_from_ns(int64_t utc_ns, int utc_offset_min, sim_civil *out) {
 }
 
 int64_t sim_ns_from_civil(const sim_civil *c, int utc_offset_min) {
-    int64_t days = days_from_civil(c->year, c->month, c->day);
+    int64_t days = qt_days_from_civil(c->year, c->month, c->day);
     int64_t ms = days * 86400000 + (int64_t)c->hour * 3600000 + (int64_t)c->minute * 60000 +
                  (int64_t)c->second * 1000 + c->millisecond;
     return (ms - (int64_t)utc_offset_min * 60000) * 1000000;
@@ -212,12 +195,6 @@ static int read_num(const uint16_t *s, size_t *i, int digits, int *out) {
     return 0;
 }
 
-static int days_in_month(int y, int m) {
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return dm[m - 1];
-}
-
 int sim_parse_date_u16(const uint16_t *s, int utc_offset_min, int64_t *utc_ns, int *date_only) {
     if (!s) return -1;
     sim_civil c = {0};
@@ -241,7 +218,7 @@ int sim_parse_date_u16(const uint16_t *s, int utc_offset_min, int64_t *utc_ns, i
         *date_only = 0;
     }
     if (s[i] != 0) return -1;
-    if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > days_in_month(c.year, c.month) ||
+    if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > qt_days_in_month(c.year, c.month) ||
         c.hour > 23 || c.minute > 59 || c.second > 59 || c.year < 1900)
         return -1;
     *utc_ns = sim_ns_from_civil(&c, utc_offset_min);
@@ -250,6 +227,6 @@ int sim_parse_date_u16(const uint16_t *s, int utc_offset_min, int64_t *utc_ns, i
 
 double sim_delphi_datetime(int64_t utc_ns, int utc_offset_min) {
     /* 1899-12-30 is 25569 days before 1970-01-01 */
-    double local_ms = (double)floor_div(utc_ns, 1000000) + (double)utc_offset_min * 60000.0;
+    double local_ms = (double)qt_floor_div(utc_ns, 1000000) + (double)utc_offset_min * 60000.0;
     return 25569.0 + local_ms / 86400000.0;
 }

@@ -21,6 +21,8 @@ int sim_u16_to_utf8(const uint16_t *s, char *out, size_t cap);
 /* UTF-8 -> UTF-16 into out[cap] units (NUL-terminated).  Returns the unit
  * count written (without the NUL), or -1 on invalid UTF-8 / no room. */
 int sim_utf8_to_u16(const char *s, uint16_t *out, size_t cap);
+/* Tickers and exchange codes compare case-insensitively (ASCII): 1 if equal. */
+int sim_ascii_ieq(const char *a, const char *b);
 
 /* Civil local time of a UTC instant shifted by utc_offset_min. */
 typedef struct sim_civil {

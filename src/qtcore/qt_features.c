@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "qt_atomic.h"
+#include "qt_civil_date.h"
 #include "qt_ring.h"
 
 #define TWO53 9007199254740992.0              /* 2^53 */
@@ -116,25 +117,12 @@ static inline double safe_div(double a, double b) {
     return b != 0.0 ? a / b : 0.0;
 }
 
-static inline int64_t floor_div(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-    return q;
-}
-
 /* ---------------------------------------------------------- calendar math */
 
 static int32_t yyyymmdd_from_days(int64_t z) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int64_t y;
+    int m, d;
+    qt_civil_from_days(z, &y, &m, &d);
     return (int32_t)(y * 10000 + (int64_t)m * 100 + d);
 }
 
@@ -566,9 +554,9 @@ static inline void clock_place(qt_fe *fe, int64_t ts, int64_t *utc_sec, int64_t 
         *local_sec = fe->placed_local;
         return;
     }
-    *utc_sec = floor_div(ts, 1000000000);
+    *utc_sec = qt_floor_div(ts, 1000000000);
     *local_sec = *utc_sec + tz_offset(fe, ts);
-    int64_t day = floor_div(*local_sec, 86400);
+    int64_t day = qt_floor_div(*local_sec, 86400);
     if (!fe->have_session || day != fe->day) session_start(fe, day);
     fe->placed = 1;
     fe->placed_ns = (uint64_t)*utc_sec * 1000000000u; /* modulo 2^64, like the test above */
@@ -721,7 +709,7 @@ static void gk_complete_bar(qt_fe *fe) {
 }
 
 static void gk_update(qt_fe *fe, int64_t local_sec, double p) {
-    int64_t minute = floor_div(local_sec, 60);
+    int64_t minute = qt_floor_div(local_sec, 60);
     if (fe->have_bar && minute == fe->bar_minute) {
         if (p > fe->bh) fe->bh = p;
         if (p < fe->bl) fe->bl = p;

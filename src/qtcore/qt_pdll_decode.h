@@ -13,33 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qt_civil_date.h"
 #include "qt_events.h"
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static inline int64_t qt_pdll_days_from_civil(int64_t y, int64_t m, int64_t d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static inline int qt_pdll_days_in_month(int64_t y, int64_t m) {
-    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return dim[m - 1];
-}
 
 /* Local civil time -> UTC ns, or QT_TIME_NONE when a field is out of range
  * (years 1970..9999, leap second 60 accepted as the next second). */
 static inline int64_t qt_pdll_local_to_utc_ns(int64_t y, int64_t mo, int64_t d, int64_t h,
                                               int64_t mi, int64_t s, int64_t ms,
                                               int32_t utc_offset_min) {
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > qt_pdll_days_in_month(y, mo) ||
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > qt_days_in_month(y, mo) ||
         h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 || ms < 0 || ms > 999)
         return QT_TIME_NONE;
-    int64_t sec = qt_pdll_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s -
+    int64_t sec = qt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s -
                   (int64_t)utc_offset_min * 60;
     return sec * 1000000000LL + ms * 1000000LL;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qt_civil_date.h"
+
 #define DATE_CACHE 64 /* direct-mapped; a miss only costs a round trip to the caller */
 #define NS_PER_S 1000000000LL
 #define TRADE_TYPE_OTHER_CODE 32 /* any word not in the ProfitDLL list */
@@ -124,25 +126,15 @@ int32_t qt_pcsv_agent_id(const qt_pcsv *p, const char *name, size_t len) {
 /* ---- dates -------------------------------------------------------------- */
 
 int64_t qt_pcsv_days_from_civil(int32_t y, int32_t m, int32_t d) {
-    /* H. Hinnant's days_from_civil: exact for the proleptic Gregorian calendar */
-    int64_t yy = (int64_t)y - (m <= 2);
-    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;
-    int64_t mp = (m + 9) % 12;
-    int64_t doy = (153 * mp + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return qt_days_from_civil(y, m, d);
 }
 
 static int valid_date(int32_t date, int32_t *y, int32_t *m, int32_t *d) {
-    static const int8_t mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     *y = date / 10000;
     *m = (date / 100) % 100;
     *d = date % 100;
     if (*y < 1900 || *y > 2999 || *m < 1 || *m > 12 || *d < 1) return 0;
-    int leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
-    int dim = mdays[*m - 1] + (*m == 2 && leap);
-    return *d <= dim;
+    return *d <= qt_days_in_month(*y, *m);
 }
 
 static date_slot *date_slot_of(qt_pcsv *p, int32_t date) {
