@@ -15,13 +15,7 @@
 
 #include "qt_book.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 static qt_event ev_book(int action, int side, int pos, int64_t price, int32_t qty, int32_t count) {
     qt_event e;

@@ -16,13 +16,7 @@
 #include "qt_crc32c.h"
 #include "qt_evlog.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 static uint32_t crc_bitwise(const uint8_t *p, size_t n) {
     uint32_t c = 0xffffffffu;

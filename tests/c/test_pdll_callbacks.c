@@ -25,13 +25,7 @@
 #include "qt_pdll_feed.h"
 #include "qt_ring.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 static uint16_t *u16(const char *s, uint16_t *buf) {
     size_t i = 0;

@@ -14,13 +14,7 @@
 
 #include "qt_profit_csv.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 static const int32_t BRT[24] = {
     -10800, -10800, -10800, -10800, -10800, -10800, -10800, -10800, -10800, -10800, -10800, -10800,

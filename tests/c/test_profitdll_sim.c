@@ -23,13 +23,7 @@
 #include "qt_evlog.h"
 #include "qt_profitdll.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 /* Declare each export from its ABI pointer type: the test then also checks
  * that the library's symbols exist with those names. */

@@ -8,13 +8,7 @@
 
 #include "qt_replay.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 static qt_event l2(int side, int64_t price, int32_t qty, int last) {
     qt_event e;

@@ -16,13 +16,7 @@
 #include "qt_events.h"
 #include "qt_ring.h"
 
-#define CHECK(c)                                                          \
-    do {                                                                  \
-        if (!(c)) {                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                      \
-        }                                                                 \
-    } while (0)
+#include "qt_check.h"
 
 typedef struct {
     qt_ring *r;

@@ -26,13 +26,7 @@
 
 #include "sim_matching.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 #define WDO 1   /* tick 1 unit = 0.5 point, BRL 10 per point, fee 1.10 */
 #define TICK5 2 /* tick 5 units of 1 point, BRL 1 per point, fee 0.5 */

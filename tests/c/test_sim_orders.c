@@ -21,13 +21,7 @@
 #include "qt_evlog.h"
 #include "qt_profitdll.h"
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            exit(1);                                                              \
-        }                                                                         \
-    } while (0)
+#include "qt_check.h"
 
 #define DECL(name) extern __typeof__(*(qt_pdll_##name##_fn)0) name
 DECL(DLLInitializeLogin);
