@@ -511,6 +511,18 @@ static void free_array(void *arr, int32_t size) {
     bump(&g.arrays_freed, 1);
 }
 
+/* The arrays of a book callback that are not read (or no longer needed):
+ * the callback owns them and must hand them back. */
+static void free_arrays(void *sell_array, void *buy_array) {
+    if (sell_array) free_array(sell_array, array_size(sell_array));
+    if (buy_array) free_array(buy_array, array_size(buy_array));
+}
+
+/* An incremental book action the DLL's rules cannot produce. */
+static int bad_book_action(int32_t action, int32_t side, int32_t position) {
+    return action < 0 || action > QT_PDLL_BA_DELETE_FROM || side < 0 || side > 1 || position < 0;
+}
+
 /* One side of a price-book full book: L2 levels staged; returns the
  * trailer flags, or -1 if the array is malformed (nothing staged). */
 static int64_t stage_price_array(const feed_instrument *in, int side, const void *arr,
@@ -600,15 +612,13 @@ void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t 
     if (!r) {
         /* the arrays are ours to free even when nobody listens */
         lock();
-        if (sell_array) free_array(sell_array, array_size(sell_array));
-        if (buy_array) free_array(buy_array, array_size(buy_array));
+        free_arrays(sell_array, buy_array);
         unlock();
         return;
     }
     int slot = find_instrument(asset.ticker);
     if (slot < 0) {
-        if (sell_array) free_array(sell_array, array_size(sell_array));
-        if (buy_array) free_array(buy_array, array_size(buy_array));
+        free_arrays(sell_array, buy_array);
     } else if (action == QT_PDLL_BA_FULL_BOOK) {
         price_full_book(slot, sell_array, buy_array);
     } else {
@@ -617,8 +627,7 @@ void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t 
         e->code = (uint8_t)action;
         e->side = (uint8_t)side;
         e->a = position;
-        int bad = action < 0 || action > QT_PDLL_BA_DELETE_FROM || side < 0 || side > 1 ||
-                  position < 0;
+        int bad = bad_book_action(action, side, position);
         if (action == QT_PDLL_BA_ADD || action == QT_PDLL_BA_EDIT) {
             e->qty = qty;
             e->b = count;
@@ -627,8 +636,7 @@ void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t 
         if (action == QT_PDLL_BA_ADD && !set_price(&e->price, price, in->price_unit)) bad = 1;
         if (bad) flag_invalid(e);
         /* arrays come with full books only; free strays all the same */
-        if (sell_array) free_array(sell_array, array_size(sell_array));
-        if (buy_array) free_array(buy_array, array_size(buy_array));
+        free_arrays(sell_array, buy_array);
     }
     commit(r, now);
 }
@@ -686,8 +694,7 @@ void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t 
     qt_ring *r = enter(QT_PDLL_CB_OFFER_BOOK);
     if (!r) {
         lock();
-        if (sell_array) free_array(sell_array, array_size(sell_array));
-        if (buy_array) free_array(buy_array, array_size(buy_array));
+        free_arrays(sell_array, buy_array);
         unlock();
         return;
     }
@@ -712,18 +719,14 @@ void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t 
         if (has_offer_id) has |= QT_OB_HAS_OFFER_ID;
         if (has_agent) has |= QT_OB_HAS_AGENT;
         e->aux = has;
-        int bad = action < 0 || action > QT_PDLL_BA_DELETE_FROM || side < 0 || side > 1 ||
-                  position < 0;
+        int bad = bad_book_action(action, side, position);
         /* an edit's qty is a delta and may be negative */
         if (has_qty && action == QT_PDLL_BA_ADD && qty <= 0) bad = 1;
         if (has_price && !set_price(&e->price, price, in->price_unit)) bad = 1;
         if (bad) flag_invalid(e);
         if (has_date) stage_date(e, date);
     }
-    for (int s = 0; s < 2; s++) {
-        void *a = s ? sell_array : buy_array;
-        if (a) free_array(a, array_size(a));
-    }
+    free_arrays(sell_array, buy_array);
     commit(r, now);
 }
 
