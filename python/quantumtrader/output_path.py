@@ -1,0 +1,76 @@
+"""Where a command writes its output, and how.
+
+The rules every command follows (README, "CLI reference"):
+- no command overwrites one of its own inputs: ``--out`` naming an input
+  file (the same file by any path, hard links included) is refused before
+  anything is read;
+- an output folder that does not exist or cannot be written is refused up
+  front, with a one-line message, not a traceback after minutes of work;
+- the output is written aside (a hidden sibling ``.NAME.partial-XXXX``) and
+  renamed over ``--out`` only when complete, so an existing file is replaced
+  atomically or not at all, and an interrupted or failed job (Ctrl-C, an
+  error, a job that produced nothing) leaves no file that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+
+class OutputPathError(ValueError):
+    """``--out`` cannot be used (names an input, folder missing or read-only)."""
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_output(out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """``out`` as a Path, or OutputPathError saying why it cannot be written."""
+    path = Path(out)
+    for src in inputs:
+        if _same_file(path, Path(src)):
+            raise OutputPathError(f"--out {out} is also an input: choose another output file")
+    if path.is_dir():
+        raise OutputPathError(f"--out {out} is a folder: give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputPathError(f"--out {out}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"--out {out}: folder {folder} is not writable")
+    return path
+
+
+def partial_path(out: str | os.PathLike[str]) -> Path:
+    """A fresh hidden sibling of ``out`` to write into before the rename."""
+    path = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextmanager
+def atomic_output(
+    out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+) -> Iterator[Path]:
+    """Check ``out`` (see check_output), yield a partial path to write, and
+    rename it over ``out`` when the block ends normally.  On any exception,
+    KeyboardInterrupt included, the partial file is removed and ``out`` is
+    left as it was.  A block that decides its output is worthless raises
+    (e.g. an EmptyOutputError of its own) rather than returning."""
+    path = check_output(out, inputs)
+    tmp = partial_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
