@@ -54,6 +54,10 @@ static inline void bump(qt_atomic_u64 *c, uint64_t n) {
     qt_store_relaxed(c, qt_load_relaxed(c) + n);
 }
 
+static void prefault(qt_ring *r) {
+    memset(r->slots, 0, (size_t)(qt_ring_capacity(r) * r->slot_size));
+}
+
 qt_pl *qt_pl_create(const qt_pl_config *cfg) {
     if (!cfg || cfg->utc_offset_min < -14 * 60 || cfg->utc_offset_min > 14 * 60) return NULL;
     qt_pl *pl = (qt_pl *)calloc(1, sizeof(qt_pl));
@@ -74,6 +78,11 @@ qt_pl *qt_pl_create(const qt_pl_config *cfg) {
         qt_pl_destroy(pl);
         return NULL;
     }
+    /* Touch every slot now: a large calloc maps zero pages lazily, and the
+     * first post into each page would otherwise take a page fault on the
+     * loop's thread. */
+    prefault(pl->controls);
+    if (pl->decisions) prefault(pl->decisions);
     atomic_init(&pl->stop, 0u);
     qt_store_relaxed(&pl->c.last_unknown, 0xFFFFFFFFu);
     return pl;

@@ -56,7 +56,8 @@
  * QT_F_LAST); decisions meanwhile carry QT_PL_D_BOOK_SUSPECT.  History
  * trades carry QT_PL_D_HISTORY (backfill: never a reason to trade).
  *
- * No allocation after qt_pl_create / qt_pl_add_*; no lock; no Python.
+ * No allocation after qt_pl_create / qt_pl_add_* (the output rings are touched
+ * at creation, so posting takes no page fault); no lock; no Python.
  * Threads: qt_pl_run, qt_pl_run_decoded and qt_pl_flush on one thread (the
  * loop); qt_pl_wait_decision on one other (the decision consumer);
  * qt_pl_pop_controls on one (the control consumer); qt_pl_stop and the
