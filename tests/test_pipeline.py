@@ -15,6 +15,7 @@ import ctypes as C
 import dataclasses
 import itertools
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -333,3 +334,53 @@ def test_an_instrument_the_calendar_does_not_know_needs_hours() -> None:
         LivePipeline([PipelineInstrument(3, "BTCUSDT", 0.1, 0.1)])
     pipe = LivePipeline([PipelineInstrument(3, "BTCUSDT", 0.1, 0.1, 1000.0, "00:00", "24:00")])
     assert pipe.sessions[3].hours_source == "option" and pipe.sessions[3].qty_scale == 1000.0
+
+
+def test_attached_to_a_profitdll_session(tmp_path) -> None:
+    """Through the simulator library: a ProfitConnection's market ring taken
+    over by the pipeline (V1 trades: every date decoded by the loop) gives
+    the batch features of what the same replay delivers through poll()."""
+    from venue_support import drain_replay, sim_connection
+
+    from quantumtrader.synth import write_synthetic_log
+    from quantumtrader.venue.connection import FeedStatus
+
+    log = tmp_path / "wdo.qtlog"
+    write_synthetic_log(log, days=1, seed=5, signal=0.0, trades_per_day=600, levels=10)
+    conn = sim_connection(log, drop_invalid=False, trades_v2=False)
+    try:
+        polled = drain_replay(conn)
+        sub = next(iter(conn.subscriptions.values()))
+    finally:
+        conn.close()
+    engine, _ = build_engine(sub.ticker, sub.price_unit, sub.tick_size)
+    _ts, number, matrix = engine.run(polled[polled["instrument"] == sub.instrument_id])
+    assert len(matrix) > 500
+
+    got: list[np.ndarray] = []
+    controls: list[ControlEvent] = []
+    conn = sim_connection(log, drop_invalid=False, trades_v2=False)
+    try:
+        pipe = LivePipeline.from_connection(conn, on_decision=lambda r, w: got.append(r.copy()),
+                                            on_control=controls.append)
+        assert pipe.instruments[sub.instrument_id].name == sub.ticker
+        pipe.start()
+        conn.dll.sim_start_replay()
+        ring = conn.market_ring
+        assert ring is not None
+        deadline = time.monotonic() + 30
+        while not (conn.dll.sim_counters()["replay_done"] and ring.available == 0):
+            assert time.monotonic() < deadline, "replay did not finish"
+            time.sleep(0.01)
+        c = pipe.stop()
+        # the records read while logging in ran first; the state machine saw them again
+        assert conn.feed_status is FeedStatus.LIVE and conn.ready
+    finally:
+        conn.close()
+    recs = np.concatenate(got)
+    assert c["decisions"] == len(recs) == len(matrix) and c["decisions_dropped"] == 0
+    assert np.array_equal(recs["trade_number"], number)
+    assert np.array_equal(recs["features"].view(np.uint64), matrix.view(np.uint64))
+    assert c["dates"] >= len(matrix) and c["missing_ext"] == c["bad_dates"] == 0
+    assert any(e.kind is ControlKind.CONNECTION and (e.conn_type, e.result) == (2, 4) for e in controls)
+    assert pipe.errors == [] and c["callback_errors"] == 0
