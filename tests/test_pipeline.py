@@ -384,3 +384,61 @@ def test_attached_to_a_profitdll_session(tmp_path) -> None:
     assert c["dates"] >= len(matrix) and c["missing_ext"] == c["bad_dates"] == 0
     assert any(e.kind is ControlKind.CONNECTION and (e.conn_type, e.result) == (2, 4) for e in controls)
     assert pipe.errors == [] and c["callback_errors"] == 0
+
+
+class Decision(C.Structure):
+    """qt_pl_decision as a C hook sees it."""
+
+    _fields_ = [("instrument", C.c_uint16), ("trade_flags", C.c_uint8), ("flags", C.c_uint8),
+                ("action", C.c_int32), ("decision_seq", C.c_uint64), ("seq", C.c_uint64),
+                ("trade_number", C.c_int64), ("exch_ns", C.c_int64), ("price", C.c_int64), ("qty", C.c_int32),
+                ("trade_type", C.c_uint8), ("_pad", C.c_uint8 * 3), ("row", C.c_uint64),
+                ("recv_ns", C.c_int64), ("taken_ns", C.c_int64), ("decoded_ns", C.c_int64),
+                ("features_ns", C.c_int64), ("decided_ns", C.c_int64), ("output", C.c_double * 3)]
+
+
+HOOK_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.POINTER(Decision), C.POINTER(C.c_double), C.c_void_p)
+
+
+class Hook(C.Structure):
+    _fields_ = [("filter", HOOK_FN), ("filter_user", C.c_void_p), ("decide", HOOK_FN),
+                ("decide_user", C.c_void_p)]
+
+
+def test_a_c_hook_filters_and_decides(dll: DLLThread) -> None:
+    """The hook ABI the compiled model will use: a "qt_pl_hook" capsule with a
+    filter (the sampler) and a decide (the model) that writes the action and
+    outputs into the decision record.  (Here the functions are ctypes
+    callbacks, which take the GIL: fine for a test, not for production.)"""
+    assert C.sizeof(Decision) == qpl.DECISION_SIZE
+    spread = 65  # QT_FE_SPREAD
+
+    def keep_even_rows(user: int, d: C._Pointer, features: C._Pointer, trade: int) -> int:
+        return int(d.contents.row % 2 == 0)
+
+    def model(user: int, d: C._Pointer, features: C._Pointer, trade: int) -> int:
+        d.contents.action = 7
+        d.contents.output[0] = features[spread]
+        return 1  # QT_PL_POST
+
+    hook = Hook(HOOK_FN(keep_even_rows), None, HOOK_FN(model), None)
+    new_capsule = C.pythonapi.PyCapsule_New
+    new_capsule.restype = C.py_object
+    new_capsule.argtypes = [C.c_void_p, C.c_char_p, C.c_void_p]
+    capsule = new_capsule(C.addressof(hook), b"qt_pl_hook", None)
+
+    got: list[np.ndarray] = []
+    pipe = LivePipeline(INSTRUMENTS, on_decision=lambda r, w: got.append(r.copy()), hook=capsule)
+    ring = Ring(1 << 16)
+    pipe.start(ring)
+    dll.play(ring)
+    ring.close()
+    assert pipe.wait(10.0)
+    recs = np.concatenate(got)
+    c = pipe.counters
+    assert c["rows"] == dll.trades[WDO] + dll.trades[WIN]
+    assert len(recs) == c["decisions"] == c["rows"] - c["filtered"] and c["filtered"] > 0
+    assert (recs["row"] % 2 == 0).all() and (recs["action"] == 7).all()
+    assert np.array_equal(recs["output"][:, 0].view(np.uint64), recs["features"][:, spread].view(np.uint64))
+    with pytest.raises(TypeError, match="qt_pl_hook"):
+        LivePipeline(INSTRUMENTS, hook=object())
