@@ -22,16 +22,19 @@
  *     FEED_GAP, PHASE) of a known instrument or of all instruments are also
  *     copied, decoded, into the control ring (qt_event slots) for the
  *     orchestrator: it stops entries or resubscribes without reading every
- *     market record.  A full control ring drops and counts (control_dropped);
+ *     market record (a known instrument's control records still go to its
+ *     engine too).  A full control ring drops and counts (controls_dropped);
  *  4. at each decision point (a trade record that produced a feature row)
  *     the instrument's hook runs on this thread, without the GIL, with the
- *     decision record (instrument, trade, engine clock, stage timestamps),
+ *     decision record (instrument, trade, its exchange time, stage timestamps),
  *     the 77 features and the decoded trade record (all valid during the
  *     call only):
  *       filter(): 0 = not a decision point (the sampler), counted `filtered`;
  *       decide(): the model; writes output[] / action into the record and
  *                 returns QT_PL_POST (hand it to the decision thread),
- *                 QT_PL_STOP (stop the loop after this record), both or 0.
+ *                 QT_PL_STOP (stop the loop after this record; a record the
+ *                 decoder released together with it is still routed), both
+ *                 or 0.
  *     No filter: every row is a decision point.  No decide: QT_PL_POST.
  *     Posted records go into the decision ring (qt_pl_decision slots,
  *     optionally followed by the vector); its consumer (one thread, e.g.
@@ -49,7 +52,8 @@
  *   features_ns its feature vector is complete;
  *   decided_ns  filter and decide have returned (the record is then posted).
  * recv <= taken <= decoded <= features <= decided on one machine.  A trade
- * held back for its EXT across two peeks keeps the taken_ns of its parent.
+ * held back for its EXT across two peeks keeps the taken_ns read when the
+ * loop first reached it.
  *
  * Book state: a FEED_GAP (for its instrument or all) marks the instruments'
  * books suspect until their next complete full book (SNAPSHOT_END with
@@ -104,7 +108,7 @@ typedef struct qt_pl_decision {
     int32_t qty;
     uint8_t trade_type;    /* qt_event.code of the trade */
     uint8_t _pad[3];
-    uint64_t row;          /* the instrument engine's row counter at this trade (1-based) */
+    uint64_t row;          /* rows of this instrument in this pipeline, this one included */
     int64_t recv_ns;
     int64_t taken_ns;
     int64_t decoded_ns;
@@ -217,8 +221,10 @@ uint64_t qt_pl_run_decoded(qt_pl *pl, const qt_event *ev, uint64_t n, int *statu
 /* End of stream: a parent still waiting for its EXT is routed without its
  * date (counted missing_ext).  Returns 0 or 1 records routed. */
 uint64_t qt_pl_flush(qt_pl *pl);
-/* Ask a running qt_pl_run to return (QT_PL_STOPPED) at its next record or
- * wake-up, from any thread; `market` is the ring it waits on (or NULL). */
+/* Ask a running qt_pl_run to return (QT_PL_STOPPED) from any thread: after
+ * the records it has already peeked (at most config.batch), or within 20 ms
+ * when it is waiting on an empty ring (a wait is cut into 20 ms slices).
+ * `market`: the ring it runs on (woken, harmlessly) or NULL. */
 void qt_pl_stop(qt_pl *pl, qt_ring *market);
 /* Clear a stop request (before running again). */
 void qt_pl_clear_stop(qt_pl *pl);
