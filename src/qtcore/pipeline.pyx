@@ -19,7 +19,8 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset
 
 from qt_core cimport (
-    QT_FE_NUM_FEATURES, qt_event, qt_fe, qt_monotonic_ns, qt_ring, qt_ring_closed, qt_ring_wait,
+    QT_FE_NUM_FEATURES, qt_event, qt_fe, qt_monotonic_ns, qt_ring, qt_ring_available, qt_ring_closed,
+    qt_ring_pop, qt_ring_wait,
 )
 
 from pipeline cimport (
@@ -28,8 +29,8 @@ from pipeline cimport (
     qt_pl_bench_result, qt_pl_bench_ring, qt_pl_close, qt_pl_config, qt_pl_control_ring, qt_pl_counters,
     qt_pl_create, qt_pl_decision, qt_pl_decisions_closed, qt_pl_destroy, qt_pl_flush,
     qt_pl_get_counters, qt_pl_get_instrument_counters, qt_pl_hook, qt_pl_instrument_counters,
-    qt_pl_pop_controls, qt_pl_run, qt_pl_run_decoded, qt_pl_set_hook, qt_pl_stop, qt_pl_clear_stop,
-    qt_pl_wait_decision,
+    qt_pl_decision_ring, qt_pl_pop_controls, qt_pl_run, qt_pl_run_decoded, qt_pl_set_hook, qt_pl_stop,
+    qt_pl_clear_stop,
 )
 
 from quantumtrader.events import EVENT_DTYPE, EventType
@@ -270,16 +271,25 @@ cdef class Pipeline:
     def wait_decisions(self, uint64_t max_records=256, double timeout_s=-1.0, uint32_t spin=200):
         """Block without the GIL until decisions are posted (or the timeout,
         or :meth:`close`), then return up to ``max_records`` of them as a
-        DECISION_DTYPE (DECISION_VECTOR_DTYPE) array.  One thread only."""
+        DECISION_DTYPE (DECISION_VECTOR_DTYPE) array sized to what was ready
+        (usually one record: nothing large is allocated per wake-up).  One
+        thread only."""
         dtype = DECISION_VECTOR_DTYPE if self.decision_vector else DECISION_DTYPE
-        out = np.empty(max_records, dtype=dtype)
-        if max_records == 0:
+        cdef qt_ring *r = qt_pl_decision_ring(self._pl)
+        if r == NULL or max_records == 0:
+            return np.empty(0, dtype=dtype)
+        cdef int64_t t = -1 if timeout_s < 0 else <int64_t>(timeout_s * 1e9)
+        cdef uint64_t ready = qt_ring_available(r)
+        if ready == 0 and t != 0:
+            with nogil:
+                ready = qt_ring_wait(r, t, spin)
+        if ready > max_records:
+            ready = max_records
+        out = np.empty(ready, dtype=dtype)
+        if ready == 0:
             return out
         cdef uint8_t[::1] raw = out.view(np.uint8).reshape(-1)
-        cdef int64_t t = -1 if timeout_s < 0 else <int64_t>(timeout_s * 1e9)
-        cdef uint64_t got
-        with nogil:
-            got = qt_pl_wait_decision(self._pl, &raw[0], max_records, t, spin)
+        cdef uint64_t got = qt_ring_pop(r, &raw[0], ready)
         return out[:got]
 
     @property
@@ -303,11 +313,12 @@ cdef class Pipeline:
 
     def pop_controls(self, uint64_t max_records=1024):
         """Control records ready now (decoded EVENT_DTYPE records)."""
-        out = np.empty(max_records, dtype=EVENT_DTYPE)
-        if max_records == 0:
+        cdef uint64_t ready = qt_ring_available(qt_pl_control_ring(self._pl))
+        out = np.empty(min(ready, max_records), dtype=EVENT_DTYPE)
+        if len(out) == 0:
             return out
         cdef uint8_t[::1] raw = out.view(np.uint8).reshape(-1)
-        cdef uint64_t got = qt_pl_pop_controls(self._pl, <qt_event *>&raw[0], max_records)
+        cdef uint64_t got = qt_pl_pop_controls(self._pl, <qt_event *>&raw[0], len(out))
         return out[:got]
 
     # ------------------------------------------------------------ counters
