@@ -329,6 +329,16 @@ def test_bad_configuration_is_one_clear_error(make: Callable[[], object], messag
         make()
 
 
+def test_engines_from_log_headers_are_configured_as_the_features_command_does() -> None:
+    from quantumtrader.eventlog import EventLogHeader
+
+    header = EventLogHeader(instrument="WDOFUT", price_unit=0.5, tick_size=0.5)
+    pipe = LivePipeline.from_log_headers({4: header})
+    _engine, params = build_engine("WDOFUT", 0.5, 0.5)
+    assert pipe.sessions[4] == params and params.hours_source == "calendar"
+    assert pipe.core.instruments == (4,)
+
+
 def test_an_instrument_the_calendar_does_not_know_needs_hours() -> None:
     with pytest.raises(SessionSetupError, match="--session-open"):
         LivePipeline([PipelineInstrument(3, "BTCUSDT", 0.1, 0.1)])

@@ -23,7 +23,12 @@ This module only:
   orchestrator can stop entries without reading market records.
 
 A callback that raises is logged and counted (``callback_errors``); the loop
-never stops for it."""
+never stops for it.
+
+After a feed gap the loop flags every decision of the affected instruments
+``D_BOOK_SUSPECT`` until a complete full book arrives: a reconnection brings
+one; after a ring-full gap the orchestrator gets one by subscribing the price
+book again."""
 
 from __future__ import annotations
 
