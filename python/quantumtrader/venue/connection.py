@@ -341,6 +341,21 @@ class ProfitConnection:
             raise
         return recs
 
+    def take_pending(self) -> np.ndarray:
+        """Records read while the connection came up (or held by a backfill)
+        and not yet returned by :meth:`poll`, without reading the ring: a
+        consumer that takes the ring over (the live pipeline) runs them first."""
+        out = np.concatenate(self._pending) if self._pending else np.empty(0, dtype=EVENT_DTYPE)
+        self._pending.clear()
+        return out
+
+    def observe(self, recs: np.ndarray) -> None:
+        """Run records that another consumer of the market ring took (the
+        live pipeline's control records) through the connection state
+        machine: readiness, feed gaps, resubscription after a reconnection.
+        Call it from one thread, the one that would otherwise poll."""
+        self._observe(recs)
+
     def _observe(self, recs: np.ndarray) -> None:
         typ = recs["type"]
         idx = np.flatnonzero((typ == EventType.CONN_STATE) | (typ == EventType.FEED_GAP))

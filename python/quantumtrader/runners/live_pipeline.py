@@ -1,0 +1,369 @@
+"""The live pipeline's Python side.
+
+The C loop (:class:`quantumtrader.qtcore.pipeline.Pipeline`) takes the market
+ring as the ProfitDLL callbacks fill it, decodes, runs each instrument's book
+and 77 features and calls the decision hook at every trade, without the GIL.
+This module only:
+
+- builds one feature engine per instrument exactly as the ``features``
+  command does (:func:`quantumtrader.features.engine_setup.build_engine`:
+  session hours from the trading calendar, or given; tick size and price unit
+  from the log header or the subscription), so live vectors are the training
+  vectors;
+- runs the loop on its own thread (GIL released for as long as it runs);
+- runs one decision thread that sleeps, GIL released, until the loop posts
+  decisions, and calls ``on_decision(records, woken_ns)`` with a
+  ``DECISION_DTYPE`` array (stage timestamps recv -> taken -> decoded ->
+  features -> decided, then ``woken_ns`` when this thread got them: the
+  tick-to-decision latency);
+- runs one control thread that hands connection states, feed gaps and ticker
+  phases to ``on_control(event)`` (and, when attached to a
+  :class:`~quantumtrader.venue.connection.ProfitConnection`, to its state
+  machine first, which resubscribes after a reconnection), so the
+  orchestrator can stop entries without reading market records.
+
+A callback that raises is logged and counted (``callback_errors``); the loop
+never stops for it.
+
+After a feed gap the loop flags every decision of the affected instruments
+``D_BOOK_SUSPECT`` until a complete full book arrives: a reconnection brings
+one; after a ring-full gap the orchestrator gets one by subscribing the price
+book again."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from quantumtrader.calendar import TradingCalendar
+from quantumtrader.eventlog import EventLogHeader
+from quantumtrader.events import EventType, GapReason
+from quantumtrader.features.engine_setup import SessionParameters, build_engine
+from quantumtrader.qtcore import pipeline as _pl
+from quantumtrader.qtcore.pipeline import (
+    ALL_INSTRUMENTS,
+    DECISION_DTYPE,
+    DECISION_VECTOR_DTYPE,
+    STATUS_NAMES,
+    Pipeline,
+)
+
+if TYPE_CHECKING:
+    from quantumtrader.venue.connection import ProfitConnection, Subscription
+
+__all__ = [
+    "ALL_INSTRUMENTS",
+    "DECISION_DTYPE",
+    "DECISION_VECTOR_DTYPE",
+    "ControlEvent",
+    "ControlKind",
+    "LivePipeline",
+    "PipelineInstrument",
+]
+
+log = logging.getLogger(__name__)
+
+DecisionCallback = Callable[[np.ndarray, int], None]
+ControlCallback = Callable[["ControlEvent"], None]
+
+_POLL_S = 0.2  # consumer threads re-check for the end this often when idle
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineInstrument:
+    """One instrument of the pipeline: the id its records carry in the ring,
+    the name the trading calendar knows it by (a contract such as
+    ``"WDOZ26"``, a family such as ``"WDOFUT"``, or any name with explicit
+    hours), and the numbers its engine needs."""
+
+    instrument_id: int
+    name: str
+    price_unit: float
+    tick_size: float
+    qty_scale: float = 1.0
+    session_open: str | None = None  # both or neither: every date; else the calendar's
+    session_close: str | None = None
+
+    @classmethod
+    def from_log_header(cls, instrument_id: int, header: EventLogHeader, *, tick_size: float | None = None,
+                        session_open: str | None = None, session_close: str | None = None
+                        ) -> PipelineInstrument:
+        """As the ``features`` command configures an engine for that log."""
+        return cls(instrument_id, header.instrument, header.price_unit,
+                   header.tick_size if tick_size is None else tick_size, header.qty_scale,
+                   session_open, session_close)
+
+    @classmethod
+    def from_subscription(cls, sub: Subscription) -> PipelineInstrument:
+        return cls(sub.instrument_id, sub.ticker, sub.price_unit, sub.tick_size)
+
+
+class ControlKind(enum.Enum):
+    CONNECTION = "connection"  # a ProfitDLL connection state changed
+    FEED_GAP = "feed_gap"      # records were lost (ring full, disconnect, sequence)
+    PHASE = "phase"            # a ticker's trading phase changed (halt, auction, close)
+    OTHER = "other"            # a type added to control_types beyond these
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlEvent:
+    """A control record, decoded.  ``instrument`` is ALL_INSTRUMENTS for the
+    whole feed; the fields of other kinds are None."""
+
+    kind: ControlKind
+    instrument: int
+    seq: int
+    recv_ns: int
+    exch_ns: int | None
+    conn_type: int | None = None  # CONNECTION: 0 login, 1 routing, 2 market data, 3 market login
+    result: int | None = None     # CONNECTION: ProfitDLL result code
+    gap_reason: GapReason | int | None = None
+    lost: int | None = None       # FEED_GAP: records lost, -1 unknown
+    phase: int | None = None      # PHASE: ProfitDLL ticker state (quantumtrader.events.Phase)
+
+    @classmethod
+    def from_record(cls, rec: np.void) -> ControlEvent:
+        t = int(rec["type"])
+        ex = int(rec["exch_ns"])
+        base = dict(instrument=int(rec["instrument"]), seq=int(rec["seq"]), recv_ns=int(rec["recv_ns"]),
+                    exch_ns=None if ex == np.iinfo(np.int64).min else ex)
+        if t == EventType.CONN_STATE:
+            return cls(ControlKind.CONNECTION, conn_type=int(rec["a"]), result=int(rec["b"]), **base)
+        if t == EventType.FEED_GAP:
+            a = int(rec["a"])
+            reason = GapReason(a) if a in GapReason._value2member_map_ else a
+            return cls(ControlKind.FEED_GAP, gap_reason=reason, lost=int(rec["qty"]), **base)
+        if t == EventType.PHASE:
+            return cls(ControlKind.PHASE, phase=int(rec["code"]), **base)
+        return cls(ControlKind.OTHER, **base)
+
+
+class LivePipeline:
+    """The live loop for a set of instruments.
+
+    ``on_decision(records, woken_ns)``: called on the decision thread with
+    the posted decisions (oldest first); without it decisions are counted and
+    dropped at the ring.  ``on_control(event)``: called on the control
+    thread; without it (and without a connection) control records wait for
+    :meth:`poll_controls`.  ``decision_vector``: decision records carry the
+    77 features (``records["features"]``).  ``hook``: a "qt_pl_hook" capsule
+    (the compiled model) for every instrument; :meth:`set_hook` for one."""
+
+    def __init__(
+        self,
+        instruments: Iterable[PipelineInstrument],
+        *,
+        utc_offset_min: int = -180,
+        calendar: TradingCalendar | None = None,
+        on_decision: DecisionCallback | None = None,
+        on_control: ControlCallback | None = None,
+        decision_vector: bool = True,
+        decision_capacity: int = 1 << 14,
+        control_capacity: int = 4096,
+        control_types: Iterable[int] | None = None,
+        hook: object | None = None,
+    ) -> None:
+        self.instruments: dict[int, PipelineInstrument] = {}
+        self.sessions: dict[int, SessionParameters] = {}
+        self.on_decision = on_decision
+        self.on_control = on_control
+        self.connection: ProfitConnection | None = None
+        self.core = Pipeline(utc_offset_min, decision_capacity if on_decision else 0, decision_vector,
+                             control_capacity, control_types)
+        for inst in instruments:
+            if inst.instrument_id in self.instruments:
+                raise ValueError(f"instrument id {inst.instrument_id} given twice")
+            engine, params = build_engine(inst.name, inst.price_unit, inst.tick_size, inst.qty_scale,
+                                          session_open=inst.session_open, session_close=inst.session_close,
+                                          calendar=calendar)
+            self.core.add_engine(inst.instrument_id, engine)
+            self.instruments[inst.instrument_id] = inst
+            self.sessions[inst.instrument_id] = params
+        if not self.instruments:
+            raise ValueError("a pipeline needs at least one instrument")
+        if hook is not None:
+            self.core.set_hook(hook)
+        self.callback_errors = 0
+        self.errors: list[BaseException] = []
+        self.final_status: str | None = None
+        self._ring: Any = None
+        self._threads: list[threading.Thread] = []
+        self._loop: threading.Thread | None = None
+        self._stopping = False
+
+    @classmethod
+    def from_log_headers(cls, headers: Mapping[int, EventLogHeader], **kw: Any) -> LivePipeline:
+        """One instrument per event log header, keyed by instrument id."""
+        return cls([PipelineInstrument.from_log_header(i, h) for i, h in headers.items()], **kw)
+
+    @classmethod
+    def from_connection(cls, connection: ProfitConnection, **kw: Any) -> LivePipeline:
+        """The subscriptions of a connected session, its calendar and UTC
+        offset.  :meth:`start` then takes its market ring: from then on the
+        pipeline is the ring's only consumer (do not ``poll()`` the
+        connection), and control records go through the connection's state
+        machine (:meth:`ProfitConnection.observe`) before ``on_control``."""
+        if not connection.subscriptions:
+            raise ValueError("the connection has no subscriptions: subscribe before attaching")
+        kw.setdefault("utc_offset_min", connection.utc_offset_min)
+        kw.setdefault("calendar", connection.calendar)
+        pipe = cls([PipelineInstrument.from_subscription(s) for s in connection.subscriptions.values()], **kw)
+        pipe.connection = connection
+        return pipe
+
+    def set_hook(self, hook: object | None, instrument_id: int | None = None) -> None:
+        """A "qt_pl_hook" capsule for one instrument or (None) all; before start."""
+        self.core.set_hook(hook, instrument_id)
+
+    # ------------------------------------------------------------ running
+    @property
+    def running(self) -> bool:
+        return self._loop is not None and self._loop.is_alive()
+
+    def run_events(self, events: np.ndarray) -> int:
+        """Decoded records (a backfill's history) through the engines and
+        hooks, on this thread, before :meth:`start`.  Returns records taken."""
+        if self.running:
+            raise RuntimeError("the loop is running: give history before start()")
+        taken, _status = self.core.run_events(events)
+        return int(taken)
+
+    def start(self, ring: Any = None) -> None:
+        """Run the loop over ``ring`` (a 64-byte-slot Ring the callbacks
+        fill; default: the attached connection's market ring) on its own
+        thread, and the decision and control threads."""
+        if self._loop is not None:
+            raise RuntimeError("already started (a pipeline runs once)")
+        if ring is None:
+            if self.connection is None or self.connection.market_ring is None:
+                raise ValueError("no ring: give one, or attach a connected ProfitConnection")
+            pending = self.connection.take_pending()
+            if len(pending):  # read by the connection while it came up: first, in order
+                self.core.run_events(pending)
+            ring = self.connection.market_ring
+        self._ring = ring
+        self._loop = threading.Thread(target=self._run_loop, name="qt-pipeline-loop", daemon=True)
+        if self.on_decision is not None:
+            self._threads.append(threading.Thread(target=self._run_decisions, name="qt-pipeline-decisions",
+                                                  daemon=True))
+        if self.on_control is not None or self.connection is not None:
+            self._threads.append(threading.Thread(target=self._run_controls, name="qt-pipeline-controls",
+                                                  daemon=True))
+        for t in self._threads:
+            t.start()
+        self._loop.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the loop to end by itself (the ring closed and drained, or
+        a hook stopped it), then for the consumers to finish.  True if ended."""
+        if self._loop is None:
+            raise RuntimeError("not started")
+        self._loop.join(timeout)
+        if self._loop.is_alive():
+            return False
+        for t in self._threads:
+            t.join(timeout)
+        return not any(t.is_alive() for t in self._threads)
+
+    def stop(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Stop the loop (records still in the ring stay there), let the
+        consumers take what was posted, and return the counters."""
+        if self._loop is not None:
+            self._stopping = True
+            self.core.stop()
+            if not self.wait(timeout):
+                raise TimeoutError(f"the pipeline did not stop within {timeout:g} s")
+        return self.counters
+
+    def __enter__(self) -> LivePipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run_loop(self) -> None:
+        try:
+            while True:
+                _taken, status = self.core.run(self._ring)
+                if status == _pl.CLOSED:
+                    self.core.flush()
+                    break
+                if status == _pl.STOPPED:
+                    break
+            self.final_status = STATUS_NAMES[status]
+        except BaseException as e:  # the consumers must still end
+            self.errors.append(e)
+            log.exception("pipeline loop failed")
+        finally:
+            self.core.close()
+
+    def _callback_failed(self, what: str, exc: BaseException) -> None:
+        self.callback_errors += 1
+        if len(self.errors) < 100:
+            self.errors.append(exc)
+        log.error("%s callback failed: %r", what, exc)
+
+    def _run_decisions(self) -> None:
+        assert self.on_decision is not None
+        while True:
+            recs = self.core.wait_decisions(timeout_s=_POLL_S)
+            if len(recs):
+                woken = _pl.monotonic_ns()
+                try:
+                    self.on_decision(recs, woken)
+                except Exception as e:
+                    self._callback_failed("decision", e)
+            elif self.core.decisions_closed:
+                return
+
+    def _run_controls(self) -> None:
+        while True:
+            closed = self.core.controls_closed  # read before the pop: nothing is left behind
+            self.core.wait_controls(timeout_s=_POLL_S)
+            recs = self.core.pop_controls()
+            if len(recs):
+                self._deliver_controls(recs)
+            elif closed:
+                return
+
+    def _deliver_controls(self, recs: np.ndarray) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.observe(recs)
+            except Exception as e:
+                self._callback_failed("connection state", e)
+        if self.on_control is not None:
+            for rec in recs:
+                try:
+                    self.on_control(ControlEvent.from_record(rec))
+                except Exception as e:
+                    self._callback_failed("control", e)
+
+    def poll_controls(self, max_records: int = 1024) -> list[ControlEvent]:
+        """Control events ready now, for an orchestrator without
+        ``on_control`` (do not mix with it: the control thread takes them)."""
+        if self.on_control is not None or self.connection is not None:
+            raise RuntimeError("control events go to the control thread (on_control / connection)")
+        return [ControlEvent.from_record(r) for r in self.core.pop_controls(max_records)]
+
+    # ------------------------------------------------------------ counters
+    @property
+    def counters(self) -> dict[str, Any]:
+        """The loop's counters, per instrument too; engine counters (the
+        engines' own, e.g. book rejections) only once the loop has ended."""
+        c = self.core.counters
+        c["callback_errors"] = self.callback_errors
+        per = {}
+        for iid in self.instruments:
+            ic = self.core.instrument_counters(iid)
+            if not self.running:
+                ic["engine"] = self.core.engine(iid).counters
+            per[iid] = ic
+        c["instrument"] = per
+        return c
