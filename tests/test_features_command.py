@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 from feature_streams import edge_case_sessions
 from reference.compare import compare_feature_rows, read_feature_csv
+from shared_data import GOLDEN, GOLDEN_FEATURES, GOLDEN_TRADES, requires_shared
 
 from quantumtrader.cli import main
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter
@@ -20,10 +20,8 @@ from quantumtrader.qtcore.features import FeatureEngine
 from quantumtrader.qtcore.ring import Ring
 from quantumtrader.synth import write_synthetic_log
 
-GOLDEN = Path("/work/shared/spec/golden")
 
-
-@pytest.mark.skipif(not GOLDEN.is_dir(), reason="golden case not present")
+@requires_shared(GOLDEN_TRADES, GOLDEN_FEATURES)
 def test_golden_export_to_a_qt65_table(tmp_path, capsys):
     out = tmp_path / "golden.parquet"
     argv = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shared_data import REAL
+from shared_data import BINANCE_CAPTURE, REAL, requires_shared
 
 from quantumtrader.cli import main
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter
@@ -153,7 +153,7 @@ def test_bad_arguments():
         ReplayAudit(1).feed(np.zeros(3, dtype=np.int64))
 
 
-@pytest.mark.skipif(not BINANCE.exists(), reason=f"{BINANCE} not present")
+@requires_shared(BINANCE_CAPTURE)
 def test_binance_capture_through_the_c_book_never_crosses(tmp_path):
     out = tmp_path / "btc.qtlog"
     assert main(["import", "binance", str(BINANCE), "--out", str(out)]) == 0
