@@ -145,6 +145,18 @@ def test_capacity_is_fixed_and_refusals_are_counted() -> None:
     assert book.counters["rejected_capacity"] == 3
     assert book.apply_one(record(L2, 0, 0, 101, 0, 0, 0, LAST)) == APPLIED | BOOK_EVENT  # delete still works
     book.check()
+    assert book.deepest == (3, 0)  # what was held, not what was refused
+
+
+def test_deepest_is_the_high_water_mark_of_each_side_staging_included() -> None:
+    book = PriceBook()
+    book.apply(stream(*(record(L2, 1, 0, 200 + i, 1, 0, 1, LAST) for i in range(4))))
+    book.apply(stream(*(record(L2, 1, 0, 200 + i, 0, 0, 0, LAST) for i in range(3))))
+    assert book.size(1) == 1 and book.deepest == (0, 4)
+    # a full book of 6 bids being built needs 6 levels even if it is abandoned
+    book.apply(stream(record(BEGIN, 0), *(record(L2, 0, 0, 100 + i, 1, 0, 1) for i in range(6))))
+    book.clear()
+    assert book.size(0) == 0 and book.deepest == (6, 4)
 
 
 def test_other_record_types_are_ignored() -> None:

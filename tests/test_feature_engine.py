@@ -15,13 +15,13 @@ import os
 import sys
 import threading
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 from feature_streams import NS, StreamBuilder, edge_case_sessions, local_ns, trades_only
 from reference.compare import compare_feature_rows, read_feature_csv
 from reference.event_replay import replay_to_reference
+from shared_data import GOLDEN, GOLDEN_FEATURES, GOLDEN_TRADES, require_shared, requires_shared
 
 from quantumtrader.events import PRICE_NONE, TIME_NONE, EventFlag, EventType
 from quantumtrader.features import BOOK_NAMES, QT65_NAMES, QT77_NAMES
@@ -40,9 +40,8 @@ from quantumtrader.qtcore.features import (
 from quantumtrader.qtcore.ring import Ring
 from quantumtrader.synth import simulate_market
 
-GOLDEN = Path("/work/shared/spec/golden")
 COL = {name: j for j, name in enumerate(QT77_NAMES)}
-needs_golden = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"golden case not present at {GOLDEN}")
+needs_golden = requires_shared(GOLDEN_TRADES, GOLDEN_FEATURES)
 
 GROUPS = {
     "volatility": QT65_NAMES[0:10],
@@ -77,8 +76,7 @@ def import_golden(agents: tuple[str, ...] = ()) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def golden():
-    if not GOLDEN.is_dir():
-        pytest.skip("golden case not present")
+    require_shared(GOLDEN_TRADES, GOLDEN_FEATURES)
     events = import_golden()
     engine = wdo()
     ts, tn, m = engine.run(events)

@@ -30,6 +30,16 @@ import pytest
 from feature_streams import edge_case_sessions
 from reference.compare import compare_feature_rows
 from reference.event_replay import replay_to_reference
+from shared_data import (
+    BINANCE_CAPTURE,
+    LOBSTER_BOOK,
+    LOBSTER_MESSAGES,
+    REAL,
+    REAL_DIR,
+    SHARED,
+    require_shared,
+    requires_shared,
+)
 
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
 from quantumtrader.events import EventType, price_to_float
@@ -45,7 +55,6 @@ from quantumtrader.qtcore.features import (
 from quantumtrader.qtcore.ring import Ring
 from quantumtrader.synth import simulate_market
 
-REAL = Path("/work/shared/data/real")
 VOLUME_VALUED = (
     "cumulative_signed_volume",
     "signed_volume",
@@ -205,13 +214,11 @@ def _real_slice(events: np.ndarray, trades: int) -> np.ndarray:
     return events[: at[min(trades, len(at)) - 1] + 1]
 
 
-@pytest.mark.skipif(not (REAL / "lobster-amzn-20120621-level1-message.csv").exists(), reason="no real data")
+@requires_shared(LOBSTER_MESSAGES, LOBSTER_BOOK)
 def test_real_lobster_capture_slice(tmp_path):
     from quantumtrader.importers.lobster import LobsterImporter
 
-    imp = LobsterImporter(
-        REAL / "lobster-amzn-20120621-level1-message.csv", REAL / "lobster-amzn-20120621-level1-orderbook.csv"
-    )
+    imp = LobsterImporter(SHARED / LOBSTER_MESSAGES, SHARED / LOBSTER_BOOK)
     events = np.concatenate(list(imp.events()))
     h = imp.header()
     header = EventLogHeader(
@@ -224,11 +231,11 @@ def test_real_lobster_capture_slice(tmp_path):
     check_parity(tmp_path, _real_slice(events, 1400), header, rows_at_least=1400)
 
 
-@pytest.mark.skipif(not (REAL / "binance-usdm-btcusdt-20240808.gz").exists(), reason="no real data")
+@requires_shared(BINANCE_CAPTURE)
 def test_real_binance_capture_slice(tmp_path):
     from quantumtrader.importers.binance import BinanceImporter
 
-    imp = BinanceImporter(REAL / "binance-usdm-btcusdt-20240808.gz")
+    imp = BinanceImporter(SHARED / BINANCE_CAPTURE)
     events = np.concatenate(list(imp.events()))
     h = imp.header()
     assert h.qty_scale == 1000
@@ -251,6 +258,5 @@ def test_every_real_capture_is_covered():
         "lobster-amzn-20120621-level1-message.csv",
         "lobster-amzn-20120621-level1-orderbook.csv",
     }
-    if not REAL.is_dir():
-        pytest.skip("no real data")
+    require_shared(REAL_DIR)
     assert {p.name for p in REAL.iterdir()} <= covered

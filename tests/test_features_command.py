@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from feature_streams import edge_case_sessions
+from feature_streams import NS, StreamBuilder, edge_case_sessions, local_ns
 from reference.compare import compare_feature_rows, read_feature_csv
+from shared_data import BINANCE_CAPTURE, GOLDEN, GOLDEN_FEATURES, GOLDEN_TRADES, SHARED, requires_shared
 
 from quantumtrader.cli import main
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter
-from quantumtrader.features import schema_for
+from quantumtrader.events import EventFlag, EventType
+from quantumtrader.features import QT77_NAMES, schema_for
 from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.engine_setup import build_engine, local_dates
 from quantumtrader.features.table import FeatureTableWriter, read_feature_table
-from quantumtrader.qtcore.features import FeatureEngine
+from quantumtrader.qtcore.features import FeatureEngine, tz_transitions
 from quantumtrader.qtcore.ring import Ring
 from quantumtrader.synth import write_synthetic_log
 
-GOLDEN = Path("/work/shared/spec/golden")
 
-
-@pytest.mark.skipif(not GOLDEN.is_dir(), reason="golden case not present")
+@requires_shared(GOLDEN_TRADES, GOLDEN_FEATURES)
 def test_golden_export_to_a_qt65_table(tmp_path, capsys):
     out = tmp_path / "golden.parquet"
     argv = [
@@ -86,23 +87,12 @@ def test_tick_size_option_and_unknown_instruments(tmp_path, capsys):
     assert main(["features", str(log), "--out", str(out)]) == 2  # the calendar does not know it
     assert "--session-open" in capsys.readouterr().err and not out.exists()
     assert main(["features", str(log), "--out", str(out), "--session-open", "09:00"]) == 2
-    assert (
-        main(
-            [
-                "features",
-                str(log),
-                "--out",
-                str(out),
-                "--session-open",
-                "09:00",
-                "--session-close",
-                "18:00",
-                "--tick-size",
-                "1.0",
-            ]
-        )
-        == 0
-    )
+    argv = ["features", str(log), "--out", str(out), "--session-open", "09:00", "--session-close", "18:00"]
+    # a 1.0 tick over 0.5 prices: the book refuses the levels off the tick, which fails loudly ...
+    assert main([*argv, "--tick-size", "1.0"]) == 1 and not out.exists()
+    assert "the book refused" in capsys.readouterr().err
+    # ... unless asked to write anyway
+    assert main([*argv, "--tick-size", "1.0", "--allow-book-rejects"]) == 0
     table = read_feature_table(out)
     assert table.metadata["session"]["tick_size"] == 1.0
     _, _, m = FeatureEngine(1.0, 0.5).run(events)
@@ -167,3 +157,180 @@ def test_audit_log_every_nth_vector_from_the_ring(tmp_path):
     quiet = FeatureDrain(FeatureEngine(0.5, 0.5))
     assert quiet.run_events(events) == "done" and quiet.batch.capacity == 0
     assert quiet.engine.counters["rows"] == len(m_all)
+
+
+# ------------------------------------------------ what a new user hit (issue 8)
+
+
+def _log(tmp_path, events, name="t.qtlog", **header) -> Path:
+    path = tmp_path / name
+    header = {"instrument": "WDOFUT", "price_unit": 0.5, "tick_size": 0.5, **header}
+    with EventLogWriter(path, EventLogHeader(**header)) as w:
+        w.append(events)
+    return path
+
+
+def _error_lines(capsys) -> list[str]:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def test_out_naming_the_input_is_refused_and_the_input_kept(tmp_path, capsys):
+    log = tmp_path / "synth.qtlog"
+    write_synthetic_log(log, 1, seed=3, signal=0.0, trades_per_day=300)
+    before = log.read_bytes()
+    assert main(["features", str(log), "--out", str(log)]) == 2
+    (line,) = _error_lines(capsys)
+    assert "also an input" in line
+    link = tmp_path / "other-name.parquet"
+    os.link(log, link)  # the same file under another name
+    assert main(["features", str(log), "--out", str(link)]) == 2
+    assert log.read_bytes() == before and link.read_bytes() == before
+
+
+def test_a_failed_run_leaves_an_existing_table_and_no_partial_file(tmp_path, capsys):
+    out = tmp_path / "kept.parquet"
+    out.write_bytes(b"the previous table")
+    b = StreamBuilder()  # book records only: no trade, no row
+    b.levels(local_ns(2026, 11, 13, 10), [(0, 100, 5), (1, 102, 5)])
+    log = _log(tmp_path, b.events())
+    assert main(["features", str(log), "--out", str(out)]) == 1
+    (line,) = _error_lines(capsys)
+    assert "no trade gave a feature row" in line and "nothing written" in line
+    assert out.read_bytes() == b"the previous table"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.parquet", "t.qtlog"]
+    good = tmp_path / "good.qtlog"
+    write_synthetic_log(good, 1, seed=3, signal=0.0, trades_per_day=300)
+    assert main(["features", str(good), "--out", str(out)]) == 0
+    assert read_feature_table(out).metadata["rows"] > 0  # replaced, whole
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_unwritable_out_is_one_line_before_any_work(tmp_path, capsys):
+    log = tmp_path / "synth.qtlog"
+    write_synthetic_log(log, 1, seed=3, signal=0.0, trades_per_day=300)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for out in (a_file / "t.parquet", tmp_path / "missing" / "t.parquet", tmp_path):
+        assert main(["features", str(log), "--out", str(out)]) == 2
+        (line,) = _error_lines(capsys)
+        assert line.startswith("quantumtrader features: error: --out")
+
+
+def test_price_unit_is_accepted_as_its_own_error_message_asks(tmp_path, capsys):
+    csv = tmp_path / "xyz.csv"
+    rows = [f"XYZFUT,20261113,10{m:02d}00,{m + 1},12.34,1,0,XP,BTG,AggressorBuyer,N\n" for m in range(30)]
+    csv.write_text("".join(rows))
+    out = tmp_path / "xyz.parquet"
+    hours = ["--session-open", "09:00", "--session-close", "18:00"]
+    assert main(["features", str(csv), "--out", str(out), *hours]) == 2
+    (line,) = _error_lines(capsys)
+    assert "--price-unit" in line  # the message names the option ...
+    argv = ["features", str(csv), "--out", str(out), *hours, "--price-unit", "0.01", "--tick-size", "0.01"]
+    assert main(argv) == 0  # ... and the option exists
+    table = read_feature_table(out)
+    assert len(table.ts) == 30 and table.metadata["session"]["price_unit"] == 0.01
+    log = _log(tmp_path, edge_case_sessions())
+    assert main(["features", str(log), "--out", str(out), "--price-unit", "0.01"]) == 2
+    (line,) = _error_lines(capsys)
+    assert "differs from the log's 0.5" in line
+
+
+@pytest.mark.parametrize(
+    ("source", "zone", "open_", "close"),
+    [
+        ("binance:capture.gz", "UTC", "00:00:00", "24:00:00"),
+        ("lobster:AMZN_message.csv", "America/New_York", "09:30:00", "16:00:00"),
+    ],
+)
+def test_captures_of_other_venues_get_their_venue_hours(tmp_path, capsys, source, zone, open_, close):
+    events = edge_case_sessions()
+    log = _log(tmp_path, events, instrument="BTCUSDT", source=source)
+    out = tmp_path / "t.parquet"
+    assert main(["features", str(log), "--out", str(out)]) == 0
+    assert f"{open_}-{close} {zone} (venue)" in capsys.readouterr().out
+    session = read_feature_table(out).metadata["session"]
+    assert (session["hours_source"], session["timezone"]) == ("venue", zone)
+    assert (session["default_open"], session["default_close"]) == (open_, close)
+    _, _, m = FeatureEngine(0.5, 0.5, 1.0, tz_transitions(zone), default_open=open_,
+                            default_close=close).run(events)
+    np.testing.assert_array_equal(read_feature_table(out).matrix, m)
+    # explicit hours are read in the venue's zone unless --timezone says otherwise
+    argv = ["features", str(log), "--out", str(out), "--session-open", "10:00", "--session-close", "11:00"]
+    assert main(argv) == 0
+    assert read_feature_table(out).metadata["session"]["timezone"] == zone
+    assert main([*argv, "--timezone", "Asia/Tokyo"]) == 0
+    assert read_feature_table(out).metadata["session"]["timezone"] == "Asia/Tokyo"
+    assert main([*argv, "--timezone", "Mars/Olympus"]) == 2
+
+
+def _deep_book(levels: int) -> np.ndarray:
+    """A book of ``levels`` bids and asks built one exchange message per level from
+    the worst in (a full side then refuses the best levels), then trades."""
+    b = StreamBuilder()
+    t = local_ns(2026, 11, 13, 10)
+    for i in range(levels):
+        d = 2 * (levels - 1 - i)
+        b.levels(t + i, [(0, 10_000 - d, 1 + i % 7), (1, 10_002 + d, 1 + i % 5)])
+    for k in range(50):
+        b.trade(t + levels + k * NS, 10_000 if k % 2 else 10_002, code=3 if k % 2 else 2)
+        b.levels(t + levels + k * NS + 1, [(k % 2, 10_000 + 2 * (k % 2), 3 + k)])
+    return b.events()
+
+
+def test_a_book_deeper_than_the_default_is_held_whole(tmp_path, capsys):
+    events = _deep_book(5000)  # the Binance capture reaches about 5,200 levels a side
+    log = _log(tmp_path, events)
+    out = tmp_path / "deep.parquet"
+    assert main(["features", str(log), "--out", str(out)]) == 0
+    assert "(0 book records rejected)" in capsys.readouterr().out
+    table = read_feature_table(out)
+    assert table.metadata["counters"]["book_rejected"] == 0 and table.metadata["book_capacity"] == 5000
+    sized = FeatureEngine(0.5, 0.5, book_capacity=5000)
+    _, _, m = sized.run(events)
+    np.testing.assert_array_equal(table.matrix, m)
+    default = FeatureEngine(0.5, 0.5)  # what the command used to do: 4,096 levels
+    _, _, wrong = default.run(events)
+    assert default.counters["book_rejected"] >= 2 * (5000 - 4096)
+    book = [QT77_NAMES.index(n) for n in ("book_imbalance_10", "ofi_10")]
+    assert not np.array_equal(wrong[:, book], m[:, book], equal_nan=True)  # the test can fail
+
+
+def test_features_from_a_book_that_refused_records_fail_loudly(tmp_path, capsys):
+    b = StreamBuilder()
+    t = local_ns(2026, 11, 13, 10)
+    b.levels(t, [(0, 100, 5), (1, 102, 5)])
+    b.levels(t + 1, [(0, 101, 5)])
+    # a record its producer flagged invalid: the book refuses it
+    b.rows.append((EventType.L2_LEVEL, int(EventFlag.LAST | EventFlag.INVALID), t + 2, 99, 5, 0, 0, 0, 0, 0))
+    for k in range(5):
+        b.trade(t + (k + 1) * NS, 102)
+    log = _log(tmp_path, b.events())
+    out = tmp_path / "t.parquet"
+    assert main(["features", str(log), "--out", str(out)]) == 1
+    (line,) = _error_lines(capsys)
+    assert "the book refused 1 of 4 book records" in line and "--allow-book-rejects" in line
+    assert not out.exists()
+    assert main(["features", str(log), "--out", str(out), "--allow-book-rejects"]) == 0
+    assert "WARNING: the book refused 1 records" in capsys.readouterr().out
+    assert read_feature_table(out).metadata["counters"]["book_rejected"] == 1
+
+
+@requires_shared(BINANCE_CAPTURE)
+def test_the_binance_capture_one_book_one_answer(tmp_path, capsys):
+    """The user's case: features of the imported capture refused 35,837 book records
+    (a 4,096-level book) while replay refused none."""
+    from quantumtrader.replay import audit_event_log
+
+    log = tmp_path / "btc.qtlog"
+    assert main(["import", "binance", str(SHARED / BINANCE_CAPTURE), "--out", str(log)]) == 0
+    out = tmp_path / "btc.parquet"
+    assert main(["features", str(log), "--out", str(out)]) == 0  # no --session-open needed: UTC day
+    assert "(0 book records rejected)" in capsys.readouterr().out
+    table = read_feature_table(out)
+    replay = audit_event_log(log)
+    assert replay.stats["book_rejects"] == 0 and table.metadata["counters"]["book_rejected"] == 0
+    assert table.metadata["book_capacity"] == max(replay.deepest) > 4096
+    assert table.metadata["counters"]["book_events"] == replay.stats["book_events"]
+    assert table.metadata["session"]["timezone"] == "UTC" and len(table.ts) == replay.stats["trades"]

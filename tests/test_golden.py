@@ -13,13 +13,13 @@ from reference import feature_reference
 from reference.compare import compare_feature_rows, read_feature_csv
 from reference.feature_reference import ReferenceFeatures
 from reference.profit_export import read_profit_export
-from shared_data import GOLDEN
+from shared_data import GOLDEN, GOLDEN_DIR, requires_shared
 
 from quantumtrader.features import QT65_NAMES, schema_for
 
 GOLDEN_QT65_HASH = "1ac4332b4b5a1afb66872262ea1dcb2eadc75fb4004aaf51d674319a4a5da2e4"
 
-pytestmark = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"golden case not present at {GOLDEN}")
+pytestmark = requires_shared(GOLDEN_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import SHARED
+from shared_data import BINANCE_CAPTURE, SHARED, requires_shared
 
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason, Side
 from quantumtrader.importers.binance import BinanceImporter, decimal_units
 
-CAPTURE = SHARED / "data/real/binance-usdm-btcusdt-20240808.gz"
-needs_capture = pytest.mark.skipif(not CAPTURE.exists(), reason="shared capture not present")
+CAPTURE = SHARED / BINANCE_CAPTURE
+needs_capture = requires_shared(BINANCE_CAPTURE)
 
 
 def run_import(path: Path, **kw) -> tuple[np.ndarray, BinanceImporter]:

@@ -19,15 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import SHARED
+from shared_data import LOBSTER_BOOK, LOBSTER_MESSAGES, SHARED, requires_shared
 
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, Phase, Side
 from quantumtrader.importers.lobster import LobsterImporter, name_date_and_ticker, parse_seconds_ns
 
-REAL = SHARED / "data/real"
-MESSAGES = REAL / "lobster-amzn-20120621-level1-message.csv"
-BOOK = REAL / "lobster-amzn-20120621-level1-orderbook.csv"
-needs_real = pytest.mark.skipif(not MESSAGES.exists(), reason="shared LOBSTER files not present")
+MESSAGES = SHARED / LOBSTER_MESSAGES
+BOOK = SHARED / LOBSTER_BOOK
+needs_real = requires_shared(LOBSTER_MESSAGES, LOBSTER_BOOK)
 MIDNIGHT_UTC_NS = 1340251200 * 10**9  # 2012-06-21 00:00 EDT = 04:00 UTC
 
 

@@ -22,14 +22,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from shared_data import SHARED
+from shared_data import GOLDEN_FEATURES as GOLDEN_FEATURES_PATH
+from shared_data import GOLDEN_TRADES, SHARED, requires_shared
 
 from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventType
 from quantumtrader.importers.command import read_agent_dictionary, write_agent_dictionary
 from quantumtrader.importers.profit_csv import ProfitCsvImporter
 
-GOLDEN = SHARED / "spec/golden/golden_trades.csv"
-GOLDEN_FEATURES = SHARED / "spec/golden/golden_trades.features.csv"
+GOLDEN = SHARED / GOLDEN_TRADES
+GOLDEN_FEATURES = SHARED / GOLDEN_FEATURES_PATH
 SP = ZoneInfo("America/Sao_Paulo")
 CODES = {
     "cross": 1, "aggressorbuyer": 2, "aggressorseller": 3, "auction": 4, "surveillance": 5, "expit": 6,
@@ -37,7 +38,7 @@ CODES = {
     "rlp": 13,
 }  # fmt: skip
 
-needs_golden = pytest.mark.skipif(not GOLDEN.exists(), reason="shared golden files not present")
+needs_golden = requires_shared(GOLDEN_TRADES, GOLDEN_FEATURES_PATH)
 
 
 def run_import(path: Path, **kw) -> tuple[np.ndarray, ProfitCsvImporter]:

@@ -110,3 +110,55 @@ def test_a_slow_disk_shows_as_counted_drops_not_a_stall(synth2: Path, tmp_path: 
     # records were lost, not waited for: the command returned because the
     # simulator played the whole log while the writer was behind
     assert len(trades_of(ev)) < len(log_expectations(synth2)["trades"])
+
+
+# ------------------------------------------------ what a new user hit (issue 8)
+
+
+def _error_line(capsys: pytest.CaptureFixture) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if x.strip() and " INFO " not in x]
+    return line
+
+
+def test_the_ticker_comes_from_the_log_and_another_instrument_is_refused(synth2: Path, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture):
+    out = tmp_path / "rec"
+    rc = main(["record", "--venue", "sim", "--ticker", "WIN", "--out", str(out), "--replay", str(synth2)])
+    assert rc == 2 and not out.exists()
+    line = _error_line(capsys)
+    assert "--ticker WIN is not the instrument of" in line and "WDO" in line
+    assert main(["record", "--venue", "sim", "--out", str(out), "--replay", str(synth2)]) == 0
+    (folder,) = out.iterdir()
+    assert folder.name.startswith("WDO")  # the contract current on the log's first day
+    with read_event_log(synth2) as played:
+        trades = int(np.count_nonzero(played.events["type"] == EventType.TRADE))
+    recorded = 0
+    for f in sorted(folder.iterdir()):
+        with read_event_log(f) as lg:
+            recorded += int(np.count_nonzero(lg.events["type"] == EventType.TRADE))
+    assert recorded == trades
+
+
+@pytest.mark.parametrize("duration", ["-5", "0", "nan"])
+def test_a_duration_that_is_not_positive_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                    duration: str):
+    with pytest.raises(SystemExit) as exit_:
+        main(["record", "--venue", "profit", "--ticker", "WDO", "--out", str(tmp_path), "--duration",
+              duration])
+    assert exit_.value.code == 2
+    assert "--duration" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_is_refused_before_the_library_or_a_login(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    # --venue profit: no ProfitDLL on this machine, so reaching the library would say so instead
+    for out in (a_file, a_file / "sub"):
+        rc = main(["record", "--venue", "profit", "--ticker", "WDO", "--out", str(out),
+                   "--dll", str(tmp_path / "ProfitDLL64.dll")])
+        assert rc == 2
+        line = _error_line(capsys)
+        assert line.startswith("quantumtrader record: error: --out") and "ProfitDLL" not in line

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shared_data import REAL
+from shared_data import BINANCE_CAPTURE, REAL, requires_shared
 
 from quantumtrader.cli import main
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter
@@ -153,13 +153,14 @@ def test_bad_arguments():
         ReplayAudit(1).feed(np.zeros(3, dtype=np.int64))
 
 
-@pytest.mark.skipif(not BINANCE.exists(), reason=f"{BINANCE} not present")
+@requires_shared(BINANCE_CAPTURE)
 def test_binance_capture_through_the_c_book_never_crosses(tmp_path):
     out = tmp_path / "btc.qtlog"
     assert main(["import", "binance", str(BINANCE), "--out", str(out)]) == 0
     r = audit_event_log(out)
     s = r.stats
-    assert s["book_rejects"] == 0  # 5,170 bid levels at the deepest: within the replay book's capacity
+    assert s["book_rejects"] == 0
+    assert 5000 < max(r.deepest) < 6000  # about 5,200 levels a side: above the engine's default 4,096
     assert s["crossed_events"] == 0 and s["locked_events"] == 0
     assert s["book_events"] == 6548 and s["trades"] == 21313
     assert r.book_consistent
@@ -213,3 +214,26 @@ def test_demo_bad_arguments(tmp_path, capsys):
     assert main(["demo", "--days", "0"]) == 2
     assert main(["demo", "--real", str(tmp_path / "nowhere")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_a_log_deeper_than_the_replay_book_is_replayed_whole(tmp_path, capsys):
+    """A valid level is never refused for room: a log deeper than the first
+    book (65,536 levels a side) is replayed again through one sized from it."""
+    n = 70_000
+    ev = empty_events(n + 1)
+    ev["type"] = EventType.L2_LEVEL
+    ev["flags"] = EventFlag.LAST
+    ev["price"][:n] = 2 * np.arange(n)  # bids, the best last
+    ev["qty"] = 1
+    ev["side"][n] = 1
+    ev["price"][n] = 2 * n
+    ev["seq"] = np.arange(len(ev))
+    log = tmp_path / "deep.qtlog"
+    _write(log, ev)
+    r = audit_event_log(log)
+    assert r.stats["book_rejects"] == 0 and r.deepest == (n, 1) and r.book_capacity == n
+    assert main(["replay", "--check", str(log)]) == 0
+    assert "70,000 / 1" in capsys.readouterr().out
+    first = ReplayAudit(1)  # the first book alone refuses the best levels
+    first.feed(ev)
+    assert first.stats["book_rejects"] == n - 65536

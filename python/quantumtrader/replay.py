@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from quantumtrader.book_capacity import PROBE_CAPACITY, book_capacity_for
 from quantumtrader.eventlog import EventLog, EventLogError, EventLogHeader, read_event_log
 from quantumtrader.events import PRICE_NONE, TIME_NONE
+from quantumtrader.progress import progress_bar
 from quantumtrader.qtcore.replay import ReplayAudit
 
 CHUNK_RECORDS = 1 << 18  # 16 MiB of records per C call: Python overhead stays negligible
@@ -33,6 +36,8 @@ class ReplayReport:
     stats: dict[str, Any]
     tail_bytes_ignored: int
     tail_reason: str
+    deepest: tuple[int, int] = (0, 0)  # most levels held per side (bids, asks)
+    book_capacity: int = PROBE_CAPACITY
 
     @property
     def tick_units(self) -> int:
@@ -85,12 +90,30 @@ def tick_units_of(header: EventLogHeader) -> int:
 
 
 def audit_log(log: EventLog, *, chunk_records: int = CHUNK_RECORDS) -> ReplayReport:
-    """Replay an open event log through a fresh book, chunk by chunk."""
-    audit = ReplayAudit(tick_units_of(log.header))
+    """Replay an open event log through a fresh book, chunk by chunk.  The
+    book holds PROBE_CAPACITY levels per side; a log that needs more is
+    replayed again through a book sized from it (book_capacity), so a
+    refused record is never one refused for room (the ``features`` rule)."""
+    units = tick_units_of(log.header)
     events = log.events
+    capacity = PROBE_CAPACITY
+    with progress_bar(f"replay {Path(log.path).name}", len(events)) as show:
+        audit = _audit(events, units, capacity, chunk_records, show)
+    if audit.stats["book_rejects"] and PROBE_CAPACITY in audit.deepest:
+        capacity = book_capacity_for(events, units)
+        if capacity > PROBE_CAPACITY:
+            audit = _audit(events, units, capacity, chunk_records, lambda done: None)
+    return ReplayReport(log.path, log.header, audit.stats, log.tail_bytes_ignored, log.tail_reason,
+                        audit.deepest, capacity)
+
+
+def _audit(events: Any, units: int, capacity: int, chunk_records: int,
+           show: Callable[[int], None]) -> ReplayAudit:
+    audit = ReplayAudit(units, capacity)
     for start in range(0, len(events), chunk_records):
         audit.feed(events[start:start + chunk_records])
-    return ReplayReport(log.path, log.header, audit.stats, log.tail_bytes_ignored, log.tail_reason)
+        show(min(start + chunk_records, len(events)))
+    return audit
 
 
 def audit_event_log(path: str | Path) -> ReplayReport:
@@ -127,6 +150,7 @@ def report_table(r: ReplayReport, title: str | None = None) -> Table:
         ("book events", f"{s['book_events']:,}"),
         ("book events / trade", f"{r.book_events_per_trade:.2f}"),
         ("book records rejected", f"{s['book_rejects']:,}"),
+        ("deepest book (levels bid / ask)", f"{r.deepest[0]:,} / {r.deepest[1]:,}"),
         ("mean / max spread (ticks)",
          f"{r.mean_spread_ticks:.2f} / {s['spread_max'] / r.tick_units:g}" if s["spread_samples"] else "-"),
         ("trades at / inside touch", f"{s['trades_at_touch']:,} / {s['trades_inside']:,}"),

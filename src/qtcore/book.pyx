@@ -14,7 +14,7 @@ from qt_core cimport (
     QT_BOOK_APPLIED, QT_BOOK_CROSSED, QT_BOOK_DEFAULT_CAPACITY, QT_BOOK_EVENT, QT_BOOK_LOCKED,
     QT_BOOK_MAX_CAPACITY, QT_BOOK_REASON_SHIFT, QT_BOOK_REJ__COUNT, QT_BOOK_REJECTED, QT_BOOK_VALID,
     QT_EVENT_SIZE, qt_book, qt_book_apply, qt_book_apply_n, qt_book_best_price, qt_book_best_qty,
-    qt_book_capacity, qt_book_check, qt_book_clear, qt_book_counters, qt_book_create, qt_book_depth,
+    qt_book_capacity, qt_book_check, qt_book_deepest, qt_book_clear, qt_book_counters, qt_book_create, qt_book_depth,
     qt_book_destroy, qt_book_get_counters, qt_book_in_snapshot, qt_book_levels, qt_book_reject_name,
     qt_book_size, qt_book_state, qt_book_tick_units, qt_event,
 )
@@ -186,6 +186,13 @@ cdef class PriceBook:
     @property
     def capacity(self) -> int:
         return qt_book_capacity(self._b)
+
+    @property
+    def deepest(self) -> tuple[int, int]:
+        """(bids, asks): the most levels each side has held, a full book
+        being built included: the capacity this stream needs (unless
+        ``counters["rejected_capacity"]`` says it needed more)."""
+        return qt_book_deepest(self._b, 0), qt_book_deepest(self._b, 1)
 
     @property
     def counters(self) -> dict:

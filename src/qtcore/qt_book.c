@@ -31,6 +31,7 @@ struct qt_book {
     uint8_t snap_sides;  /* bit s: side s is being rebuilt in stage[s] */
     uint8_t msg_changed; /* the open L2 message has changed a level */
     qt_book_counters c;
+    uint32_t deepest[2]; /* qt_book_deepest */
     book_level *mem;
 };
 
@@ -209,6 +210,7 @@ static unsigned apply_price_book(qt_book *b, const qt_event *ev) {
     }
     if (n >= b->capacity) return reject(b, QT_BOOK_REJ_CAPACITY);
     book_level *nl = open_gap(s, b->buflen, i);
+    if (s->size > b->deepest[sell]) b->deepest[sell] = s->size;
     nl->price = price;
     nl->qty = ev->qty;
     nl->count = ev->b;
@@ -235,6 +237,7 @@ static int set_level(qt_book *b, book_side *s, int sell, int64_t price, int64_t 
     if (qty == 0) return 0; /* deleting an absent level: nothing to do */
     if (s->size >= b->capacity) return -1;
     book_level *nl = open_gap(s, b->buflen, i);
+    if (s->size > b->deepest[sell]) b->deepest[sell] = s->size;
     nl->price = price;
     nl->qty = qty;
     nl->count = count;
@@ -399,6 +402,8 @@ int qt_book_in_snapshot(const qt_book *b) { return b->snap_sides; }
 int64_t qt_book_tick_units(const qt_book *b) { return b->tick; }
 
 uint32_t qt_book_capacity(const qt_book *b) { return b->capacity; }
+
+uint32_t qt_book_deepest(const qt_book *b, int side) { return side == 0 || side == 1 ? b->deepest[side] : 0; }
 
 const char *qt_book_reject_name(int reason) {
     static const char *const names[QT_BOOK_REJ__COUNT] = {

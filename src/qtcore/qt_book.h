@@ -123,6 +123,11 @@ void qt_book_get_counters(const qt_book *b, qt_book_counters *out);
 int qt_book_in_snapshot(const qt_book *b); /* sides being rebuilt: bit 0 bids, bit 1 asks */
 int64_t qt_book_tick_units(const qt_book *b);
 uint32_t qt_book_capacity(const qt_book *b);
+/* The most levels `side` has held since creation, a full book being built
+ * included (what a book of this stream needs as capacity; kept by clear).
+ * Levels refused for capacity are not counted: with rejected_by[CAPACITY]
+ * > 0 the stream needed more than this. */
+uint32_t qt_book_deepest(const qt_book *b, int side);
 const char *qt_book_reject_name(int reason); /* "position", ...; "" if unknown */
 
 /* Full consistency check of the visible book and the staging area: each

@@ -173,6 +173,7 @@ cdef extern from "qt_book.h" nogil:
     int qt_book_in_snapshot(const qt_book *b)
     int64_t qt_book_tick_units(const qt_book *b)
     uint32_t qt_book_capacity(const qt_book *b)
+    uint32_t qt_book_deepest(const qt_book *b, int side)
     const char *qt_book_reject_name(int reason)
     int qt_book_check(const qt_book *b)
 cdef extern from "qt_profit_csv.h" nogil:

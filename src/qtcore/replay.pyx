@@ -6,7 +6,7 @@ Python only hands over chunks of a log."""
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 from qt_core cimport (
-    QT_EV__COUNT, QT_EVENT_SIZE, qt_book, qt_book_create, qt_book_destroy, qt_event,
+    QT_EV__COUNT, QT_EVENT_SIZE, qt_book, qt_book_create, qt_book_deepest, qt_book_destroy, qt_event,
     qt_replay_audit, qt_replay_stats, qt_replay_stats_init,
 )
 
@@ -48,6 +48,11 @@ cdef class ReplayAudit:
         cdef const uint8_t[::1] raw = arr.view(np.uint8).reshape(-1)
         with nogil:
             qt_replay_audit(self._book, <const qt_event *>&raw[0], n, &self._st)
+
+    @property
+    def deepest(self) -> tuple[int, int]:
+        """(bids, asks): the most levels each side of the book has held."""
+        return qt_book_deepest(self._book, 0), qt_book_deepest(self._book, 1)
 
     @property
     def stats(self) -> dict:

@@ -187,6 +187,7 @@ static void test_rejects(void) {
     r = apply(b, ev_l2(0, 95, 1, 1, 1));
     CHECK(QT_BOOK_REASON(r) == QT_BOOK_REJ_CAPACITY);
     per[QT_BOOK_REJ_CAPACITY]++;
+    CHECK(qt_book_deepest(b, 0) == 2 && qt_book_deepest(b, 2) == 0); /* refused levels never counted */
     /* ... but updating or deleting an existing level of a full side works */
     CHECK(apply(b, ev_l2(0, 105, 9, 1, 1)) == (QT_BOOK_APPLIED | QT_BOOK_EVENT));
     qt_book_counters c;

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from quantumtrader.features.schema import FEATURE_SETS, schema_for
 PROG = "quantumtrader features"
 EVENT_LOG_MAGIC = b"QTEVLOG\x00"
 INPUT_ERRORS = (OSError, EOFError, ValueError, zlib.error)
+CHUNK_RECORDS = 1 << 18  # a progress step; the engine keeps its state across chunks
 
 
 def add_features_parser(subparsers: Any) -> None:
@@ -31,10 +32,13 @@ def add_features_parser(subparsers: Any) -> None:
         help="compute the feature table (spec qt-features/1) of an event log or a Profit CSV export",
         description="Compute the features of every trade of an event log or a Profit CSV export "
         "(plain or gzip) into a Parquet table: ts, trade_number, then the features in spec order. "
-        "Session hours come from the trading calendar and the tick size from the input unless given.",
+        "Session hours come from the trading calendar (B3, America/Sao_Paulo) or the venue of an "
+        "imported capture (Binance: the whole UTC day; LOBSTER: 09:30-16:00 America/New_York) unless "
+        "given; the tick size from the input unless given.",
     )
-    p.add_argument("input", help="event log (quantumtrader import/synth) or Profit CSV export")
-    p.add_argument("--out", required=True, metavar="FILE.parquet", help="feature table to write")
+    p.add_argument("input", help="event log (quantumtrader import/synth/record) or Profit CSV export")
+    p.add_argument("--out", required=True, metavar="FILE.parquet",
+                   help="feature table to write (never the input; replaced only when complete)")
     p.add_argument(
         "--set",
         dest="feature_set",
@@ -44,12 +48,25 @@ def add_features_parser(subparsers: Any) -> None:
     )
     p.add_argument("--session-open", metavar="HH:MM", help="regular-session open for every date")
     p.add_argument("--session-close", metavar="HH:MM", help="regular-session close for every date")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="tz database zone --session-open/--session-close are read in (default: the "
+                   "venue's: America/Sao_Paulo for B3, UTC for Binance, America/New_York for LOBSTER)")
     p.add_argument("--tick-size", type=float, help="tick size (default: the log header's)")
+    p.add_argument("--price-unit", type=float,
+                   help="Profit CSV export: price unit of a ticker the calendar does not know (an event "
+                   "log's prices are in its header's unit: a different value is refused)")
+    p.add_argument("--allow-book-rejects", action="store_true",
+                   help="write the table even when the book refused records (its book features are "
+                   "then wrong from the first refusal); without it that is a failure, exit 1")
     p.set_defaults(func=run_features)
 
 
 def _error(message: object) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+class FeaturesFailed(Exception):
+    """The job ran but its table would be worthless or wrong: nothing is written."""
 
 
 def _is_event_log(path: str) -> bool:
@@ -60,7 +77,7 @@ def _is_event_log(path: str) -> bool:
 class _Input:
     """The records of the input and what its header says, for either kind."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, price_unit: float | None = None, tick_size: float | None = None) -> None:
         self.path = path
         self._log = None
         self._importer = None
@@ -69,6 +86,13 @@ class _Input:
 
             self._log = read_event_log(path)
             h = self._log.header
+            if price_unit is not None and abs(price_unit - h.price_unit) > 1e-12 * h.price_unit:
+                self._log.close()
+                raise ValueError(
+                    f"--price-unit {price_unit:g} differs from the log's {h.price_unit:g}: an event "
+                    "log's prices are whole numbers of its header's unit (--price-unit is for Profit "
+                    "CSV exports)"
+                )
             self.kind = "event log"
             self.instrument, self.price_unit, self.tick_size = h.instrument, h.price_unit, h.tick_size
             self.qty_scale, self.source = h.qty_scale, h.source
@@ -76,19 +100,28 @@ class _Input:
         else:
             from quantumtrader.importers.profit_csv import ProfitCsvImporter
 
-            self._importer = ProfitCsvImporter(path)
+            self._importer = ProfitCsvImporter(path, price_unit=price_unit, tick_size=tick_size)
             h = self._importer.header()
             self.kind = "Profit CSV export"
             self.instrument, self.price_unit, self.tick_size = h.instrument, h.price_unit, h.tick_size
             self.qty_scale, self.source = h.qty_scale, h.source
             self.problem = ""
 
-    def chunks(self) -> Iterator[np.ndarray]:
+    @property
+    def events(self) -> np.ndarray | None:
+        """All records at once (an event log, mapped), else None (a stream)."""
+        return self._log.events if self._log is not None else None
+
+    def chunks(self, show: Callable[..., None]) -> Iterator[np.ndarray]:
+        """The records in order; ``show(done, total)`` follows the progress."""
         if self._log is not None:
-            yield self._log.events
+            events = self._log.events
+            for start in range(0, len(events), CHUNK_RECORDS):
+                yield events[start : start + CHUNK_RECORDS]
+                show(min(start + CHUNK_RECORDS, len(events)), len(events))
         else:
             assert self._importer is not None
-            yield from self._importer.events()
+            yield from self._importer.events(lambda done, total: show(done, total))
 
     def close(self) -> None:
         if self._log is not None:
@@ -109,23 +142,29 @@ def _trade_dates(chunk: np.ndarray, local_dates: Any) -> set:
 
 
 def run_features(args: argparse.Namespace) -> int:
+    from quantumtrader.book_capacity import book_capacity_for, tick_units_of
     from quantumtrader.features.drain import FeatureDrain
     from quantumtrader.features.engine_setup import SessionSetupError, build_engine, local_dates
     from quantumtrader.features.table import FeatureTableWriter
+    from quantumtrader.output_path import OutputPathError, atomic_output, check_output
+    from quantumtrader.progress import progress_bar
 
     schema = schema_for(args.feature_set)
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        _error(f"no such directory for --out: {out_dir}")
-        return 2
     try:
-        source = _Input(args.input)
+        check_output(args.out, [args.input])  # up front: before minutes of work, not after
+        source = _Input(args.input, args.price_unit, args.tick_size)
+    except OutputPathError as e:
+        _error(e)
+        return 2
     except INPUT_ERRORS as e:
         _error(e)
         return 2
     try:
         tick = args.tick_size if args.tick_size is not None else source.tick_size
         try:
+            units = tick_units_of(tick, source.price_unit) if tick > 0 and source.price_unit > 0 else 1
+            # a recorded stream is known in full: the book holds its deepest side (book_capacity)
+            capacity = book_capacity_for(source.events, units) if source.events is not None else 0
             engine, params = build_engine(
                 source.instrument,
                 source.price_unit,
@@ -133,42 +172,72 @@ def run_features(args: argparse.Namespace) -> int:
                 source.qty_scale,
                 session_open=args.session_open,
                 session_close=args.session_close,
+                timezone=args.timezone,
+                source=source.source,
+                book_capacity=capacity,
             )
         except SessionSetupError as e:
             _error(e)
             return 2
         t0 = time.perf_counter()
         dates: set = set()
-        table = FeatureTableWriter(
-            args.out,
-            schema,
-            {"input": os.path.basename(args.input), "input_kind": source.kind, "source": source.source},
-        )
         try:
-            drain = FeatureDrain(engine, table=table)
-            for chunk in source.chunks():
-                dates |= _trade_dates(chunk, local_dates)
-                drain.run_events(chunk)
-            ordered = sorted(dates)
-            table.close(
-                {
-                    "session": params.metadata(ordered),
-                    "counters": engine.counters,
-                    "dates": [d.isoformat() for d in ordered],
-                }
-            )
+            with atomic_output(args.out, [args.input]) as partial:
+                table = FeatureTableWriter(
+                    partial,
+                    schema,
+                    {
+                        "input": os.path.basename(args.input),
+                        "input_kind": source.kind,
+                        "source": source.source,
+                    },
+                )
+                try:
+                    drain = FeatureDrain(engine, table=table)
+                    with progress_bar(f"features {os.path.basename(args.input)}", None) as show:
+                        for chunk in source.chunks(show):
+                            dates |= _trade_dates(chunk, lambda ts: local_dates(ts, params.timezone))
+                            drain.run_events(chunk)
+                    _check_result(args, engine.counters, drain.records)
+                    ordered = sorted(dates)
+                    table.close(
+                        {
+                            "session": params.metadata(ordered),
+                            "counters": engine.counters,
+                            "book_capacity": capacity or None,
+                            "dates": [d.isoformat() for d in ordered],
+                        }
+                    )
+                except BaseException:
+                    table.abort()
+                    raise
+        except FeaturesFailed as e:
+            _error(f"{e}; nothing written")
+            return 1
         except INPUT_ERRORS as e:
-            table.abort()
             _error(f"{e} (nothing written)")
             return 1
-        except BaseException:
-            table.abort()
-            raise
         seconds = time.perf_counter() - t0
         _report(args, source, schema, engine.counters, params, ordered, table.rows_written, seconds)
     finally:
         source.close()
     return 0
+
+
+def _check_result(args: argparse.Namespace, counters: dict, records: int) -> None:
+    """Raise FeaturesFailed when the table would be empty or computed from a
+    book known to be wrong."""
+    if counters["rows"] == 0:
+        raise FeaturesFailed(
+            f"{args.input}: no trade gave a feature row ({records:,} records, {counters['trades']:,} "
+            f"trades, {counters['after_hours']:,} after-hours, {counters['invalid']:,} invalid)"
+        )
+    if counters["book_rejected"] and not args.allow_book_rejects:
+        raise FeaturesFailed(
+            f"the book refused {counters['book_rejected']:,} of {counters['book_records']:,} book records, "
+            "so the book features are wrong from the first refusal (quantumtrader replay LOG names "
+            "the book's problems; --allow-book-rejects writes the table anyway)"
+        )
 
 
 def _report(
@@ -194,15 +263,20 @@ def _report(
         f"{counters['ts_missing']:,} missing",
         f"tick size       {params.tick_size:g}; hours "
         + (
-            f"{params.default_open}-{params.default_close} (option)"
-            if params.hours_source == "option"
-            else f"from calendar {params.calendar_version}"
+            f"from calendar {params.calendar_version} ({params.timezone})"
+            if params.hours_source == "calendar"
+            else f"{params.default_open}-{params.default_close} {params.timezone} ({params.hours_source})"
         ),
         f"time            {seconds:.2f} s ({rows / seconds if seconds > 0 else 0:,.0f} rows/s)",
         *source.summary_lines(),
     ]
     if source.problem:
         lines.append(source.problem)
+    if counters["book_rejected"]:
+        lines.append(
+            f"WARNING: the book refused {counters['book_rejected']:,} records: book features are wrong "
+            "from the first refusal (written because of --allow-book-rejects)"
+        )
     if params.hours_source == "calendar":
         missing = [d for d in dates if d.isoformat() not in params.session_hours]
         if missing:

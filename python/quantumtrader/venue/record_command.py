@@ -6,7 +6,10 @@
 ``--venue sim`` loads the bundled simulator (or ``--dll``) and plays
 ``--replay LOG`` (the log's own instrument, served under the contract
 current on the log's first day), at ``--speed`` (0 = as fast as the
-callbacks return); recording ends when the log has been played.
+callbacks return); recording ends when the log has been played.  The
+ticker is the log's unless ``--ticker`` is given, and a ``--ticker`` of
+another instrument than the log's is refused (WDO prices recorded under a
+WIN contract would be a wrong log that looks right).
 ``--venue profit`` loads ProfitDLL64.dll (``--dll``, ``$QT_PROFITDLL_PATH``
 or ``$QT_PROFITDLL_DIR``), logs in with the credentials of the environment
 or the keyring, backfills today's trades and records until ``--duration``
@@ -18,13 +21,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from quantumtrader.calendar import CalendarError, default_calendar
+from quantumtrader.calendar import CalendarError, UnknownInstrumentError, default_calendar, root_of
 from quantumtrader.eventlog import EventLogError, read_event_log
 from quantumtrader.events import TIME_NONE
+from quantumtrader.progress import status_line
 from quantumtrader.venue.connection import ConnectionTimeoutError, LoginRejectedError, ProfitConnection
 from quantumtrader.venue.credentials import CredentialsError, ProfitCredentials
 from quantumtrader.venue.errors import LibraryLoadError, ProfitDLLError
@@ -46,21 +52,71 @@ def add_record_parser(subparsers: Any) -> None:
         "on its own thread: a slow disk shows as counted ring drops, never a stalled feed.",
     )
     p.add_argument("--venue", choices=("sim", "profit"), required=True)
-    p.add_argument("--ticker", action="append", required=True,
-                   help="WDO / WIN (current contract) or a contract code; repeat for several")
+    p.add_argument("--ticker", action="append",
+                   help="WDO / WIN (current contract) or a contract code; repeat for several "
+                   "(--venue sim: default the --replay log's instrument)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--replay", help="--venue sim: the event log the simulator plays")
     p.add_argument("--dll", help="library path: ProfitDLL64.dll (or its folder) / another simulator build")
-    p.add_argument("--speed", type=float, default=0.0,
+    p.add_argument("--speed", type=_not_negative, default=0.0,
                    help="--venue sim: replay speed (0 = as fast as possible, 1 = real time)")
-    p.add_argument("--duration", type=float, default=None,
-                   help="stop after this many seconds (--venue profit: default until Ctrl-C)")
+    p.add_argument("--duration", type=_positive, default=None,
+                   help="stop after this many seconds, > 0 (--venue profit: default until Ctrl-C)")
     p.add_argument("--no-backfill", action="store_true",
                    help="--venue profit: do not request today's earlier trades")
     p.add_argument("--offer-book", action="store_true", help="also record the offer book (orders)")
     p.add_argument("--ring", type=int, default=1 << 20, help="market ring capacity (records)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the login")
+    p.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait for the login")
     p.set_defaults(func=run_record)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _check_out_folder(out: str) -> str | None:
+    """Why ``--out`` cannot hold the daily logs, or None.  Checked before the
+    library is loaded or anyone logs in: the folder (created if missing)
+    must be a folder that can be written."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"--out {out} is a file: give a folder"
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"--out {out}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out}: folder {existing} is not writable"
+    return None
+
+
+def _same_instrument(ticker: str, log_instrument: str) -> bool:
+    """``WIN``, ``WINFUT``, ``WINZ26`` name one instrument; other names compare whole."""
+    try:
+        return root_of(ticker) == root_of(log_instrument)
+    except UnknownInstrumentError:
+        return ticker.strip().upper() == log_instrument.strip().upper()
 
 
 def _fail(msg: str) -> int:
@@ -79,6 +135,9 @@ def _log_first_day(path: str):
 
 def run_record(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    problem = _check_out_folder(args.out)
+    if problem:
+        return _fail(problem)
     cal = default_calendar()
     replay_header = None
     day: Any = None
@@ -87,9 +146,20 @@ def run_record(args: argparse.Namespace) -> int:
             path = args.dll if args.dll else simulator_path()
             if args.replay is None:
                 return _fail("--venue sim needs --replay LOG")
+            replay_header, first_ns = _log_first_day(args.replay)
+            if args.ticker is None:  # a B3 log plays under the contract current on its first day
+                try:
+                    args.ticker = [root_of(replay_header.instrument)]
+                except UnknownInstrumentError:
+                    args.ticker = [replay_header.instrument]
             if len(args.ticker) != 1:
                 return _fail("the simulator plays one instrument: give one --ticker")
-            replay_header, first_ns = _log_first_day(args.replay)
+            if not _same_instrument(args.ticker[0], replay_header.instrument):
+                return _fail(
+                    f"--ticker {args.ticker[0]} is not the instrument of {args.replay} "
+                    f"({replay_header.instrument}): its prices would be recorded under another contract "
+                    "(leave --ticker out to take the log's)"
+                )
             if first_ns is not None:
                 day = cal.local_date_of_ns(first_ns)
             creds = SIMULATOR_CREDENTIALS
@@ -97,6 +167,8 @@ def run_record(args: argparse.Namespace) -> int:
         else:
             if args.replay:
                 return _fail("--replay is for --venue sim")
+            if not args.ticker:
+                return _fail("--venue profit needs --ticker (e.g. --ticker WDO)")
             path = profit_dll_path(args.dll)
             creds = None  # environment or keyring
             source = f"profitdll:{path}"
@@ -138,7 +210,17 @@ def run_record(args: argparse.Namespace) -> int:
                 return True
             return args.venue == "sim" and conn.dll.sim_counters()["replay_done"] == 1
 
-        recorder.run(stop)
+        with status_line("recording ...") as show:
+            shown = [0.0]
+
+            def stop_and_show() -> bool:
+                now = time.monotonic()
+                if now - shown[0] >= 0.25:
+                    shown[0] = now
+                    show(_status_text(recorder, conn))
+                return stop()
+
+            recorder.run(stop_and_show)
     except KeyboardInterrupt:
         logging.info("interrupted: closing")
     except (CredentialsError, LoginRejectedError, ConnectionTimeoutError, ProfitDLLError,
@@ -153,6 +235,12 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"quantumtrader record: stopped: {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def _status_text(recorder: Recorder, conn: ProfitConnection) -> str:
+    tickers = ", ".join(s.ticker for s in conn.subscriptions.values())
+    return (f"recording {tickers}: {recorder.records_read:,} records, "
+            f"{conn.counters['records_dropped']:,} ring drops, {recorder.gaps:,} feed gaps")
 
 
 def _print_summary(s: RecordingSummary) -> None:
