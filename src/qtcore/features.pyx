@@ -17,6 +17,8 @@ import zoneinfo
 
 import numpy as np
 
+from quantumtrader.calendar import EXCHANGE_TZ
+
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
@@ -33,7 +35,6 @@ from qt_core cimport (
 N_FEATURES = QT_FE_NUM_FEATURES
 N_MODEL_FEATURES = QT_FE_NUM_MODEL
 N_BOOK_FEATURES = QT_FE_NUM_BOOK
-EXCHANGE_TZ = "America/Sao_Paulo"
 
 _TZ_DTYPE = np.dtype([("utc_ns_from", "<i8"), ("offset_s", "<i4"), ("_pad", "<i4")])
 _SESSION_DTYPE = np.dtype([("date", "<i4"), ("open_s", "<i4"), ("close_s", "<i4")])
