@@ -50,12 +50,24 @@ static const qt_field_layout SESSION_HOURS_FIELDS[] = {
     FIELD(qt_fe_session_hours, close_s),
 };
 
+/* Not a numpy mirror: FeatureEngine.counters is this struct as a dict. */
+static const qt_field_layout FE_COUNTERS_FIELDS[] = {
+    FIELD(qt_fe_counters, trades),         FIELD(qt_fe_counters, rows),
+    FIELD(qt_fe_counters, ts_regressions), FIELD(qt_fe_counters, ts_missing),
+    FIELD(qt_fe_counters, edits),          FIELD(qt_fe_counters, after_hours),
+    FIELD(qt_fe_counters, invalid),        FIELD(qt_fe_counters, session_resets),
+    FIELD(qt_fe_counters, book_records),   FIELD(qt_fe_counters, book_rejected),
+    FIELD(qt_fe_counters, book_events),    FIELD(qt_fe_counters, book_untimed),
+    FIELD(qt_fe_counters, recomputations), FIELD(qt_fe_counters, skipped_records),
+};
+
 static const qt_record_layout LAYOUTS[] = {
     {"qt_event", sizeof(qt_event), COUNT(EVENT_FIELDS), EVENT_FIELDS},
     {"qt_order_update", sizeof(qt_order_update), COUNT(ORDER_UPDATE_FIELDS), ORDER_UPDATE_FIELDS},
     {"qt_pcsv_issue", sizeof(qt_pcsv_issue), COUNT(PCSV_ISSUE_FIELDS), PCSV_ISSUE_FIELDS},
     {"qt_fe_tz_transition", sizeof(qt_fe_tz_transition), COUNT(TZ_TRANSITION_FIELDS), TZ_TRANSITION_FIELDS},
     {"qt_fe_session_hours", sizeof(qt_fe_session_hours), COUNT(SESSION_HOURS_FIELDS), SESSION_HOURS_FIELDS},
+    {"qt_fe_counters", sizeof(qt_fe_counters), COUNT(FE_COUNTERS_FIELDS), FE_COUNTERS_FIELDS},
 };
 
 const qt_record_layout *qt_record_layouts(size_t *n) {

@@ -1,9 +1,10 @@
-/* The byte layout of the C records that Python mirrors as numpy dtypes
- * (quantumtrader.events.EVENT_DTYPE for qt_event,
+/* The byte layout of the C structs that Python mirrors: records as numpy
+ * dtypes (quantumtrader.events.EVENT_DTYPE for qt_event,
  * quantumtrader.venue.order_updates.ORDER_UPDATE_DTYPE for qt_order_update,
  * quantumtrader.importers.profit_csv.ISSUE_DTYPE for qt_pcsv_issue, and the
  * feature engine's configuration arrays in quantumtrader.qtcore.features for
- * qt_fe_tz_transition and qt_fe_session_hours), as the compiler lays them
+ * qt_fe_tz_transition and qt_fe_session_hours) and counters as dicts
+ * (FeatureEngine.counters for qt_fe_counters), as the compiler lays them
  * out: every field's name, offsetof and sizeof, in declaration order.
  *
  * Contract: each table lists every field of its struct, so the fields tile
