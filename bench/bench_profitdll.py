@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from harness import Report, Result
 
+from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.events import EventType
 from quantumtrader.qtcore import profitdll
 from quantumtrader.synth import write_synthetic_log
@@ -33,7 +34,7 @@ DAY = "2026-11-03"  # the synthetic market's first session; WDOZ26 is current th
 
 def _connect(log: Path, speed: float) -> ProfitConnection:
     conn = ProfitConnection(simulator_path(), credentials=ProfitCredentials("bench", "bench", "bench"),
-                            utc_offset_min=-180)
+                            utc_offset_min=EXCHANGE_UTC_OFFSET_MIN)
     dll = conn.dll
     dll.sim_set_replay_log(str(log))
     dll.sim_set_speed(speed)

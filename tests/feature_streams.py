@@ -11,9 +11,10 @@ import zoneinfo
 
 import numpy as np
 
+from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType
 
-TZ = zoneinfo.ZoneInfo("America/Sao_Paulo")
+TZ = zoneinfo.ZoneInfo(EXCHANGE_TZ)
 NS = 1_000_000_000
 LAST = int(EventFlag.LAST)
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.profitdll_sim import library_path
 
 NL_OK = 0
@@ -267,7 +268,7 @@ def configure(lib: C.CDLL, log: str | None, *, speed: float = 0.0, auto_start: b
     assert lib.SimSetMaxGapMs(max_gap_ms) == NL_OK
     assert lib.SimSetLoginResult(login_result) == NL_OK
     assert lib.SimSetTicker(None, None) == NL_OK
-    assert lib.SimSetUtcOffsetMinutes(-180) == NL_OK
+    assert lib.SimSetUtcOffsetMinutes(EXCHANGE_UTC_OFFSET_MIN) == NL_OK
     assert lib.SimSetContractMultiplier(0.0) == NL_OK
     assert lib.SimSetCallbackDelayUs(delay_us) == NL_OK
 

@@ -12,6 +12,8 @@ from dateutil.easter import easter
 
 from quantumtrader.calendar import (
     CALENDAR_ENV,
+    EXCHANGE_TZ,
+    EXCHANGE_UTC_OFFSET_MIN,
     PACKAGED_CALENDAR,
     CalendarError,
     CalendarRangeError,
@@ -31,10 +33,25 @@ def cal() -> TradingCalendar:
     return TradingCalendar.load(PACKAGED_CALENDAR)
 
 
+def test_exchange_offset_is_the_zone_offset_on_every_day_since_dst_ended():
+    # EXCHANGE_UTC_OFFSET_MIN is the fixed default the ProfitDLL adapter
+    # uses; it must be what EXCHANGE_TZ gives on every day of the years the
+    # packaged calendar covers from 2020 on (Brazil dropped DST in 2019)
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(EXCHANGE_TZ)
+    cal = TradingCalendar.load(PACKAGED_CALENDAR)
+    day = D(2020, 1, 1)
+    while day <= cal.last_date:
+        noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=zone)
+        assert noon.utcoffset() == dt.timedelta(minutes=EXCHANGE_UTC_OFFSET_MIN), day
+        day += dt.timedelta(days=1)
+
+
 def test_file_metadata(cal):
     assert cal.version
     assert cal.source
-    assert cal.timezone_name == "America/Sao_Paulo"
+    assert cal.timezone_name == EXCHANGE_TZ
     assert cal.first_date <= D(2018, 1, 1) and cal.last_date >= D(2030, 12, 31)
     assert set(cal.instruments) >= {"WDO", "WIN"}
 

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from reference.feature_reference import ReferenceFeatures
 
+from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.features import QT65_NAMES, QT77_NAMES
 
-TZ = ZoneInfo("America/Sao_Paulo")
+TZ = ZoneInfo(EXCHANGE_TZ)
 FRI = date(2026, 11, 13)  # UTC-3, no DST
 MON = date(2026, 11, 16)
 BUY, SELL, AUCTION, CROSS = 2, 3, 4, 1

@@ -25,13 +25,14 @@ import pytest
 from shared_data import GOLDEN_FEATURES as GOLDEN_FEATURES_PATH
 from shared_data import GOLDEN_TRADES, SHARED, requires_shared
 
+from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventType
 from quantumtrader.importers.command import read_agent_dictionary, write_agent_dictionary
 from quantumtrader.importers.profit_csv import ProfitCsvImporter
 
 GOLDEN = SHARED / GOLDEN_TRADES
 GOLDEN_FEATURES = SHARED / GOLDEN_FEATURES_PATH
-SP = ZoneInfo("America/Sao_Paulo")
+SP = ZoneInfo(EXCHANGE_TZ)
 CODES = {
     "cross": 1, "aggressorbuyer": 2, "aggressorseller": 3, "auction": 4, "surveillance": 5, "expit": 6,
     "optionexercise": 7, "overthecounter": 8, "derivativeterm": 9, "index": 10, "btc": 11, "onbehalf": 12,

@@ -11,6 +11,7 @@ import threading
 import numpy as np
 import pytest
 
+from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.events import EventFlag, EventType
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.ring import Ring
@@ -63,7 +64,7 @@ def test_entry_points_from_a_dll_thread(feed: Ring) -> None:
         on_tiny(asset, 130250.0, 12, 0)
 
     run_in_thread(dll_thread)
-    reader = profitdll.MarketReader(feed, utc_offset_min=-180)
+    reader = profitdll.MarketReader(feed, utc_offset_min=EXCHANGE_UTC_OFFSET_MIN)
     ev = reader.read()
     assert [int(t) for t in ev["type"]] == [EventType.CONN_STATE, EventType.TRADE, EventType.TRADE,
                                             EventType.TINY_BOOK]
@@ -102,7 +103,7 @@ def test_registration_rules() -> None:
         with pytest.raises(ValueError):
             profitdll.register_instrument("WINZ26", profitdll.ALL_INSTRUMENTS, 5.0)
         assert profitdll.registered_instruments() == 1
-        assert profitdll.parse_date("03/11/2026 10:15:30.125", -180) == int(
+        assert profitdll.parse_date("03/11/2026 10:15:30.125", EXCHANGE_UTC_OFFSET_MIN) == int(
             np.datetime64("2026-11-03T13:15:30.125", "ns").astype(np.int64))
         assert profitdll.parse_date("31/02/2026 10:00:00") is None
     finally:

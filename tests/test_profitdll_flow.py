@@ -25,6 +25,7 @@ from venue_support import (
     trades_of,
 )
 
+from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.events import EventFlag, EventType, GapReason, Phase
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.book import PriceBook
@@ -279,7 +280,8 @@ def test_credentials_never_logged(synth_log: Path, caplog: pytest.LogCaptureFixt
     secrets = ("KEY-6f1e2d", "user-9a8b7c", "pw-5d4c3b", "route-2b1a0f")
     creds = ProfitCredentials(*secrets, source="test")
     caplog.set_level(logging.DEBUG)
-    conn = ProfitConnection(simulator_path(), credentials=creds, routing=True, utc_offset_min=-180)
+    conn = ProfitConnection(simulator_path(), credentials=creds, routing=True,
+                            utc_offset_min=EXCHANGE_UTC_OFFSET_MIN)
     configure_sim(conn.dll, synth_log)
     try:
         conn.connect(10)
@@ -290,7 +292,7 @@ def test_credentials_never_logged(synth_log: Path, caplog: pytest.LogCaptureFixt
     finally:
         conn.close()
     # a refused login: the exception and the log say why, not with what
-    conn2 = ProfitConnection(simulator_path(), credentials=creds, utc_offset_min=-180)
+    conn2 = ProfitConnection(simulator_path(), credentials=creds, utc_offset_min=EXCHANGE_UTC_OFFSET_MIN)
     configure_sim(conn2.dll, synth_log, login_result=2)
     with pytest.raises(LoginRejectedError) as err:
         conn2.connect(10)

@@ -24,12 +24,13 @@ import pytest
 import sim_client as sc
 
 from quantumtrader.book_reference import ReferenceBook
+from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
 from quantumtrader.events import EventFlag, EventType, TradeType, empty_events
 from quantumtrader.profitdll_sim import library_path
 from quantumtrader.synth import write_synthetic_log
 
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+SAO_PAULO = ZoneInfo(EXCHANGE_TZ)
 EXPORTS = Path(__file__).resolve().parents[1] / "src" / "profitdll_sim" / "exports.txt"
 # What Nelogica's C++ example resolves with GetProcAddress (Exemplo C++/main.cpp).
 NELOGICA_EXAMPLE_NAMES = (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.eventlog import read_event_log
 from quantumtrader.events import EventFlag, EventType
 from quantumtrader.qtcore import profitdll
@@ -33,7 +34,7 @@ def configure_sim(dll: profitdll.ProfitDLL, log: Path | str | None, *, speed: fl
     dll.sim_set_book_packet_levels(32)
     dll.sim_set_phase_schedule("")
     dll.sim_set_login_result(login_result)
-    dll.sim_set_utc_offset_minutes(-180)
+    dll.sim_set_utc_offset_minutes(EXCHANGE_UTC_OFFSET_MIN)
     dll.sim_set_callback_delay_us(delay_us)
     dll.sim_set_ticker(ticker, "F")
 
@@ -43,8 +44,8 @@ def sim_connection(log: Path | str, *, routing: bool = False, ring: int = 1 << 2
                    ) -> ProfitConnection:
     """Logged in, WDO subscribed, replay not started yet."""
     conn = ProfitConnection(simulator_path(), credentials=SIM_CREDENTIALS, routing=routing,
-                            market_capacity=ring, drop_invalid=drop_invalid, utc_offset_min=-180,
-                            trades_v2=trades_v2)
+                            market_capacity=ring, drop_invalid=drop_invalid,
+                            utc_offset_min=EXCHANGE_UTC_OFFSET_MIN, trades_v2=trades_v2)
     configure_sim(conn.dll, log, delay_us=delay_us)
     conn.connect(10.0)
     conn.subscribe("WDO", date=LOG_DAY, price_unit=price_unit)

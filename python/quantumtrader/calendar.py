@@ -53,7 +53,15 @@ _EXPIRY_RULES = ("first_business_day", "wednesday_nearest_15th")
 _TICKER_RE = re.compile(r"^([A-Z]{3})(?:FUT|\$N?|([FGHJKMNQUVXZ])(\d{2}))?$")
 
 DateLike = dt.date | str | np.datetime64
-_SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+# B3's time zone: the one place the name is written (features, importers,
+# the ProfitDLL adapter and the tests import it from here).
+EXCHANGE_TZ = "America/Sao_Paulo"
+# Its UTC offset in minutes east of UTC, fixed since Brazil dropped daylight
+# saving in 2019: the default for the ProfitDLL adapter's local times (the
+# connection computes it from the calendar for the session's day).
+EXCHANGE_UTC_OFFSET_MIN = -180
+_SAO_PAULO = ZoneInfo(EXCHANGE_TZ)
 
 
 class CalendarError(ValueError):

@@ -295,7 +295,7 @@ typedef struct sim_match sim_match;
 /* Fill *out with the defaults of a WDO or WIN ticker ("WDO", "WDOFUT",
  * "WDOZ26", "WIN", ...): tick 1 unit, price unit = tick (0.5 / 5 points),
  * point value BRL 10 / 0.20, fee per contract per fill BRL 1.10 / 0.26 (see
- * sim_matching.c for the derivation: B3 emolumentos, first volume tier,
+ * sim_fees.c for the derivation: B3 emolumentos, first volume tier,
  * day trade; approximations).  Returns SIM_MATCH_OK, or
  * SIM_MATCH_E_INSTRUMENT for any other root (then *out is untouched). */
 int sim_match_instrument_defaults(const char *ticker, uint16_t instrument, sim_match_instrument *out);

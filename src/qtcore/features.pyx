@@ -17,6 +17,8 @@ import zoneinfo
 
 import numpy as np
 
+from quantumtrader.calendar import EXCHANGE_TZ
+
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset
@@ -33,12 +35,9 @@ from qt_core cimport (
 N_FEATURES = QT_FE_NUM_FEATURES
 N_MODEL_FEATURES = QT_FE_NUM_MODEL
 N_BOOK_FEATURES = QT_FE_NUM_BOOK
-EXCHANGE_TZ = "America/Sao_Paulo"
 
 _TZ_DTYPE = np.dtype([("utc_ns_from", "<i8"), ("offset_s", "<i4"), ("_pad", "<i4")])
 _SESSION_DTYPE = np.dtype([("date", "<i4"), ("open_s", "<i4"), ("close_s", "<i4")])
-_COUNTER_NAMES = ("trades", "rows", "ts_regressions", "ts_missing", "edits", "after_hours", "invalid",
-                  "session_resets", "book_events", "recomputations", "skipped_records")
 
 
 @functools.lru_cache(maxsize=8)
@@ -433,13 +432,11 @@ cdef class FeatureEngine:
 
     @property
     def counters(self) -> dict:
+        """qt_fe_counters as a dict, field for field (Cython converts the
+        struct: the names are the C names; a test checks none is missing)."""
         cdef qt_fe_counters c
         qt_fe_get_counters(self._fe, &c)
-        return dict(trades=c.trades, rows=c.rows, ts_regressions=c.ts_regressions, ts_missing=c.ts_missing,
-                    edits=c.edits, after_hours=c.after_hours, invalid=c.invalid,
-                    session_resets=c.session_resets, book_records=c.book_records,
-                    book_rejected=c.book_rejected, book_events=c.book_events, book_untimed=c.book_untimed,
-                    recomputations=c.recomputations, skipped_records=c.skipped_records)
+        return c
 
     @property
     def memory_bytes(self) -> int:

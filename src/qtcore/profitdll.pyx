@@ -22,6 +22,7 @@ import atexit
 
 import numpy as np
 
+from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.events import EVENT_DTYPE
 from quantumtrader.venue.errors import LibraryLoadError, check_nresult, error_for
 
@@ -217,7 +218,7 @@ def callback_address(str name):
     return table[name]
 
 
-def parse_date(str text, int utc_offset_min=-180):
+def parse_date(str text, int utc_offset_min=EXCHANGE_UTC_OFFSET_MIN):
     """A DLL date string ("DD/MM/YYYY HH:mm:SS.ZZZ", local) as UTC ns, or None."""
     b = _w(text, "text")
     cdef int64_t t = qt_pdll_parse_date(<const uint16_t *>_p(b), len(text), utc_offset_min)
@@ -237,7 +238,7 @@ cdef class MarketReader:
     cdef qt_event *_raw
     cdef uint64_t _cap
 
-    def __cinit__(self, ring, int utc_offset_min=-180, uint64_t batch=65536):
+    def __cinit__(self, ring, int utc_offset_min=EXCHANGE_UTC_OFFSET_MIN, uint64_t batch=65536):
         self._ring = ring  # keeps the C ring alive
         self._r = _ring_ptr(ring)
         if batch == 0:

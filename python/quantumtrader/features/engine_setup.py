@@ -22,10 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from quantumtrader.calendar import CalendarError, TradingCalendar, default_calendar
+from quantumtrader.calendar import EXCHANGE_TZ, CalendarError, TradingCalendar, default_calendar
 from quantumtrader.qtcore.features import FeatureEngine, seconds_of_day, tz_transitions
-
-EXCHANGE_TZ = "America/Sao_Paulo"
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,14 @@ __all__ = [
     "nresult_name",
 ]
 
-NL_OK = 0
+from quantumtrader.qtcore import nresult as _c
 
-# (name, code) in the DLL's order: 0x80000001 upward as signed int32.
-_NAMES = (
-    "NL_INTERNAL_ERROR", "NL_NOT_INITIALIZED", "NL_INVALID_ARGS", "NL_WAITING_SERVER",
-    "NL_NO_LOGIN", "NL_NO_LICENSE", "NL_PASSWORD_HASH_SHA1", "NL_PASSWORD_HASH_MD5",
-    "NL_OUT_OF_RANGE", "NL_MARKET_ONLY", "NL_NO_POSITION", "NL_NOT_FOUND",
-    "NL_VERSION_NOT_SUPPORTED", "NL_OCO_NO_RULES", "NL_EXCHANGE_UNKNOWN", "NL_NO_OCO_DEFINED",
-    "NL_INVALID_SERIE", "NL_LICENSE_NOT_ALLOWED", "NL_NOT_HARD_LOGOUT", "NL_SERIE_NO_HISTORY",
-    "NL_ASSET_NO_DATA", "NL_SERIE_NO_DATA", "NL_HAS_STRATEGY_RUNNING", "NL_SERIE_NO_MORE_HISTORY",
-    "NL_SERIE_MAX_COUNT", "NL_DUPLICATE_RESOURCE", "NL_UNSIGNED_CONTRACT", "NL_NO_PASSWORD",
-    "NL_NO_USER", "NL_FILE_ALREADY_EXISTS", "NL_INVALID_TICKER", "NL_NOT_MASTER_ACCOUNT",
-)
-_FIRST = 0x80000001 - (1 << 32)  # -2147483647
+NL_OK = _c.OK
+
+# The names in the DLL's order, 0x80000001 upward as signed int32, from the
+# C header (qt_profitdll.h): the one list of them.
+_NAMES: tuple[str, ...] = _c.error_names()
+_FIRST = _c.FIRST_ERROR  # -2147483647
 
 
 class LibraryLoadError(RuntimeError):
