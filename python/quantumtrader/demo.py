@@ -161,22 +161,22 @@ def _real_captures(folder: Path, workdir: Path, console: Console) -> tuple[list[
     from quantumtrader.importers.command import INPUT_ERRORS, write_import_log
     from quantumtrader.importers.lobster import LobsterImporter
 
-    jobs: list[tuple[str, Any, Path]] = []
+    jobs: list[tuple[str, Any, Path, list[Path]]] = []
     for path in sorted(folder.glob(BINANCE_CAPTURE)):
         out = workdir / f"{path.stem}.qtlog"
-        jobs.append((f"binance {path.name}", lambda p=path: BinanceImporter(p), out))
+        jobs.append((f"binance {path.name}", lambda p=path: BinanceImporter(p), out, [path]))
     for message in sorted(folder.glob(LOBSTER_MESSAGE)):
         book = message.with_name(message.name.replace("-message.csv", "-orderbook.csv"))
         if book.exists():
             jobs.append((f"lobster {message.name}", lambda m=message, b=book: LobsterImporter(m, b),
-                         workdir / f"{message.stem}.qtlog"))
+                         workdir / f"{message.stem}.qtlog", [message, book]))
     if not jobs:
         console.print(f"[yellow]no Binance or LOBSTER capture found in {folder}[/yellow]")
     reports = []
     failed = 0
-    for title, make, out in jobs:
+    for title, make, out, inputs in jobs:
         try:
-            if write_import_log(title, make(), str(out), None) != 0:
+            if write_import_log(title, make(), str(out), None, [str(p) for p in inputs]) != 0:
                 failed += 1  # write_import_log has printed why
                 continue
             report = audit_event_log(out)
