@@ -109,3 +109,11 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     with read_event_log(tmp_path / "b.qtlog") as log:
         sessions = log.events[log.events["type"] == EventType.SESSION]
         assert len(sessions) == 3
+
+
+def test_days_past_the_calendar_are_refused_before_generating(tmp_path, capsys):
+    out = tmp_path / "s.qtlog"
+    assert main(["synth", *SMALL, "--days", "2", "--start-date", "2030-12-30", "--out", str(out)]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert "--days 2 from 2030-12-30 goes past the trading calendar" in line
+    assert list(tmp_path.iterdir()) == []

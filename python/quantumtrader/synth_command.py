@@ -70,6 +70,28 @@ def synth_argument_error(days: int, seed: int, signal: float,
     return None
 
 
+def calendar_error(days: int, start_date: Any = None, instrument: str = "WDOFUT") -> str | None:
+    """Whether ``days`` sessions from ``start_date`` fit in the trading
+    calendar, found before generating (a run past its end would fail only
+    after generating every session it has)."""
+    from quantumtrader.calendar import CalendarError, CalendarRangeError, default_calendar, to_date
+    from quantumtrader.synth import DEFAULT_START
+
+    cal = default_calendar()
+    try:
+        day = DEFAULT_START if start_date is None else to_date(start_date)
+        root = cal.instrument(instrument).root
+        if not cal.is_session(day, root):
+            day = cal.next_session(day)
+        for _ in range(days - 1):
+            day = cal.next_session(day)
+    except CalendarRangeError as e:
+        return f"--days {days} from {start_date or DEFAULT_START} goes past the trading calendar ({e})"
+    except (CalendarError, ValueError):
+        return None  # a bad --start-date or --instrument: the generator says what is wrong
+    return None
+
+
 def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: float,
                     start_date: Any = None, instrument: str = "WDOFUT", *,
                     trades_per_day: int | None = None, progress: Progress | None = None) -> Any:
@@ -116,6 +138,7 @@ def run_synth(args: argparse.Namespace) -> int:
     from quantumtrader.progress_bar import progress_bar
 
     why = synth_argument_error(args.days, args.seed, args.signal, args.trades_per_day)
+    why = why or calendar_error(args.days, args.start_date, args.instrument)
     if why is not None:
         print(f"quantumtrader synth: error: {why}", file=sys.stderr)
         return 2
