@@ -260,3 +260,12 @@ def test_bad_numbers_are_refused_naming_the_option(tmp_path, capsys, argv, flag)
     err = capsys.readouterr().err
     assert f"argument {flag}" in err and "Traceback" not in err
     assert only_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt", ["profit-csv", "binance", "lobster"])
+def test_help_lists_every_option(capsys, fmt):
+    with pytest.raises(SystemExit) as exit_:
+        main(["import", fmt, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "--out" in text and "--max-bad-share" in text and "--max-listed" in text

@@ -117,3 +117,11 @@ def test_days_past_the_calendar_are_refused_before_generating(tmp_path, capsys):
     line = one_line_error(capsys.readouterr().err)
     assert "--days 2 from 2030-12-30 goes past the trading calendar" in line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["synth", "demo"])
+def test_help(capsys, command):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    assert "--signal" in capsys.readouterr().out

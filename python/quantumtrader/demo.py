@@ -51,11 +51,12 @@ def add_demo_parser(subparsers: Any) -> None:
         "every trade with the C feature engine.",
     )
     p.add_argument("--workdir", type=Path, default=None,
-                   help="where the event logs go (default: a temporary folder, removed at the end)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
-    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"sessions (default {DEFAULT_DAYS})")
+                   help="where the event logs go, created when missing (default: a temporary folder, removed "
+                   "at the end)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f">= 0 (default {DEFAULT_SEED})")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"sessions, >= 1 (default {DEFAULT_DAYS})")
     p.add_argument("--signal", type=float, default=DEFAULT_SIGNAL,
-                   help=f"planted order-flow signal strength (default {DEFAULT_SIGNAL})")
+                   help=f"planted order-flow signal strength, 0 to 2 (default {DEFAULT_SIGNAL})")
     p.add_argument("--real", type=Path, default=None, metavar="DIR",
                    help="also import and replay the real captures in DIR (e.g. shared/data/real)")
     p.set_defaults(func=run_demo)

@@ -73,8 +73,8 @@ def add_import_parser(subparsers: Any) -> None:
     pc.set_defaults(func=run_profit_csv)
 
     bn = formats.add_parser("binance", help="Binance USD-M futures capture: '<recv ns> <json>' lines")
-    bn.add_argument("file")
-    bn.add_argument("--out", required=True, metavar="LOG")
+    bn.add_argument("file", help="the capture: '<receive ns> <JSON>' lines, plain or gzip")
+    bn.add_argument("--out", required=True, metavar="LOG", help="event log to write")
     bn.add_argument(
         "--qty-scale",
         type=_power_of_ten(at_least_one=True),
@@ -92,9 +92,9 @@ def add_import_parser(subparsers: Any) -> None:
     bn.set_defaults(func=run_binance)
 
     lb = formats.add_parser("lobster", help="LOBSTER level-1 message + orderbook files")
-    lb.add_argument("message")
-    lb.add_argument("orderbook")
-    lb.add_argument("--out", required=True, metavar="LOG")
+    lb.add_argument("message", help="message file: time,type,order id,size,price,direction")
+    lb.add_argument("orderbook", help="level-1 orderbook file: ask,ask size,bid,bid size")
+    lb.add_argument("--out", required=True, metavar="LOG", help="event log to write")
     lb.add_argument("--date", type=_yyyymmdd, metavar="YYYYMMDD", help="trading date (default: file name)")
     lb.add_argument("--instrument", type=_ticker, help="ticker (default: from the file name)")
     _common_options(lb)
@@ -109,8 +109,8 @@ def _common_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_BAD_SHARE,
         metavar="F",
         help=f"the import fails (exit 1, nothing written) when more than this share of its data rows "
-        f"is bad (default {DEFAULT_MAX_BAD_SHARE:g} = {DEFAULT_MAX_BAD_SHARE:.1%}; rows of another ticker "
-        "are not counted)",
+        f"is bad (default {DEFAULT_MAX_BAD_SHARE:g}, i.e. {DEFAULT_MAX_BAD_SHARE * 100:g} in 100; rows of "
+        "another ticker are not counted)",
     )
 
 
