@@ -279,7 +279,7 @@ def write_import_log(
         _error(e)
         return 2
     except ImportFailed as e:
-        _print_summary(title, out, importer.stats, sys.stderr)
+        _print_summary(title, out, importer.stats, sys.stdout)  # what was found; stderr: one line
         _error(f"{title}: {e}{hint}: nothing written to {out}")
         return 1
     except INPUT_ERRORS as e:
