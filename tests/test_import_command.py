@@ -143,6 +143,11 @@ def test_rows_of_another_ticker_are_not_a_loss(tmp_path, capsys):
     src.write_text(ROW.format(t="100000", n=1, p="5350") + ROW.format(t="100001", n=2, p="5350")
                    .replace("WDOFUT", "WDOF27") * 10)  # fmt: skip
     assert main(["import", "profit-csv", str(src), "--out", str(tmp_path / "x.qtlog")]) == 0
+    # the loss is named by its own reason, not by the (larger) count of deselected rows
+    src.write_text(src.read_text() + ROW.format(t="100002", n=3, p="5350.25"))
+    assert main(["import", "profit-csv", str(src), "--out", str(tmp_path / "y.qtlog")]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert "1 of 12 data rows are bad" in line and "most of them price off the price-unit grid" in line
 
 
 # ---- the wrong file is named -----------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from quantumtrader.importers.log_header import LogHeaderFields
-from quantumtrader.importers.stats import DEFAULT_MAX_BAD_SHARE, ImportStats
+from quantumtrader.importers.stats import DEFAULT_MAX_BAD_SHARE, DESELECTED_REASONS, ImportStats
 from quantumtrader.output_path import OutputPathError, atomic_output, check_output, is_output_error
 from quantumtrader.progress_bar import progress_bar
 
@@ -235,9 +235,8 @@ def import_verdict(stats: ImportStats, max_bad_share: float) -> str | None:
     if stats.trades == 0 and stats.book_events == 0:
         return f"no trade and no book event in {stats.rows:,} data rows"
     if stats.lost_share > max_bad_share:
-        worst = max(
-            (kv for kv in stats.bad_by_reason.items() if kv[0] in stats.bad_lines), key=lambda kv: kv[1]
-        )
+        lost = {r: n for r, n in stats.bad_by_reason.items() if r not in DESELECTED_REASONS}
+        worst = max(lost.items(), key=lambda kv: kv[1])
         return (
             f"{stats.lost_rows:,} of {stats.rows:,} data rows are bad ({stats.lost_share:.2%}, more than the "
             f"{max_bad_share:.2%} of --max-bad-share), most of them {worst[0]}"
