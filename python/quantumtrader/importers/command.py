@@ -278,7 +278,7 @@ def write_import_log(
         _error(e)
         return 2
     except ImportFailed as e:
-        _print_summary(title, out, importer.stats, sys.stdout)  # what was found; stderr: one line
+        _print_summary(f"{title}: failed", importer.stats)  # what was found; stderr: one line
         _error(f"{title}: {e}{hint}: nothing written to {out}")
         return 1
     except INPUT_ERRORS as e:
@@ -287,14 +287,14 @@ def write_import_log(
         else:
             _error(f"{_describe(e)}: nothing written to {out}")
         return 1
-    _print_summary(title, out, importer.stats, sys.stdout)
+    _print_summary(f"{title} -> {out}", importer.stats)
     return 0
 
 
-def _print_summary(title: str, out: str, stats: ImportStats, stream: Any) -> None:
-    print(f"{title} -> {out}", file=stream)
+def _print_summary(heading: str, stats: ImportStats) -> None:
+    print(heading)
     for line in stats.summary_lines():
-        print(f"  {line}", file=stream)
+        print(f"  {line}")
 
 
 def _check_out(out: str, inputs: list[str]) -> bool:
