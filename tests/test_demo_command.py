@@ -5,7 +5,7 @@ logs it keeps are complete (no partial file left beside them)."""
 from __future__ import annotations
 
 import pytest
-from command_support import unwritable_folder
+from command_support import interrupt_mid_job, partial_files, unwritable_folder
 
 from quantumtrader.cli import main
 
@@ -52,3 +52,11 @@ def test_numbers_out_of_range_name_the_flag(tmp_path, capsys, argv, says):
 def test_kept_logs_are_complete(tmp_path, capsys):
     assert main(["demo", "--workdir", str(tmp_path), "--seed", "3"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["synth-wdo-seed3.qtlog"]
+
+
+def test_sigint_mid_demo_exits_130_and_leaves_no_log(tmp_path):
+    out = tmp_path / "synth-wdo-seed7.qtlog"
+    status, err = interrupt_mid_job(["demo", "--workdir", str(tmp_path), "--days", "20"], out)
+    assert status == 130
+    assert err.strip().splitlines()[-1] == "quantumtrader: interrupted" and "Traceback" not in err
+    assert not out.exists() and partial_files(out) == []
