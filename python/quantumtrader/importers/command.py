@@ -230,8 +230,9 @@ class ImportFailed(Exception):
     """The import ran but its result is not worth a log (see the module doc)."""
 
 
-def import_verdict(stats: ImportStats, max_bad_share: float) -> str | None:
-    """Why the import failed, or None when its log may be kept."""
+def import_verdict(stats: ImportStats, max_bad_share: float, hint: str = "") -> str | None:
+    """Why the import failed, or None when its log may be kept; ``hint``
+    (what to check) follows the reason of too many bad rows."""
     if stats.trades == 0 and stats.book_events == 0:
         return f"no trade and no book event in {stats.rows:,} data rows"
     if stats.lost_share > max_bad_share:
@@ -239,7 +240,7 @@ def import_verdict(stats: ImportStats, max_bad_share: float) -> str | None:
         worst = max(lost.items(), key=lambda kv: kv[1])
         return (
             f"{stats.lost_rows:,} of {stats.rows:,} data rows are bad ({stats.lost_share:.2%}, more than the "
-            f"{max_bad_share:.2%} of --max-bad-share), most of them {worst[0]}"
+            f"{max_bad_share:.2%} of --max-bad-share), most of them {worst[0]}{hint}"
         )
     return None
 
@@ -271,7 +272,7 @@ def write_import_log(
                     writer.append(chunk)
                 if agents is not None:
                     writer.set_agents(agents)
-            why = import_verdict(importer.stats, max_bad_share)
+            why = import_verdict(importer.stats, max_bad_share, hint)
             if why is not None:
                 raise ImportFailed(why)
     except OutputPathError as e:
@@ -279,7 +280,7 @@ def write_import_log(
         return 2
     except ImportFailed as e:
         _print_summary(f"{title}: failed", importer.stats)  # what was found; stderr: one line
-        _error(f"{title}: {e}{hint}: nothing written to {out}")
+        _error(f"{title}: {e}: nothing written to {out}")
         return 1
     except INPUT_ERRORS as e:
         if is_output_error(e, out):  # the partial file's name would mean nothing to a user
