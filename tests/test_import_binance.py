@@ -255,7 +255,7 @@ def test_trades_and_bad_lines(tmp_path):
         + "8000 " + json.dumps({"stream": "x", "data": {"e": "markPriceUpdate", "s": "BTCUSDT"}}) + "\n"
         + diff(9, 1, 2, 0, bids=[("1.05", "1")])    # held diff, bad price: a bad line
     )  # fmt: skip
-    ev, imp = run_import(write(tmp_path, text))
+    ev, imp = run_import(write(tmp_path, text), price_unit=0.1)  # given: 61800.25 is off its grid
     trades = ev[ev["type"] == EventType.TRADE]
     assert list(trades["price"]) == [618003, 618002] and list(trades["qty"]) == [6, 1250]
     assert list(trades["code"]) == [2, 3]
@@ -268,7 +268,7 @@ def test_trades_and_bad_lines(tmp_path):
     }
     assert imp.stats.first_bad_lines == [3, 4, 5, 6, 9]
     assert imp.stats.skipped == {"bookTicker lines": 1, "lines of other streams": 1}
-    ev, imp = run_import(write(tmp_path, text), qty_scale=10000)
+    ev, imp = run_import(write(tmp_path, text), qty_scale=10000, price_unit=0.1)
     assert list(ev[ev["type"] == EventType.TRADE]["qty"]) == [60, 12500, 5]
 
 

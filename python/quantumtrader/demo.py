@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ from rich.table import Table
 
 from quantumtrader.eventlog import EventLogError
 from quantumtrader.events import EventType
+from quantumtrader.output_path import OutputPathError
 from quantumtrader.replay import ReplayReport, audit_event_log, report_table
 
 DEFAULT_SEED = 7
@@ -49,39 +51,67 @@ def add_demo_parser(subparsers: Any) -> None:
         "every trade with the C feature engine.",
     )
     p.add_argument("--workdir", type=Path, default=None,
-                   help="where the event logs go (default: a temporary folder, removed at the end)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
-    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"sessions (default {DEFAULT_DAYS})")
+                   help="where the event logs go, created when missing (default: a temporary folder, removed "
+                   "at the end)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f">= 0 (default {DEFAULT_SEED})")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"sessions, >= 1 (default {DEFAULT_DAYS})")
     p.add_argument("--signal", type=float, default=DEFAULT_SIGNAL,
-                   help=f"planted order-flow signal strength (default {DEFAULT_SIGNAL})")
+                   help=f"planted order-flow signal strength, 0 to 2 (default {DEFAULT_SIGNAL})")
     p.add_argument("--real", type=Path, default=None, metavar="DIR",
                    help="also import and replay the real captures in DIR (e.g. shared/data/real)")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    if args.days < 1:
-        print("quantumtrader demo: error: --days must be at least 1", file=sys.stderr)
-        return 2
-    if args.real is not None and not args.real.is_dir():
-        print(f"quantumtrader demo: error: --real {args.real}: not a folder", file=sys.stderr)
+    from quantumtrader.synth_command import calendar_error, synth_argument_error
+
+    why = synth_argument_error(args.days, args.seed, args.signal) or calendar_error(args.days)
+    if why is None and args.real is not None and not args.real.is_dir():
+        why = f"--real {args.real}: not a folder"
+    if why is None and args.workdir is not None:
+        why = _workdir_error(args.workdir)
+    if why is not None:
+        print(f"quantumtrader demo: error: {why}", file=sys.stderr)
         return 2
     if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
         return _run(args, args.workdir)
     with tempfile.TemporaryDirectory(prefix="quantumtrader-demo-") as tmp:
         return _run(args, Path(tmp))
 
 
+def _workdir_error(workdir: Path) -> str | None:
+    """Why the event logs cannot go to ``--workdir`` (created when missing)."""
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"--workdir {workdir}: cannot create it ({e.strerror or e})"
+    if not os.access(workdir, os.W_OK | os.X_OK):
+        return f"--workdir {workdir}: folder is not writable"
+    return None
+
+
 def _run(args: argparse.Namespace, workdir: Path) -> int:
-    from quantumtrader.synth import write_synthetic_log
+    from quantumtrader.synth_command import write_synth_log
 
     console = Console()
     reports: list[ReplayReport] = []
     log = workdir / f"synth-wdo-seed{args.seed}.qtlog"
     t0 = time.perf_counter()
-    with console.status(f"generating {args.days} synthetic session(s)"):
-        summary = write_synthetic_log(log, args.days, args.seed, args.signal)
+    try:
+        with console.status(f"generating {args.days} synthetic session(s)") as status:
+            summary = write_synth_log(
+                log, args.days, args.seed, args.signal,
+                progress=lambda done, total: status.update(f"generating synthetic sessions: {done}/{total}"),
+            )
+    except OutputPathError:  # the log's name is taken by a folder
+        print(f"quantumtrader demo: error: cannot write {log}: a folder has that name", file=sys.stderr)
+        return 1
+    except OSError as e:  # e.g. the disk filled up: nothing half-written is left
+        print(f"quantumtrader demo: error: cannot write {log}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # the generator refused an argument: its message says which
+        print(f"quantumtrader demo: error: {e}", file=sys.stderr)
+        return 2
     t1 = time.perf_counter()
     report = audit_event_log(log)
     t2 = time.perf_counter()
@@ -161,22 +191,22 @@ def _real_captures(folder: Path, workdir: Path, console: Console) -> tuple[list[
     from quantumtrader.importers.command import INPUT_ERRORS, write_import_log
     from quantumtrader.importers.lobster import LobsterImporter
 
-    jobs: list[tuple[str, Any, Path]] = []
+    jobs: list[tuple[str, Any, Path, list[Path]]] = []
     for path in sorted(folder.glob(BINANCE_CAPTURE)):
         out = workdir / f"{path.stem}.qtlog"
-        jobs.append((f"binance {path.name}", lambda p=path: BinanceImporter(p), out))
+        jobs.append((f"binance {path.name}", lambda p=path: BinanceImporter(p), out, [path]))
     for message in sorted(folder.glob(LOBSTER_MESSAGE)):
         book = message.with_name(message.name.replace("-message.csv", "-orderbook.csv"))
         if book.exists():
             jobs.append((f"lobster {message.name}", lambda m=message, b=book: LobsterImporter(m, b),
-                         workdir / f"{message.stem}.qtlog"))
+                         workdir / f"{message.stem}.qtlog", [message, book]))
     if not jobs:
         console.print(f"[yellow]no Binance or LOBSTER capture found in {folder}[/yellow]")
     reports = []
     failed = 0
-    for title, make, out in jobs:
+    for title, make, out, inputs in jobs:
         try:
-            if write_import_log(title, make(), str(out), None) != 0:
+            if write_import_log(title, make(), str(out), None, [str(p) for p in inputs]) != 0:
                 failed += 1  # write_import_log has printed why
                 continue
             report = audit_event_log(out)

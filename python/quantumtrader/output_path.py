@@ -56,6 +56,17 @@ def partial_path(out: str | os.PathLike[str]) -> Path:
     return Path(tmp)
 
 
+def is_output_error(exc: BaseException, out: str | os.PathLike[str]) -> bool:
+    """Whether ``exc`` is an OSError about writing ``out`` or its partial
+    file, so that a message names ``out`` and not the hidden partial."""
+    name = getattr(exc, "filename", None)
+    if not isinstance(exc, OSError) or name is None:
+        return False
+    failed, path = Path(os.path.abspath(os.fsdecode(name))), Path(os.path.abspath(out))
+    partial = failed.parent == path.parent and failed.name.startswith(f".{path.name}.partial-")
+    return failed == path or partial
+
+
 @contextmanager
 def atomic_output(
     out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()

@@ -24,15 +24,23 @@ they became applicable, so recv_ns never goes backwards in the log.
 
 Depth diff = ``L2_LEVEL`` records (qty 0 deletes), flag LAST on the
 message's last record; exch_ns = ``T`` (ms -> ns), recv_ns = the line's
-receive ns.  Trades: price in units of ``price_unit`` (0.1 for BTCUSDT), qty
+receive ns.  Trades: price in units of ``price_unit`` (see below), qty
 x ``qty_scale`` (a qty not representable at that scale is a bad line), code
 3 when ``m`` (buyer is maker: sell aggression) else 2, ref = trade id ``t``,
 agents 0.  ``bookTicker`` lines are derived views of the book: skipped and
 counted.  One ``SESSION`` record (ref = UTC date) precedes the first event:
-a 24-hour market has no session boundaries of its own."""
+a 24-hour market has no session boundaries of its own.
+
+Price unit: unless given, the data's own price grid: 10^-d where d is the
+most decimals (trailing zeros ignored) of any price in the first
+``HEAD_LINES`` lines and the first snapshot (0.1 for BTCUSDT, 0.01 for
+ETHUSDT); the tick size written to the log is the price unit.  A price
+finer than the unit later on is a bad row, and an import that loses more
+than its allowed share of rows fails (``quantumtrader.importers.command``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -47,6 +55,7 @@ import numpy as np
 
 from quantumtrader.events import EventFlag, EventType, GapReason, Side
 from quantumtrader.importers.event_buffer import EventBuffer
+from quantumtrader.importers.file_kind import BINANCE, file_kind, what_it_looks_like
 from quantumtrader.importers.input_file import InputFile
 from quantumtrader.importers.log_header import LogHeaderFields
 from quantumtrader.importers.stats import ImportStats
@@ -59,6 +68,9 @@ except ImportError:  # pragma: no cover - orjson is optional
     _loads = json.loads
 
 MS = 1_000_000
+HEAD_LINES = 10000  # lines read ahead for the symbol and the price grid ...
+SNAPSHOT_SEARCH_LINES = 200_000  # ... and on to the first snapshot, up to this line
+MAX_PRICE_DECIMALS = 8  # Binance's finest price step; a longer fraction is a bad row, not a finer unit
 SNAPSHOT_BOTH_SIDES = 2
 
 Progress = Callable[[int, int], None]
@@ -99,7 +111,7 @@ class BinanceImporter:
         path: str | os.PathLike[str],
         *,
         qty_scale: float = 1000,
-        price_unit: float = 0.1,
+        price_unit: float | None = None,
         max_listed: int = 20,
         out_records: int = 1 << 16,
         max_held_diffs: int = 100_000,
@@ -109,14 +121,19 @@ class BinanceImporter:
         self.qty_decimals = _power_of_ten_decimals(qty_scale, "qty scale")
         if self.qty_decimals < 0:
             raise ValueError(f"qty scale must be >= 1 (got {qty_scale})")
+        self.out_records = out_records
+        self.max_held_diffs = max_held_diffs
+        self.stats = ImportStats(max_listed=max_listed)
+        self.instrument, seen_decimals = self._scan_head()
+        self.price_unit_origin = "option" if price_unit is not None else "data"
+        if price_unit is None:
+            if seen_decimals is None:
+                raise ValueError(f"{self.path}: no price in the first {HEAD_LINES} lines: give --price-unit")
+            price_unit = 10.0**-seen_decimals
         self.price_unit = price_unit
         self.price_decimals = -_power_of_ten_decimals(price_unit, "price unit")
         if self.price_decimals < 0:
             raise ValueError(f"price unit must be <= 1 (got {price_unit})")
-        self.out_records = out_records
-        self.max_held_diffs = max_held_diffs
-        self.stats = ImportStats(max_listed=max_listed)
-        self.instrument = self._peek_symbol()
 
     def header(self) -> LogHeaderFields:
         return LogHeaderFields(
@@ -128,19 +145,50 @@ class BinanceImporter:
             source=f"binance:{os.path.basename(self.path)}",
         )
 
-    def _peek_symbol(self) -> str:
+    def _scan_head(self) -> tuple[str, int | None]:
+        """The symbol, and the most decimals (trailing zeros ignored) of any
+        price in the first snapshot and the first HEAD_LINES lines: the price
+        grid of the data, which gives the default price unit (0.1 for
+        BTCUSDT, 0.01 for ETHUSDT)."""
+        symbol: str | None = None
+        decimals: int | None = None
+
+        def note(prices: list[Any]) -> None:
+            nonlocal decimals
+            for text in prices:
+                if isinstance(text, str):
+                    d = min(len(text.partition(".")[2].rstrip("0")), MAX_PRICE_DECIMALS)
+                    decimals = d if decimals is None else max(decimals, d)
+
+        snapshot_seen = False
         with InputFile(self.path) as f:
             for i, line in enumerate(f.lines()):
-                if i >= 1000:
+                if i >= SNAPSHOT_SEARCH_LINES or (i >= HEAD_LINES and (snapshot_seen or symbol is None)):
                     break
                 try:
                     msg = _loads(line.partition(b" ")[2])
-                    symbol = msg.get("data", msg).get("s")
+                    data = msg.get("data", msg)
                 except (ValueError, AttributeError, TypeError):
                     continue
-                if isinstance(symbol, str) and symbol:
-                    return symbol
-        raise ValueError(f"{self.path}: no Binance message with a symbol in its first 1000 lines")
+                if not isinstance(data, dict):
+                    continue
+                if symbol is None and isinstance(data.get("s"), str) and data["s"]:
+                    symbol = data["s"]
+                with contextlib.suppress(KeyError, TypeError, IndexError):
+                    if "lastUpdateId" in data:
+                        snapshot_seen = True
+                        note([lv[0] for lv in data["bids"] + data["asks"]])
+                    elif data.get("e") == "depthUpdate":
+                        note([lv[0] for lv in data["b"] + data["a"]])
+                    elif data.get("e") == "trade":
+                        note([data["p"]])
+        if symbol is None:
+            kind = file_kind(self.path)
+            raise ValueError(
+                f"{self.path}: no Binance message with a symbol in its first {HEAD_LINES:,} lines"
+                + ("" if kind == BINANCE else f": {what_it_looks_like(kind)}")
+            )
+        return symbol, decimals
 
     # -- parsing ---------------------------------------------------------
 

@@ -35,6 +35,13 @@ import numpy as np
 
 from quantumtrader.events import EventFlag, EventType, Phase, Side
 from quantumtrader.importers.event_buffer import EventBuffer
+from quantumtrader.importers.file_kind import (
+    LOBSTER_MESSAGE,
+    LOBSTER_ORDERBOOK,
+    file_kind,
+    orderbook_levels,
+    what_it_looks_like,
+)
 from quantumtrader.importers.input_file import InputFile
 from quantumtrader.importers.local_time import NS_PER_S, hourly_utc_offsets, local_midnight_epoch_s
 from quantumtrader.importers.log_header import LogHeaderFields
@@ -94,11 +101,36 @@ class LobsterImporter:
             raise ValueError(f"{self.message_path}: no date in the file name: pass --date YYYYMMDD")
         if not self.instrument:
             raise ValueError(f"{self.message_path}: no ticker in the file name: pass --instrument")
+        self._check_kinds()
         self.zone = zone
         self.out_records = out_records
         self.stats = ImportStats(max_listed=max_listed)
         self._midnight_s = local_midnight_epoch_s(self.date)
         self._offsets = hourly_utc_offsets(self.date, zone)
+
+    def _check_kinds(self) -> None:
+        """Refuse swapped or foreign files up front: read as each other they
+        make every row a bad row and no event."""
+        m, b = self.message_path, self.orderbook_path
+        m_kind, b_kind = file_kind(m), file_kind(b)
+        if m_kind == LOBSTER_ORDERBOOK and b_kind == LOBSTER_MESSAGE:
+            raise ValueError(
+                f"the two files are swapped: {m} is the orderbook file and {b} the message file: "
+                "give the message file first (quantumtrader import lobster MESSAGE ORDERBOOK)"
+            )
+        if m_kind != LOBSTER_MESSAGE:
+            raise ValueError(
+                f"{m} is not a LOBSTER message file (rows time,type,order id,size,price,direction): "
+                f"{what_it_looks_like(m_kind)}"
+            )
+        if b_kind != LOBSTER_ORDERBOOK:
+            raise ValueError(
+                f"{b} is not a LOBSTER orderbook file (rows ask,ask size,bid,bid size): "
+                f"{what_it_looks_like(b_kind)}"
+            )
+        levels = orderbook_levels(b)
+        if levels != 1:
+            raise ValueError(f"{b} is a level-{levels} orderbook file: this importer reads level-1 files")
 
     def header(self) -> LogHeaderFields:
         return LogHeaderFields(

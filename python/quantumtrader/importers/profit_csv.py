@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from quantumtrader.events import EVENT_DTYPE
+from quantumtrader.importers.file_kind import PROFIT_CSV, file_kind, what_it_looks_like
 from quantumtrader.importers.input_file import InputFile
 from quantumtrader.importers.local_time import hourly_utc_offsets
 from quantumtrader.importers.log_header import LogHeaderFields
@@ -92,9 +93,15 @@ class ProfitCsvImporter:
         if len(self._ids) != len(self.agents):
             raise ValueError("the seed broker dictionary has duplicate names")
         first_row = self._first_data_row()
+        if first_row is None:
+            raise ValueError(f"{self.path}: no data rows")
+        kind = file_kind(self.path)
+        if kind != PROFIT_CSV:  # otherwise: "unknown ticker" named after a line of JSON
+            raise ValueError(
+                f"{self.path} is not a Profit tick export (rows of 11 fields: ticker,date,time,"
+                f"trade number,price,qty,vol,buyer,seller,type,aft): {what_it_looks_like(kind)}"
+            )
         if ticker is None:
-            if first_row is None:
-                raise ValueError(f"{self.path}: no data rows")
             ticker = decode_broker_name(first_row.split(b",")[0].strip().strip(b'"'))
         if not ticker:
             raise ValueError(f"{self.path}: the first data row has an empty ticker")

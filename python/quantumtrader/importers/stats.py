@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Bad-row reasons that are a choice, not a loss: rows of another ticker than
+# the one imported (profit-csv --ticker).
+DESELECTED_REASONS = frozenset({"other ticker"})
+# An import that loses more than this share of its data rows (bad rows other
+# than the deselected ones) has failed: a wrong price unit or a file of another
+# format loses most rows, a healthy export a handful.  ``--max-bad-share``.
+DEFAULT_MAX_BAD_SHARE = 0.001
+
 
 @dataclass
 class ImportStats:
@@ -41,6 +49,16 @@ class ImportStats:
 
     def skip(self, kind: str, count: int = 1) -> None:
         self.skipped[kind] = self.skipped.get(kind, 0) + count
+
+    @property
+    def lost_rows(self) -> int:
+        """Bad rows that were meant to be imported (deselected ones excluded)."""
+        return self.bad - sum(self.bad_by_reason.get(r, 0) for r in DESELECTED_REASONS)
+
+    @property
+    def lost_share(self) -> float:
+        """:attr:`lost_rows` over the data rows read (0 when none was read)."""
+        return self.lost_rows / self.rows if self.rows else 0.0
 
     @property
     def first_bad_lines(self) -> list[int]:
