@@ -1,7 +1,8 @@
 """What a long command shows while it works: a bar where the amount of work
-is known (``features``, ``replay``), a live status line where it is not
-(``record``).  Both go to stderr and only when stderr is a terminal: in a log
-file or a pipe the command stays quiet and prints its report at the end."""
+is known (``features``, ``replay``, ``import``: bytes read, ``synth``:
+sessions), a live status line where it is not (``record``).  Both go to
+stderr and only when stderr is a terminal: in a log file or a pipe the
+command stays quiet and prints its report at the end."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 def progress_console() -> Console:
@@ -18,12 +27,18 @@ def progress_console() -> Console:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[..., None]]:
+def progress_bar(
+    description: str, total: int | None, unit: str = "items"
+) -> Iterator[Callable[..., None]]:
     """Yields ``show(done, total=None)``: ``done`` units of the work (of
-    ``total``, which may be learnt late) are finished.  The bar is removed
+    ``total``, which may be learnt late) are finished; ``unit`` is "items"
+    (shown as done/total) or "bytes" (shown as sizes).  The bar is removed
     when the block ends, so the report that follows stands alone."""
     console = progress_console()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), amount, TimeElapsedColumn(), TimeRemainingColumn()
+    )
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(description, total=total)
 

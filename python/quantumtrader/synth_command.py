@@ -135,7 +135,7 @@ def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: f
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from quantumtrader.progress_bar import progress_bar
+    from quantumtrader.progress import progress_bar
 
     why = synth_argument_error(args.days, args.seed, args.signal, args.trades_per_day)
     why = why or calendar_error(args.days, args.start_date, args.instrument)
@@ -143,11 +143,9 @@ def run_synth(args: argparse.Namespace) -> int:
         print(f"quantumtrader synth: error: {why}", file=sys.stderr)
         return 2
     try:
-        with progress_bar("items") as bar:
-            task = bar.add_task(f"synth {args.instrument}", total=args.days)
+        with progress_bar(f"synth {args.instrument}", args.days) as show:
             s = write_synth_log(args.out, args.days, args.seed, args.signal, args.start_date,
-                                args.instrument, trades_per_day=args.trades_per_day,
-                                progress=lambda done, total: bar.update(task, completed=done))
+                                args.instrument, trades_per_day=args.trades_per_day, progress=show)
     except ValueError as exc:  # bad --out, or the calendar and generator: each says what is wrong
         print(f"quantumtrader synth: error: {exc}", file=sys.stderr)
         return 2

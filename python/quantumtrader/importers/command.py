@@ -31,7 +31,7 @@ import numpy as np
 from quantumtrader.importers.log_header import LogHeaderFields
 from quantumtrader.importers.stats import DEFAULT_MAX_BAD_SHARE, DESELECTED_REASONS, ImportStats
 from quantumtrader.output_path import OutputPathError, atomic_output, check_output, is_output_error
-from quantumtrader.progress_bar import progress_bar
+from quantumtrader.progress import progress_bar
 
 PROG = "quantumtrader import"
 # what a bad or unreadable input raises: reported as a message, never a traceback
@@ -261,14 +261,9 @@ def write_import_log(
     fields = importer.header()
     header = EventLogHeader(**asdict(fields), agents=list(agents or []))
     try:
-        with progress_bar("bytes") as bar, atomic_output(out, inputs) as partial:
-            task = bar.add_task(title, total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with progress_bar(title, None, unit="bytes") as show, atomic_output(out, inputs) as partial:
             with EventLogWriter(partial, header) as writer:
-                for chunk in importer.events(progress):
+                for chunk in importer.events(show):
                     writer.append(chunk)
                 if agents is not None:
                     writer.set_agents(agents)
