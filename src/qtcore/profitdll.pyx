@@ -167,7 +167,7 @@ def feed_counters():
         levels_truncated=c.levels_truncated, translate_errors=c.translate_errors,
         history_trades=c.history_trades, history_done=c.history_done,
         order_updates=c.order_updates, order_detail_errors=c.order_detail_errors,
-        order_ring_lost=c.order_ring_lost, venue_lost=c.venue_lost,
+        order_ring_lost=c.order_ring_lost, venue_lost=c.venue_lost, clock_errors=c.clock_errors,
         history_progress=c.history_progress, callback_thread=c.callback_thread,
         conn_state=[c.conn_state[i] for i in range(4)],
     )
