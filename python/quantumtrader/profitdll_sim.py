@@ -5,9 +5,12 @@ functions under the DLL's names and replays one of our event logs through
 the DLL's callbacks, so a client written for Nelogica's ``ProfitDLL64.dll``
 runs against it unchanged.  It is installed next to the extension modules
 (``quantumtrader/qtcore``); this module only finds it.  Its own
-configuration (``SimSetReplayLog``, ``SimSetSpeed``, fault injection ...) is
-described in ``src/profitdll_sim/profitdll_sim.h``; an unmodified client
-configures it through the ``QT_SIM_*`` environment variables instead.
+configuration (``SimSetReplayLog``, ``SimAddReplayLog`` for further logs
+replayed at once under their own tickers, e.g. WDO and WIN, ``SimSetSpeed``,
+fault injection ...) is described in ``src/profitdll_sim/profitdll_sim.h``
+and reached from Python through ``ProfitDLL.sim_*`` (``sim_set_replay_log``,
+``sim_add_replay_log``, ...); an unmodified client configures it through the
+``QT_SIM_*`` environment variables instead.
 """
 
 from __future__ import annotations

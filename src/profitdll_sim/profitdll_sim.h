@@ -30,7 +30,17 @@
 #define SIM_API QT_PDLL_EXPORT
 
 /* Configuration */
-SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8); /* NULL: none */
+/* The log to replay (NULL: none); it also removes the logs SimAddReplayLog
+ * added.  Served under SimSetTicker's name (default: the log's instrument). */
+SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8);
+/* One more log replayed in the same session, served under its own ticker
+ * (NULL or "": the log's instrument) and exchange (NULL or "": "F"): the
+ * logs are merged by exchange time and each ticker gets its log's records
+ * through the same callbacks (e.g. WDO and WIN at once).  At most 8 logs;
+ * SimSetReplayLog first.  Two logs under one ticker fail the login's
+ * market-data connection (SimGetLastError says why).  The order engine
+ * trades the first log's instrument. */
+SIM_API int QT_PDLL_CALL SimAddReplayLog(const char *path_utf8, const char *ticker, const char *exchange);
 SIM_API int QT_PDLL_CALL SimSetSpeed(double speed);              /* >= 0 */
 SIM_API int QT_PDLL_CALL SimSetTicker(const char *ticker, const char *exchange);
 SIM_API int QT_PDLL_CALL SimSetUtcOffsetMinutes(int minutes);
@@ -51,7 +61,8 @@ SIM_API int QT_PDLL_CALL SimSetAccount(int broker_id, const char *account_id, co
  * session (e.g. an intraday auction 4 and back to 0, a halt 2 and back).
  * NULL or "" clears.  See sim_replay.c for how phases are synthesized. */
 SIM_API int QT_PDLL_CALL SimSetPhaseSchedule(const char *spec);
-/* Synthesized daily price limits: reference price +- percent (default 10). */
+/* Synthesized daily price limits: reference price +- percent (default 10),
+ * rounded inwards to whole ticks of the log (limits are prices). */
 SIM_API int QT_PDLL_CALL SimSetDailyLimitPercent(double percent);
 
 /* Fault injection (asynchronous: acted on by the connector thread) */

@@ -22,15 +22,25 @@ void sim_mutex_unlock(sim_mutex *m);
 /* ---- configuration (Sim* setters, environment) ---- */
 #define SIM_MAX_SCHEDULE 32
 #define SIM_PATH_LEN 4096
+#define SIM_MAX_LOGS 8 /* logs replayed at once, one ticker each */
 
 typedef struct sim_phase_entry {
     int minute_of_day; /* local */
     int state;         /* QT_PDLL_TS_* */
 } sim_phase_entry;
 
+/* A further log of SimAddReplayLog, served under its own ticker. */
+typedef struct sim_log_source {
+    char path[SIM_PATH_LEN];
+    char ticker[SIM_ID_LEN];     /* "": the log's instrument */
+    char exchange[SIM_EXCH_LEN]; /* "": "F" */
+} sim_log_source;
+
 typedef struct sim_config {
-    char log_path[SIM_PATH_LEN];
+    char log_path[SIM_PATH_LEN]; /* the first log (SimSetReplayLog), served under ticker */
     int log_set;
+    sim_log_source more_logs[SIM_MAX_LOGS - 1];
+    int n_more_logs;
     double speed;
     int speed_set;
     char ticker[SIM_ID_LEN];
@@ -189,9 +199,16 @@ typedef struct sim_session {
     /* counters (atomics: read by SimGetCounters from any thread) */
     _Atomic uint64_t n[sizeof(SimCounters) / sizeof(uint64_t)];
 
-    /* the log (owned by the connector thread once loaded) */
-    sim_log log;
-    int have_log;
+    /* the logs (loaded by the connector thread at login, closed at
+     * DLLFinalize): logs[0] is SimSetReplayLog's, served under cfg.ticker
+     * and traded by the order engine; the agent dictionary is the union
+     * of the logs' (agent_maps[i]: log i's ids -> these, NULL = same) */
+    sim_log logs[SIM_MAX_LOGS];
+    int n_logs;
+    int have_log; /* n_logs > 0 */
+    uint16_t **agents; /* names, owned by the logs */
+    uint32_t n_agents;
+    int32_t *agent_maps[SIM_MAX_LOGS];
     _Atomic int replay_done;
 } sim_session;
 

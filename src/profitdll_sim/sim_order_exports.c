@@ -700,7 +700,7 @@ CHECK_SIGNATURE(HasOrdersInInterval);
 static int served_asset(sim_session *s, char *ticker, char *exch) {
     ticker[0] = exch[0] = 0;
     if (!atomic_load(&s->market_ready) || !s->have_log) return 0;
-    snprintf(ticker, SIM_ID_LEN, "%s", s->cfg.ticker[0] ? s->cfg.ticker : s->log.header.instrument);
+    snprintf(ticker, SIM_ID_LEN, "%s", s->cfg.ticker[0] ? s->cfg.ticker : s->logs[0].header.instrument);
     snprintf(exch, SIM_EXCH_LEN, "%s", s->cfg.exchange[0] ? s->cfg.exchange : "F");
     return ticker[0] != 0;
 }
