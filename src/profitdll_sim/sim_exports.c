@@ -723,3 +723,68 @@ EXPORT int QT_PDLL_CALL SimWaitReplayDone(int timeout_ms) {
         qt_sleep_ns(1000000);
     }
 }
+
+/* ------------------------------------------------------------------------ */
+/* Sim*: orders (latency, early callbacks, rejects, fees, seed)            */
+
+EXPORT int QT_PDLL_CALL SimSetOrderLatencyUs(int us) {
+    if (us < 0 || us > 60000000) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.order_latency_us = us;
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        if (s->orders) sim_orders_set_latency(s->orders, (int64_t)us * 1000);
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability) {
+    if (!(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.early_callback_probability = probability;
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        s->early_probability = probability;
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason) {
+    uint16_t check[SIM_REASON_LEN];
+    if (count < 0 || !(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
+    if (reason && (strlen(reason) >= SIM_REASON_LEN || sim_utf8_to_u16(reason, check, SIM_REASON_LEN) < 0))
+        return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.reject_count = count;
+    g_config.reject_probability = probability;
+    snprintf(g_config.reject_reason, sizeof(g_config.reject_reason), "%s", reason ? reason : "");
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        if (s->orders) sim_orders_set_rejects(s->orders, count, probability, reason);
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract) {
+    if (!isfinite(brl_per_contract)) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.fee_per_contract = brl_per_contract < 0 ? -1.0 : brl_per_contract;
+    sim_mutex_unlock(&g_config_lock);
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetSeed(uint64_t seed) {
+    sim_mutex_lock(&g_config_lock);
+    g_config.seed = seed;
+    sim_mutex_unlock(&g_config_lock);
+    return NL_OK;
+}

@@ -227,17 +227,16 @@ void *sim_alloc_array(sim_session *s, size_t bytes);
 int sim_free_array(sim_session *s, void *p);
 void sim_free_all_arrays(sim_session *s);
 
-/* Connector thread (sim_replay.c) */
-void sim_connector_main(void *arg);
+/* The market clock: the exchange time of the record being replayed, run
+ * on with the wall clock at the replay's speed between records (the
+ * session's own UTC time before any record). */
 int64_t sim_clock_now(sim_session *s);
 
-/* Orders glue (sim_order_exports.c): host hooks and the notification drain */
-void sim_host_order_changed(void *ctx, int64_t local_id);
-int64_t sim_host_now_ns(void *ctx);
-void sim_fire_order_notifications(sim_session *s);
-void sim_fire_accounts(sim_session *s);
-void sim_fire_order_history(sim_session *s);
-void sim_fill_asset_id(sim_session *s, TConnectorAssetIdentifier *out);
+/* The connector thread (sim_replay.c), started at DLLInitialize*.  The
+ * replay and the order side (sim_order_callbacks.h, sim_order_exports.c)
+ * share only this session state: the replay calls the order side's
+ * callbacks, never the other way round. */
+void sim_connector_main(void *arg);
 
 /* The opaque trade handed to V2 trade callbacks (read with TranslateTrade);
  * its magic is cleared when the callback returns. */

@@ -34,6 +34,7 @@
 
 #include "qt_events.h"
 #include "sim_feed.h"
+#include "sim_order_callbacks.h"
 #include "sim_text.h"
 
 typedef struct replay {
@@ -313,34 +314,13 @@ static int load_logs(replay *r) {
     return 0;
 }
 
+/* The order engine trades the first log's instrument. */
 static void create_orders(replay *r) {
-    sim_session *s = r->s;
-    sim_orders_config oc;
-    memset(&oc, 0, sizeof(oc));
-    oc.account = s->cfg.account;
-    oc.latency_ns = s->cfg.order_latency_us * 1000;
-    oc.fee_per_contract = s->cfg.fee_per_contract;
-    oc.seed = s->cfg.seed;
-    oc.reject_count = s->cfg.reject_count;
-    oc.reject_probability = s->cfg.reject_probability;
-    snprintf(oc.reject_reason, sizeof(oc.reject_reason), "%s", s->cfg.reject_reason);
-    if (r->n_feeds) {
-        const sim_feed *f = &r->feeds[0];
-        snprintf(oc.ticker, sizeof(oc.ticker), "%s", f->ticker);
-        snprintf(oc.exchange, sizeof(oc.exchange), "%s", f->exchange);
-        oc.price_unit = f->price_unit;
-        oc.tick_size = f->log->header.tick_size;
-        oc.contract_multiplier = f->multiplier;
-        oc.have_market = 1;
-    }
-    sim_orders_host host = {s, sim_host_order_changed, sim_host_now_ns};
-    sim_orders *o = sim_orders_create(&oc, &host);
-    if (!o) sim_set_error("the order engine could not be created (out of memory)");
-    sim_mutex_lock(&s->lock);
-    s->orders = o;
-    s->early_probability = s->cfg.early_callback_probability;
-    s->rng = s->cfg.seed ^ 0xEA71CA11BAC4ull;
-    sim_mutex_unlock(&s->lock);
+    const sim_feed *f = r->n_feeds ? &r->feeds[0] : NULL;
+    if (f)
+        sim_orders_start(r->s, f->ticker, f->exchange, f->price_unit, f->log->header.tick_size, f->multiplier, 1);
+    else
+        sim_orders_start(r->s, "", "", 0, 0, 0, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -500,15 +480,4 @@ void sim_connector_main(void *arg) {
 
     for (int i = 0; i < r->n_feeds; i++) sim_feed_close(&r->feeds[i]);
     free(r);
-}
-
-int64_t sim_clock_now(sim_session *s) {
-    int64_t c = atomic_load(&s->clock_ns);
-    if (c == 0) return qt_utc_ns();
-    double speed;
-    uint64_t bits = atomic_load(&s->speed_bits);
-    memcpy(&speed, &bits, sizeof(speed));
-    if (speed > 0 && !atomic_load(&s->replay_done))
-        c += (int64_t)((double)(qt_monotonic_ns() - atomic_load(&s->clock_wall_ns)) * speed);
-    return c;
 }

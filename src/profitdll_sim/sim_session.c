@@ -197,3 +197,14 @@ void sim_free_all_arrays(sim_session *s) {
     free(s->allocs.slots);
     memset(&s->allocs, 0, sizeof(s->allocs));
 }
+
+int64_t sim_clock_now(sim_session *s) {
+    int64_t c = atomic_load(&s->clock_ns);
+    if (c == 0) return qt_utc_ns();
+    double speed;
+    uint64_t bits = atomic_load(&s->speed_bits);
+    memcpy(&speed, &bits, sizeof(speed));
+    if (speed > 0 && !atomic_load(&s->replay_done))
+        c += (int64_t)((double)(qt_monotonic_ns() - atomic_load(&s->clock_wall_ns)) * speed);
+    return c;
+}
