@@ -171,16 +171,18 @@ EXPORT int32_t QT_PDLL_CALL DLLInitializeMarketLogin(qt_pdll_cstr activation_key
 }
 CHECK_SIGNATURE(DLLInitializeMarketLogin);
 
-/* Returns once the connector thread has ended: no callback can fire after. */
+/* Returns once the connector thread has ended: no callback can fire after.
+ * The session stays current until then, so a callback in flight can still
+ * return its arrays with FreePointer (and read with TranslateTrade). */
 EXPORT int32_t QT_PDLL_CALL DLLFinalize(void) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (refuse_in_callback(s)) return NL_INTERNAL_ERROR;
-    sim_session *expect = s;
-    if (!atomic_compare_exchange_strong(&g_session, &expect, NULL)) return NL_NOT_INITIALIZED;
+    if (atomic_exchange(&s->finalizing, 1)) return NL_NOT_INITIALIZED; /* another thread finalizes it */
     atomic_store(&s->stop, 1);
     sim_wake(s);
     qt_thread_join(&s->thread);
+    atomic_store(&g_session, NULL);
     sim_orders_destroy(s->orders);
     for (int i = 0; i < s->n_logs; i++) {
         sim_log_close(&s->logs[i]);

@@ -167,6 +167,7 @@ typedef struct sim_session {
     _Atomic uint64_t thread_tid;
     qt_atomic_u32 wake; /* bumped on every command / notification */
     atomic_int stop;
+    atomic_int finalizing; /* DLLFinalize under way: the session serves its last callbacks */
     atomic_int logged_in;    /* login result 0 delivered */
     atomic_int market_ready; /* (2,4) delivered */
     atomic_int routing_ready;

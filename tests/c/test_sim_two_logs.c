@@ -7,7 +7,9 @@
  *     the record being delivered (the stamp of the book records);
  *  4. refusals: SimAddReplayLog before SimSetReplayLog, two logs under one
  *     ticker (the market data does not connect; SimGetLastError says why),
- *     SimSetReplayLog removing the added logs.
+ *     SimSetReplayLog removing the added logs;
+ *  5. DLLFinalize while a full-book callback is in flight: the callback can
+ *     still return its arrays with FreePointer.
  * Runs under ASan+UBSan in CI. */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ DECL(SubscribeTicker);
 DECL(SubscribePriceBook);
 DECL(GetServerClock);
 DECL(GetAgentNameByID);
+DECL(FreePointer);
 
 /* 2026-11-03 09:00:00 -03:00 in UTC ns */
 #define OPEN 1793707200000000000LL
@@ -101,6 +104,8 @@ typedef struct seen_trade {
 static seen_trade g_trades[4 * N_TRADES];
 static int g_n_trades, g_books, g_clock_bad;
 static atomic_int g_market; /* last market-data state */
+static atomic_int g_slow_free, g_in_book; /* part 5 */
+static atomic_int g_free_rc = 1;
 
 static int is(const uint16_t *a, const uint16_t *b) {
     while (*a && *a == *b) a++, b++;
@@ -128,7 +133,21 @@ static void QT_PDLL_CALL on_trade(TAssetID a, qt_pdll_str date, uint32_t number,
 static void QT_PDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, int32_t side, int32_t qty,
                                  int32_t count, double price, void *sell, void *buy) {
     (void)action, (void)position, (void)side, (void)qty, (void)count, (void)price, (void)sell, (void)buy;
-    if (action == QT_PDLL_BA_FULL_BOOK) return; /* arrays left to DLLFinalize */
+    if (action == QT_PDLL_BA_FULL_BOOK) {
+        if (!atomic_load(&g_slow_free)) return; /* arrays left to DLLFinalize */
+        atomic_store(&g_in_book, 1);
+        qt_sleep_ns(50 * 1000000LL); /* DLLFinalize is called meanwhile */
+        int rc = NL_OK;
+        void *arr[2] = {sell, buy};
+        for (int i = 0; i < 2; i++) {
+            if (!arr[i]) continue;
+            int32_t size;
+            memcpy(&size, (char *)arr[i] + 4, 4);
+            if (FreePointer(arr[i], size) != NL_OK) rc = -1;
+        }
+        atomic_store(&g_free_rc, rc);
+        return;
+    }
     double dt;
     int32_t y, mo, d, h, mi, s, ms;
     CHECK(GetServerClock(&dt, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK);
@@ -208,6 +227,15 @@ int main(int argc, char **argv) {
     CHECK(SimGetCounters(&c, sizeof(c)) == NL_OK);
     CHECK(c.records_invalid == 0 && c.trades_delivered == 2 * N_TRADES);
     CHECK(DLLFinalize() == NL_OK);
+
+    /* 5. finalize during a callback that still has arrays to return */
+    atomic_store(&g_slow_free, 1);
+    login();
+    CHECK(SubscribePriceBook(W_WDO, W_F) == NL_OK); /* the current full book at once */
+    for (int i = 0; i < 2000 && !atomic_load(&g_in_book); i++) qt_sleep_ns(1000000);
+    CHECK(atomic_load(&g_in_book));
+    CHECK(DLLFinalize() == NL_OK);
+    CHECK(atomic_load(&g_free_rc) == NL_OK);
     CHECK(SimSetReplayLog(NULL) == NL_OK);
     remove(a_path);
     remove(b_path);
