@@ -28,6 +28,7 @@ from venue_support import (
 from quantumtrader.eventlog import read_event_log
 from quantumtrader.events import EventFlag, EventType
 from quantumtrader.features.engine_setup import build_engine
+from quantumtrader.profitdll_sim import set_replay_logs
 from quantumtrader.qtcore.features import DRAIN_DONE, FeatureBatch
 from quantumtrader.synth import write_synthetic_log
 from quantumtrader.venue.connection import ConnectionTimeoutError, ProfitConnection
@@ -123,8 +124,8 @@ def test_book_records_carry_the_server_clock(logs: dict[str, Path]) -> None:
 def two_instrument_connection(logs: dict[str, Path]) -> ProfitConnection:
     conn = ProfitConnection(simulator_path(), credentials=SIM_CREDENTIALS, market_capacity=1 << 20,
                             utc_offset_min=-180)
-    configure_sim(conn.dll, logs["WDO"])  # served as WDOZ26
-    conn.dll.sim_add_replay_log(str(logs["WIN"]), "WINZ26", "F")
+    configure_sim(conn.dll, logs["WDO"])
+    set_replay_logs(conn.dll, [(logs["WDO"], "WDOZ26"), (logs["WIN"], "WINZ26")])
     conn.connect(10.0)
     return conn
 
@@ -161,6 +162,13 @@ def test_two_logs_replay_merged_by_time_each_under_its_ticker(logs: dict[str, Pa
                              batch_features(logs[name]))
     assert sim["trades_delivered"] == len(log_expectations(logs["WDO"])["trades"]) + len(
         log_expectations(logs["WIN"])["trades"])
+
+
+def test_set_replay_logs_checks_its_arguments(logs: dict[str, Path]) -> None:
+    same_ticker = [(logs["WDO"], "WDOZ26"), (logs["WIN"], "wdoz26")]
+    for bad in ([], same_ticker, [(logs["WDO"], f"T{i}") for i in range(9)]):
+        with pytest.raises(ValueError):
+            set_replay_logs(object(), bad)
 
 
 def test_two_logs_under_one_ticker_are_refused(logs: dict[str, Path]) -> None:

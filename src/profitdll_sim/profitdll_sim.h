@@ -1,5 +1,6 @@
 /* libprofitdll_sim: a stand-in for Nelogica's ProfitDLL64.dll that replays
- * one of our event logs through the DLL's own exports and callbacks.
+ * our event logs through the DLL's own exports and callbacks: one log, or
+ * several at once (one ticker each, merged by exchange time).
  *
  * It exports the DLL's functions under the DLL's names with the DLL's ABI
  * (qt_profitdll.h), so a client written for the real DLL loads it unchanged.
@@ -7,9 +8,9 @@
  * or, for an unmodified client, environment variables read at
  * DLLInitializeLogin / DLLInitializeMarketLogin:
  *
- *   QT_SIM_LOG          event log to replay (UTF-8 path)
+ *   QT_SIM_LOG          event log to replay (UTF-8 path; further logs: SimAddReplayLog)
  *   QT_SIM_SPEED        0 = as fast as the callbacks return, 1 = real time, N = N x
- *   QT_SIM_TICKER       name the log's instrument is served under, "TICKER" or
+ *   QT_SIM_TICKER       name the (first) log is served under, "TICKER" or
  *                       "TICKER:EXCHANGE" (default: the log's instrument, "F")
  *   QT_SIM_UTC_OFFSET   minutes east of UTC of the dates the DLL prints (default
  *                       -180: Sao Paulo, which has had no daylight saving since 2019)
@@ -74,9 +75,9 @@ SIM_API int QT_PDLL_CALL SimDropMarketData(int ms);
 SIM_API int QT_PDLL_CALL SimSetCallbackDelayUs(int us);
 /* Stall the connector thread once for `ms`: data queues up, then bursts. */
 SIM_API int QT_PDLL_CALL SimStallCallbacks(int ms);
-/* Send one malformed event for the served ticker (SIM_MALFORMED_*). */
+/* Send one malformed event for the (first) served ticker (SIM_MALFORMED_*). */
 SIM_API int QT_PDLL_CALL SimInjectMalformed(int kind);
-/* Send a ticker state now (QT_PDLL_TS_*), e.g. a halt. */
+/* Send a ticker state now (QT_PDLL_TS_*) for every served ticker, e.g. a halt. */
 SIM_API int QT_PDLL_CALL SimInjectPhase(int state);
 
 /* Orders (a routing login, DLLInitializeLogin): every order export, V2 and
@@ -105,7 +106,7 @@ SIM_API int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract);
 /* Seed of the random choices (early callbacks, random rejections). */
 SIM_API int QT_PDLL_CALL SimSetSeed(uint64_t seed);
 
-/* What the DLL's position record lacks, for the served instrument and the
+/* What the DLL's position record lacks, for the (first) served instrument and the
  * simulated account: consolidated, since the login. */
 typedef struct SimPositionStats {
     int64_t net_qty;      /* > 0 long, < 0 short */
