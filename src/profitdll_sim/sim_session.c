@@ -85,8 +85,16 @@ int sim_parse_schedule(const char *spec, sim_phase_entry *out, int *n) {
 
 sim_session *sim_current(void) { return atomic_load_explicit(&g_session, memory_order_acquire); }
 
+/* The calling thread's id, cached: qt_thread_id is a system call on Linux,
+ * and GetServerClock asks this inside every book callback. */
+static uint64_t this_thread_id(void) {
+    static _Thread_local uint64_t tid;
+    if (!tid) tid = qt_thread_id();
+    return tid;
+}
+
 int sim_in_callback(const sim_session *s) {
-    return s && atomic_load(&((sim_session *)s)->thread_tid) == qt_thread_id();
+    return s && atomic_load(&((sim_session *)s)->thread_tid) == this_thread_id();
 }
 
 void sim_wake(sim_session *s) {
