@@ -82,8 +82,11 @@ def assert_same_features(live: tuple, batch: tuple) -> None:
     assert finite > 0.8  # ofi_10/50/100 and book_update_rate are defined on most rows
 
 
-def test_synthetic_log_gives_the_same_77_features_live_and_in_batch(logs: dict[str, Path]) -> None:
-    conn = sim_connection(logs["WDO"])
+@pytest.mark.parametrize("trades_v2", [True, False], ids=["trades-v2", "trades-v1"])
+def test_synthetic_log_gives_the_same_77_features_live_and_in_batch(logs: dict[str, Path],
+                                                                   trades_v2: bool) -> None:
+    """V2 trades carry a SYSTEMTIME, V1 trades a date string: both to the millisecond."""
+    conn = sim_connection(logs["WDO"], trades_v2=trades_v2)
     try:
         got = drain_replay(conn)
         c = conn.counters
