@@ -376,7 +376,8 @@ EXPORT int32_t QT_PDLL_CALL GetServerClock(double *server_clock, int32_t *year, 
     if (!s) return NL_NOT_INITIALIZED;
     if (!server_clock || !year || !month || !day || !hour || !minute || !second || !millisecond)
         return NL_INVALID_ARGS;
-    int64_t t = sim_in_callback(s) && atomic_load(&s->clock_ns) != 0 ? atomic_load(&s->clock_ns) : sim_clock_now(s);
+    int64_t in_cb = sim_in_callback(s) ? atomic_load(&s->callback_clock_ns) : 0;
+    int64_t t = in_cb != 0 ? in_cb : sim_clock_now(s);
     sim_civil c;
     sim_civil_from_ns(t, s->cfg.utc_offset_min, &c);
     *server_clock = sim_delphi_datetime(t, s->cfg.utc_offset_min);

@@ -90,7 +90,15 @@ static void set_clock(sim_feed *f, int64_t t) {
     if (t != QT_TIME_NONE) f->clock = t;
     if (f->clock == QT_TIME_NONE) return;
     atomic_store(&f->s->clock_ns, f->clock);
+    atomic_store(&f->s->callback_clock_ns, f->clock);
     atomic_store(&f->s->clock_wall_ns, qt_monotonic_ns());
+}
+
+/* Callbacks of this feed outside its records (a subscription's current
+ * state, a reconnection, a history answer, an injected event) are dated by
+ * its log's time, not by another log's: GetServerClock follows. */
+static void deliver_as(sim_feed *f) {
+    if (f->clock != QT_TIME_NONE) atomic_store(&f->s->callback_clock_ns, f->clock);
 }
 
 /* Market callbacks are delivered only while the feed is up. */
@@ -323,6 +331,7 @@ static void deliver_phase(sim_feed *f, int state) {
 }
 
 void sim_feed_set_phase(sim_feed *f, int state) {
+    deliver_as(f);
     f->phase = state;
     engine_phase(f, state);
     if ((f->served & SIM_SUB_TICKER) && live(f)) deliver_phase(f, state);
@@ -610,6 +619,7 @@ static void process_record(sim_feed *f, const qt_event *ev) {
 /* malformed events, history                                                */
 
 void sim_feed_inject_malformed(sim_feed *f, int kind) {
+    deliver_as(f);
     if (!live(f)) return;
     int64_t t = f->clock;
     switch (kind) {
@@ -675,6 +685,7 @@ static void progress(sim_feed *f, int pct) {
 
 /* Trades of the already-replayed part of the log within [start, end]. */
 void sim_feed_history(sim_feed *f, int64_t start_ns, int64_t end_ns) {
+    deliver_as(f);
     uint64_t limit = f->cursor_open ? f->cur.index : 0;
     sim_log_cursor hc;
     if (limit == 0 || sim_log_cursor_open(&hc, f->log)) {
@@ -773,6 +784,7 @@ void sim_feed_step(sim_feed *f) {
 
 void sim_feed_finish(sim_feed *f) {
     if (f->finished) return;
+    deliver_as(f);
     end_session(f);
     f->finished = 1;
 }
@@ -781,6 +793,7 @@ void sim_feed_subscribe(sim_feed *f, unsigned kinds) {
     unsigned added = kinds & ~f->served;
     f->served |= kinds;
     if (!live(f)) return;
+    deliver_as(f);
     if (added & SIM_SUB_PRICE_BOOK) deliver_full_book(f, 3u);
     if (added & SIM_SUB_TICKER) send_ticker_state(f);
 }
@@ -788,6 +801,7 @@ void sim_feed_subscribe(sim_feed *f, unsigned kinds) {
 void sim_feed_unsubscribe(sim_feed *f, unsigned kinds) { f->served &= ~kinds; }
 
 void sim_feed_resume(sim_feed *f) {
+    deliver_as(f);
     if (f->served & SIM_SUB_PRICE_BOOK) deliver_full_book(f, 3u);
     if (f->served & SIM_SUB_TICKER) send_ticker_state(f);
 }

@@ -194,6 +194,10 @@ typedef struct sim_session {
 
     /* replay clock, read by GetServerClock / the order engine */
     _Atomic int64_t clock_ns;
+    /* exchange time of what the connector thread delivers now (its log's
+     * time, which with several logs may trail clock_ns): GetServerClock
+     * inside a callback */
+    _Atomic int64_t callback_clock_ns;
     _Atomic int64_t clock_wall_ns;
     _Atomic uint64_t speed_bits; /* double */
 

@@ -4,7 +4,8 @@
  *  2. the logs' broker dictionaries differ: the second log's ids are
  *     renumbered into one dictionary, which GetAgentNameByID serves;
  *  3. inside a PriceBook callback GetServerClock gives the exchange time of
- *     the record being delivered (the stamp of the book records);
+ *     the record being delivered (the stamp of the book records), and for a
+ *     subscription's full book its own log's time;
  *  4. refusals: SimAddReplayLog before SimSetReplayLog, two logs under one
  *     ticker (the market data does not connect; SimGetLastError says why),
  *     SimSetReplayLog removing the added logs;
@@ -53,8 +54,8 @@ static qt_event mk(uint64_t seq, int type, int flags, int64_t t, int64_t price, 
 
 /* A session: snapshot (one level a side), then per second k an L2 update
  * and a trade at `first + 2k` seconds, buyer `buy`, seller `sell`. */
-static void write_log(const char *path, const char *instrument, double unit, int64_t mid, int first_sec,
-                      const char **agents, int n_agents, int buy, int sell) {
+static void write_log(const char *path, const char *instrument, double unit, int64_t open, int64_t mid,
+                      int first_sec, const char **agents, int n_agents, int buy, int sell) {
     qt_evlog_header h;
     memset(&h, 0, sizeof(h));
     h.price_unit = unit;
@@ -68,12 +69,12 @@ static void write_log(const char *path, const char *instrument, double unit, int
     CHECK(qt_evlog_set_agents(w, (uint32_t)n_agents, agents, NULL) == QT_EVLOG_OK);
     uint64_t seq = 0;
     qt_event e[8];
-    e[0] = mk(++seq, QT_EV_SESSION, 0, OPEN, QT_PRICE_NONE, 0, 0);
+    e[0] = mk(++seq, QT_EV_SESSION, 0, open, QT_PRICE_NONE, 0, 0);
     e[0].ref = 20261103;
-    e[1] = mk(++seq, QT_EV_SNAPSHOT_BEGIN, 0, OPEN, QT_PRICE_NONE, 0, 2);
-    e[2] = mk(++seq, QT_EV_L2_LEVEL, 0, OPEN, mid - 1, 10, 0);
-    e[3] = mk(++seq, QT_EV_L2_LEVEL, 0, OPEN, mid + 1, 10, 1);
-    e[4] = mk(++seq, QT_EV_SNAPSHOT_END, QT_F_LAST, OPEN, QT_PRICE_NONE, 0, 2);
+    e[1] = mk(++seq, QT_EV_SNAPSHOT_BEGIN, 0, open, QT_PRICE_NONE, 0, 2);
+    e[2] = mk(++seq, QT_EV_L2_LEVEL, 0, open, mid - 1, 10, 0);
+    e[3] = mk(++seq, QT_EV_L2_LEVEL, 0, open, mid + 1, 10, 1);
+    e[4] = mk(++seq, QT_EV_SNAPSHOT_END, QT_F_LAST, open, QT_PRICE_NONE, 0, 2);
     CHECK(qt_evlog_append(w, e, 5) == 0);
     for (int k = 0; k < N_TRADES; k++) {
         int64_t t = OPEN + (first_sec + 2 * k) * SEC + 250 * 1000000LL;
@@ -106,6 +107,8 @@ static int g_n_trades, g_books, g_clock_bad;
 static atomic_int g_market; /* last market-data state */
 static atomic_int g_slow_free, g_in_book; /* part 5 */
 static atomic_int g_free_rc = 1;
+static int64_t g_full_book_t[2][2]; /* [WIN][first, second full book]: GetServerClock inside */
+static int g_full_books[2];
 
 static int is(const uint16_t *a, const uint16_t *b) {
     while (*a && *a == *b) a++, b++;
@@ -134,7 +137,15 @@ static void QT_PDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, i
                                  int32_t count, double price, void *sell, void *buy) {
     (void)action, (void)position, (void)side, (void)qty, (void)count, (void)price, (void)sell, (void)buy;
     if (action == QT_PDLL_BA_FULL_BOOK) {
-        if (!atomic_load(&g_slow_free)) return; /* arrays left to DLLFinalize */
+        if (!atomic_load(&g_slow_free)) { /* arrays left to DLLFinalize */
+            double dt;
+            int32_t y, mo, d, h, mi, s, ms;
+            CHECK(GetServerClock(&dt, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK);
+            int w = is(a.ticker, W_WIN);
+            if (g_full_books[w] < 2) g_full_book_t[w][g_full_books[w]] = qt_pdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, -180);
+            g_full_books[w]++;
+            return;
+        }
         atomic_store(&g_in_book, 1);
         qt_sleep_ns(50 * 1000000LL); /* DLLFinalize is called meanwhile */
         int rc = NL_OK;
@@ -175,8 +186,9 @@ int main(int argc, char **argv) {
     snprintf(b_path, sizeof(b_path), "%s.win.qtlog", base);
     const char *wdo_agents[] = {"XP", "BTG Pactual", "Itau BBA"};
     const char *win_agents[] = {"Itau BBA", "Genial"}; /* ids 0, 1 here; 2, 3 in the session */
-    write_log(a_path, "WDOFUT", 0.5, 11000, 1, wdo_agents, 3, 0, 1);  /* trades at 1, 3, 5 ... s */
-    write_log(b_path, "WINFUT", 5.0, 25000, 2, win_agents, 2, 0, 1);  /* trades at 2, 4, 6 ... s */
+    /* WIN's log opens a second later than WDO's */
+    write_log(a_path, "WDOFUT", 0.5, OPEN, 11000, 1, wdo_agents, 3, 0, 1);      /* trades at 1, 3, 5 ... s */
+    write_log(b_path, "WINFUT", 5.0, OPEN + SEC, 25000, 2, win_agents, 2, 0, 1); /* trades at 2, 4, 6 ... s */
 
     /* 4. refusals first */
     CHECK(SimSetReplayLog(NULL) == NL_OK);
@@ -216,6 +228,10 @@ int main(int argc, char **argv) {
         }
     }
     CHECK(g_books == 2 * N_TRADES && g_clock_bad == 0);
+    /* full books (at subscription: the empty book; then each log's snapshot) carry their own
+     * log's time, not the other log's */
+    CHECK(g_full_books[0] == 2 && g_full_books[1] == 2);
+    for (int k = 0; k < 2; k++) CHECK(g_full_book_t[0][k] == OPEN && g_full_book_t[1][k] == OPEN + SEC);
     const char *names[] = {"XP", "BTG Pactual", "Itau BBA", "Genial"};
     for (int i = 0; i < 4; i++) {
         const qt_pdll_wchar *n = GetAgentNameByID(i);
