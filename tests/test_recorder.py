@@ -162,3 +162,22 @@ def test_an_unwritable_out_is_refused_before_the_library_or_a_login(tmp_path: Pa
         assert rc == 2
         line = _error_line(capsys)
         assert line.startswith("quantumtrader record: error: --out") and "ProfitDLL" not in line
+
+
+def test_clean_synthetic_logs_record_no_invalid_record(synth2: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    """A clean WIN day and a second WDO day used to report thousands of records "invalid (kept,
+    flagged)": the simulator's synthesized daily limits (reference +- 10 %) were off the tick grid,
+    so every NewDaily's DAILY_LIMITS record was flagged.  Limits are prices: whole ticks."""
+    text = record(synth2, tmp_path / "wdo", capsys)
+    assert "invalid (kept, flagged) 0" in text
+    win = tmp_path / "win.qtlog"
+    write_synthetic_log(win, days=1, seed=4, signal=0.0, instrument="WINFUT", trades_per_day=300, levels=10)
+    rc = main(["record", "--venue", "sim", "--ticker", "WIN", "--out", str(tmp_path / "win"), "--replay",
+               str(win)])
+    text = capsys.readouterr().out
+    assert rc == 0 and "invalid (kept, flagged) 0" in text, text
+    ev = read_event_log(next((tmp_path / "win" / "WINZ26").glob("*.qtlog"))).events
+    limits = ev[ev["type"] == EventType.DAILY_LIMITS]
+    assert len(limits) > 100 and not np.any(limits["flags"] & EventFlag.INVALID)
+    assert np.all(limits["price"] > limits["ref"])  # max above min, both prices of the grid

@@ -181,6 +181,17 @@ def test_book_events_per_trade(small):
         assert msgs >= 5 * trades, (msgs, trades)
 
 
+def test_one_book_event_per_price_book_action(small):
+    """ProfitDLL delivers one PriceBook callback per action and the spec counts a book event per
+    callback, so every level change outside the opening snapshot is its own message (LAST):
+    the log then has exactly the book events the same market has live."""
+    for day in split_sessions(small.events):
+        end = int(np.flatnonzero(day["type"] == EventType.SNAPSHOT_END)[0])
+        l2 = day[end + 1:][day[end + 1:]["type"] == EventType.L2_LEVEL]
+        assert len(l2) and np.all(l2["flags"] & LAST)
+        assert np.all(l2["exch_ns"] % 1_000_000 == 0)  # millisecond stamps, as the server clock's
+
+
 def test_session_hours_follow_the_calendar(cal):
     # Starts on a holiday (Nov 20 2026): the first session is Monday Nov 23; Ash Wednesday opens at 13:00.
     m = simulate_market(2, seed=3, signal=0.0, start_date="2026-11-20", trades_per_day=2000)

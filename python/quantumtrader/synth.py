@@ -24,8 +24,9 @@ longer run repeats the days of a shorter one):
   passive sides with different weights; ~0.3 % of trades are crosses (code
   1, one broker on both sides) and each session opens with an auction print
   (code 4).
-* **Mid price.**  The book always shows a one-tick spread between complete
-  exchange messages, so the mid lives on the half-tick grid and moves in
+* **Mid price.**  The book shows a one-tick spread between mid steps (two
+  ticks for the one action inside a step), so the mid lives on the half-tick
+  grid and moves in
   steps of one tick at Poisson times whose rate follows activity^0.7 (daily
   volatility about 0.7 % for WDO).  A step is up with probability
   ``0.5 + 0.5 * clip(signal * G * I, -0.9, 0.9)``, where ``I`` in [-1, 1] is
@@ -42,18 +43,29 @@ longer run repeats the days of a shorter one):
   5-minute standard deviation at ``signal = 1``.
 * **Book.**  ``levels`` price levels per side, quantities log-normal and
   mean-reverting to a depth profile through background adds and cancels
-  (as many as make the session's messages ``book_events_per_trade`` (6) per
-  trade, spread like activity, more near the touch; a background message
+  (as many as make the session's book events ``book_events_per_trade`` (6)
+  per trade, spread like activity, more near the touch; a background update
   never empties a level).  Every trade executes at the
   touch (buys at the ask, sells at the bid), so ``bid <= price <= ask``
-  holds before it, and is followed by the message that removes its quantity
+  holds before it, and is followed by the update that removes its quantity
   from that level; when a queue is too short for a trade, a replenishing
-  message adds to it first.  A mid step is one message (after an optional
-  sweep trade at the touch): the touch level on the losing side is deleted
-  before the new best level is added at the same price on the other side,
-  the far levels are trimmed and extended, so the book is never crossed nor
-  locked even record by record.  Queue sizes are independent of the coming
-  steps, so book imbalance carries no signal either.
+  update adds to it first.  A mid step is four price-book actions in one
+  millisecond (after an optional sweep trade at the touch): the touch level
+  on the losing side is deleted before the new best level is added at the
+  same price on the other side, then the far levels are trimmed and
+  extended, so the book is never crossed nor locked even action by action.
+  Queue sizes are independent of the coming steps, so book imbalance
+  carries no signal either.
+* **One book event per price-book action.**  ProfitDLL reports a B3 book
+  change as one PriceBook callback per action (add, edit, delete), and the
+  feature spec counts one book event per callback.  So every level change
+  of this market is its own message (each ``L2_LEVEL`` record outside the
+  opening snapshot is flagged ``LAST``), stamped in whole milliseconds like
+  the live book records (the DLL's server clock): replayed through the
+  ProfitDLL simulator, a synthetic log produces exactly the records, and so
+  exactly the 77 features, that the log gives in batch.  (Imported captures
+  of other venues keep their exchange's grouping: one exchange message, all
+  its level changes, is one book event.)
 * **Caveats for labels.**  Trade prices bounce between bid and ask: a label
   built from trade prices shows the usual half-spread reversal (lower after
   a buy) even at ``signal = 0``; mid-price labels have no such effect.  A
@@ -65,8 +77,8 @@ longer run repeats the days of a shorter one):
 Event conventions (``src/qtcore/qt_events.h``): per session a
 ``QT_EV_SESSION`` (``ref`` = YYYYMMDD), then a snapshot at the open
 (``SNAPSHOT_BEGIN`` side 2, ``L2_LEVEL`` bids then asks best first,
-``SNAPSHOT_END`` flagged LAST), then ``L2_LEVEL`` messages (each closed by
-a record flagged LAST; ``qty`` the new aggregate, 0 deletes, ``b`` the
+``SNAPSHOT_END`` flagged LAST), then ``L2_LEVEL`` updates (one per message,
+each flagged LAST; ``qty`` the new aggregate, 0 deletes, ``b`` the
 order count) and ``QT_EV_TRADE`` records (``ref`` the session's trade
 number, ``a``/``b`` buy/sell broker ids = indexes into ``agents``, ``code``
 2 buy / 3 sell aggression, 1 cross, 4 auction).  Prices are in the
@@ -125,6 +137,7 @@ _FLOW_TAU_S = 300.0
 _IMBALANCE_TAU_S = 60.0
 _CROSS_PROB = 0.003
 _SWEEP_PROB = 0.75
+_STEP_ACTIONS = 4  # a mid step: delete the touch, add the new touch, trim the far level, extend
 
 
 @dataclass(frozen=True)
@@ -331,8 +344,9 @@ def _simulate_day(
     # ---- background adds / cancels, more near the touch
     n_auc = int(rng.integers(1, 6))
     n_trades = n_child + n_auc + int(np.count_nonzero(step_sweep))
-    # every flow/auction trade and every step is one message already; background makes up the rest
-    n_bg = max(0, math.ceil(p.book_events_per_trade * n_trades) - (n_child + n_auc + n_step))
+    # every flow/auction trade is one book event already and every step four (one per price-book
+    # action); background makes up the rest
+    n_bg = max(0, math.ceil(p.book_events_per_trade * n_trades) - (n_child + n_auc + _STEP_ACTIONS * n_step))
     bg_sec = np.repeat(np.arange(n_sec), rng.multinomial(n_bg, act / act.sum()))
     bg_ms = bg_sec * 1000 + rng.integers(1, 1000, size=n_bg)
     lvl_w = 0.8 ** np.arange(K)
@@ -462,9 +476,9 @@ def _simulate_day(
                     trade_no += 1
                     emit((TRADE, 0, ms, a_px, qty, BUY_AG, 0, trade_no, s_ag[i], s_pa[i]))
                 # delete the ask touch, then the new best bid at that price: never crossed
-                emit((L2, 0, ms, a_px, 0, 0, 1, 0, 0, 0))
-                emit((L2, 0, ms, a_px, s_nt[i], 0, 0, 0, 0, 1 + s_nt[i] // 6))
-                emit((L2, 0, ms, B - K1, 0, 0, 0, 0, 0, 0))
+                emit((L2, LAST, ms, a_px, 0, 0, 1, 0, 0, 0))
+                emit((L2, LAST, ms, a_px, s_nt[i], 0, 0, 0, 0, 1 + s_nt[i] // 6))
+                emit((L2, LAST, ms, B - K1, 0, 0, 0, 0, 0, 0))
                 emit((L2, LAST, ms, a_px + K, s_nf[i], 0, 1, 0, 0, 1 + s_nf[i] // 6))
                 del ask_q[0]
                 ask_q.append(s_nf[i])
@@ -476,9 +490,9 @@ def _simulate_day(
                     qty = min(s_sq[i], bid_q[0])
                     trade_no += 1
                     emit((TRADE, 0, ms, B, qty, SELL_AG, 0, trade_no, s_pa[i], s_ag[i]))
-                emit((L2, 0, ms, B, 0, 0, 0, 0, 0, 0))
-                emit((L2, 0, ms, B, s_nt[i], 0, 1, 0, 0, 1 + s_nt[i] // 6))
-                emit((L2, 0, ms, B + 1 + K1, 0, 0, 1, 0, 0, 0))
+                emit((L2, LAST, ms, B, 0, 0, 0, 0, 0, 0))
+                emit((L2, LAST, ms, B, s_nt[i], 0, 1, 0, 0, 1 + s_nt[i] // 6))
+                emit((L2, LAST, ms, B + 1 + K1, 0, 0, 1, 0, 0, 0))
                 emit((L2, LAST, ms, B - K, s_nf[i], 0, 0, 0, 0, 1 + s_nf[i] // 6))
                 del bid_q[0]
                 bid_q.append(s_nf[i])

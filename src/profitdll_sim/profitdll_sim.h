@@ -1,5 +1,6 @@
 /* libprofitdll_sim: a stand-in for Nelogica's ProfitDLL64.dll that replays
- * one of our event logs through the DLL's own exports and callbacks.
+ * our event logs through the DLL's own exports and callbacks: one log, or
+ * several at once (one ticker each, merged by exchange time).
  *
  * It exports the DLL's functions under the DLL's names with the DLL's ABI
  * (qt_profitdll.h), so a client written for the real DLL loads it unchanged.
@@ -7,9 +8,9 @@
  * or, for an unmodified client, environment variables read at
  * DLLInitializeLogin / DLLInitializeMarketLogin:
  *
- *   QT_SIM_LOG          event log to replay (UTF-8 path)
+ *   QT_SIM_LOG          event log to replay (UTF-8 path; further logs: SimAddReplayLog)
  *   QT_SIM_SPEED        0 = as fast as the callbacks return, 1 = real time, N = N x
- *   QT_SIM_TICKER       name the log's instrument is served under, "TICKER" or
+ *   QT_SIM_TICKER       name the (first) log is served under, "TICKER" or
  *                       "TICKER:EXCHANGE" (default: the log's instrument, "F")
  *   QT_SIM_UTC_OFFSET   minutes east of UTC of the dates the DLL prints (default
  *                       -180: Sao Paulo, which has had no daylight saving since 2019)
@@ -30,7 +31,17 @@
 #define SIM_API QT_PDLL_EXPORT
 
 /* Configuration */
-SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8); /* NULL: none */
+/* The log to replay (NULL: none); it also removes the logs SimAddReplayLog
+ * added.  Served under SimSetTicker's name (default: the log's instrument). */
+SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8);
+/* One more log replayed in the same session, served under its own ticker
+ * (NULL or "": the log's instrument) and exchange (NULL or "": "F"): the
+ * logs are merged by exchange time and each ticker gets its log's records
+ * through the same callbacks (e.g. WDO and WIN at once).  At most 8 logs;
+ * SimSetReplayLog first.  Two logs under one ticker fail the login's
+ * market-data connection (SimGetLastError says why).  The order engine
+ * trades the first log's instrument. */
+SIM_API int QT_PDLL_CALL SimAddReplayLog(const char *path_utf8, const char *ticker, const char *exchange);
 SIM_API int QT_PDLL_CALL SimSetSpeed(double speed);              /* >= 0 */
 SIM_API int QT_PDLL_CALL SimSetTicker(const char *ticker, const char *exchange);
 SIM_API int QT_PDLL_CALL SimSetUtcOffsetMinutes(int minutes);
@@ -51,7 +62,8 @@ SIM_API int QT_PDLL_CALL SimSetAccount(int broker_id, const char *account_id, co
  * session (e.g. an intraday auction 4 and back to 0, a halt 2 and back).
  * NULL or "" clears.  See sim_replay.c for how phases are synthesized. */
 SIM_API int QT_PDLL_CALL SimSetPhaseSchedule(const char *spec);
-/* Synthesized daily price limits: reference price +- percent (default 10). */
+/* Synthesized daily price limits: reference price +- percent (default 10),
+ * rounded inwards to whole ticks of the log (limits are prices). */
 SIM_API int QT_PDLL_CALL SimSetDailyLimitPercent(double percent);
 
 /* Fault injection (asynchronous: acted on by the connector thread) */
@@ -63,9 +75,9 @@ SIM_API int QT_PDLL_CALL SimDropMarketData(int ms);
 SIM_API int QT_PDLL_CALL SimSetCallbackDelayUs(int us);
 /* Stall the connector thread once for `ms`: data queues up, then bursts. */
 SIM_API int QT_PDLL_CALL SimStallCallbacks(int ms);
-/* Send one malformed event for the served ticker (SIM_MALFORMED_*). */
+/* Send one malformed event for the (first) served ticker (SIM_MALFORMED_*). */
 SIM_API int QT_PDLL_CALL SimInjectMalformed(int kind);
-/* Send a ticker state now (QT_PDLL_TS_*), e.g. a halt. */
+/* Send a ticker state now (QT_PDLL_TS_*) for every served ticker, e.g. a halt. */
 SIM_API int QT_PDLL_CALL SimInjectPhase(int state);
 
 /* Orders (a routing login, DLLInitializeLogin): every order export, V2 and
@@ -94,7 +106,7 @@ SIM_API int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract);
 /* Seed of the random choices (early callbacks, random rejections). */
 SIM_API int QT_PDLL_CALL SimSetSeed(uint64_t seed);
 
-/* What the DLL's position record lacks, for the served instrument and the
+/* What the DLL's position record lacks, for the (first) served instrument and the
  * simulated account: consolidated, since the login. */
 typedef struct SimPositionStats {
     int64_t net_qty;      /* > 0 long, < 0 short */

@@ -171,18 +171,24 @@ EXPORT int32_t QT_PDLL_CALL DLLInitializeMarketLogin(qt_pdll_cstr activation_key
 }
 CHECK_SIGNATURE(DLLInitializeMarketLogin);
 
-/* Returns once the connector thread has ended: no callback can fire after. */
+/* Returns once the connector thread has ended: no callback can fire after.
+ * The session stays current until then, so a callback in flight can still
+ * return its arrays with FreePointer (and read with TranslateTrade). */
 EXPORT int32_t QT_PDLL_CALL DLLFinalize(void) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (refuse_in_callback(s)) return NL_INTERNAL_ERROR;
-    sim_session *expect = s;
-    if (!atomic_compare_exchange_strong(&g_session, &expect, NULL)) return NL_NOT_INITIALIZED;
+    if (atomic_exchange(&s->finalizing, 1)) return NL_NOT_INITIALIZED; /* another thread finalizes it */
     atomic_store(&s->stop, 1);
     sim_wake(s);
     qt_thread_join(&s->thread);
+    atomic_store(&g_session, NULL);
     sim_orders_destroy(s->orders);
-    if (s->have_log) sim_log_close(&s->log);
+    for (int i = 0; i < s->n_logs; i++) {
+        sim_log_close(&s->logs[i]);
+        free(s->agent_maps[i]);
+    }
+    free(s->agents);
     sim_free_all_arrays(s);
     free(s);
     return NL_OK;
@@ -358,7 +364,11 @@ EXPORT int32_t QT_PDLL_CALL FreePointer(void *pointer, int32_t size) {
 }
 CHECK_SIGNATURE(FreePointer);
 
-/* The replay's clock (the exchange time of the data being replayed). */
+/* The replay's clock: the exchange time of the data being replayed.
+ * Inside a callback (on the connector thread) it is exactly the exchange
+ * time of the record being delivered, so a client that stamps a book
+ * callback with it gets the time the recording holds; elsewhere it runs
+ * on between records at the replay's speed. */
 EXPORT int32_t QT_PDLL_CALL GetServerClock(double *server_clock, int32_t *year, int32_t *month, int32_t *day,
                                            int32_t *hour, int32_t *minute, int32_t *second,
                                            int32_t *millisecond) {
@@ -366,7 +376,8 @@ EXPORT int32_t QT_PDLL_CALL GetServerClock(double *server_clock, int32_t *year, 
     if (!s) return NL_NOT_INITIALIZED;
     if (!server_clock || !year || !month || !day || !hour || !minute || !second || !millisecond)
         return NL_INVALID_ARGS;
-    int64_t t = sim_clock_now(s);
+    int64_t in_cb = sim_in_callback(s) ? atomic_load(&s->callback_clock_ns) : 0;
+    int64_t t = in_cb != 0 ? in_cb : sim_clock_now(s);
     sim_civil c;
     sim_civil_from_ns(t, s->cfg.utc_offset_min, &c);
     *server_clock = sim_delphi_datetime(t, s->cfg.utc_offset_min);
@@ -385,8 +396,8 @@ CHECK_SIGNATURE(GetServerClock);
 static uint16_t *agent_name(int32_t id) {
     sim_session *s = sim_current();
     if (!s || !atomic_load(&s->market_ready) || !s->have_log) return NULL;
-    if (id < 0 || (uint32_t)id >= s->log.n_agents) return NULL;
-    return s->log.agents[id];
+    if (id < 0 || (uint32_t)id >= s->n_agents) return NULL;
+    return s->agents[id];
 }
 
 EXPORT qt_pdll_wchar *QT_PDLL_CALL GetAgentNameByID(int32_t agent_id) { return agent_name(agent_id); }
@@ -508,8 +519,31 @@ EXPORT int QT_PDLL_CALL SimSetReplayLog(const char *path) {
     CONFIG_BEGIN;
     snprintf(g_config.log_path, sizeof(g_config.log_path), "%s", path ? path : "");
     g_config.log_set = 1;
+    g_config.n_more_logs = 0; /* the logs SimAddReplayLog added went with the old one */
     CONFIG_END;
     return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimAddReplayLog(const char *path, const char *ticker, const char *exchange) {
+    if (!path || !path[0] || strlen(path) >= SIM_PATH_LEN) return NL_INVALID_ARGS;
+    if ((ticker && strlen(ticker) >= SIM_ID_LEN) || (exchange && strlen(exchange) >= SIM_EXCH_LEN))
+        return NL_INVALID_ARGS;
+    int rc = NL_OK;
+    CONFIG_BEGIN;
+    if (!g_config.log_path[0]) {
+        sim_set_error("SimAddReplayLog: set the first log with SimSetReplayLog");
+        rc = NL_INVALID_ARGS;
+    } else if (g_config.n_more_logs >= SIM_MAX_LOGS - 1) {
+        sim_set_error("SimAddReplayLog: at most %d logs at once", SIM_MAX_LOGS);
+        rc = NL_OUT_OF_RANGE;
+    } else {
+        sim_log_source *src = &g_config.more_logs[g_config.n_more_logs++];
+        snprintf(src->path, sizeof(src->path), "%s", path);
+        snprintf(src->ticker, sizeof(src->ticker), "%s", ticker ? ticker : "");
+        snprintf(src->exchange, sizeof(src->exchange), "%s", exchange ? exchange : "");
+    }
+    CONFIG_END;
+    return rc;
 }
 
 EXPORT int QT_PDLL_CALL SimSetSpeed(double speed) {
@@ -691,4 +725,69 @@ EXPORT int QT_PDLL_CALL SimWaitReplayDone(int timeout_ms) {
         if (qt_monotonic_ns() >= until) return NL_WAITING_SERVER;
         qt_sleep_ns(1000000);
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sim*: orders (latency, early callbacks, rejects, fees, seed)            */
+
+EXPORT int QT_PDLL_CALL SimSetOrderLatencyUs(int us) {
+    if (us < 0 || us > 60000000) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.order_latency_us = us;
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        if (s->orders) sim_orders_set_latency(s->orders, (int64_t)us * 1000);
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability) {
+    if (!(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.early_callback_probability = probability;
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        s->early_probability = probability;
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason) {
+    uint16_t check[SIM_REASON_LEN];
+    if (count < 0 || !(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
+    if (reason && (strlen(reason) >= SIM_REASON_LEN || sim_utf8_to_u16(reason, check, SIM_REASON_LEN) < 0))
+        return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.reject_count = count;
+    g_config.reject_probability = probability;
+    snprintf(g_config.reject_reason, sizeof(g_config.reject_reason), "%s", reason ? reason : "");
+    sim_mutex_unlock(&g_config_lock);
+    sim_session *s = sim_current();
+    if (s) {
+        sim_mutex_lock(&s->lock);
+        if (s->orders) sim_orders_set_rejects(s->orders, count, probability, reason);
+        sim_mutex_unlock(&s->lock);
+    }
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract) {
+    if (!isfinite(brl_per_contract)) return NL_INVALID_ARGS;
+    sim_mutex_lock(&g_config_lock);
+    g_config.fee_per_contract = brl_per_contract < 0 ? -1.0 : brl_per_contract;
+    sim_mutex_unlock(&g_config_lock);
+    return NL_OK;
+}
+
+EXPORT int QT_PDLL_CALL SimSetSeed(uint64_t seed) {
+    sim_mutex_lock(&g_config_lock);
+    g_config.seed = seed;
+    sim_mutex_unlock(&g_config_lock);
+    return NL_OK;
 }

@@ -22,15 +22,25 @@ void sim_mutex_unlock(sim_mutex *m);
 /* ---- configuration (Sim* setters, environment) ---- */
 #define SIM_MAX_SCHEDULE 32
 #define SIM_PATH_LEN 4096
+#define SIM_MAX_LOGS 8 /* logs replayed at once, one ticker each */
 
 typedef struct sim_phase_entry {
     int minute_of_day; /* local */
     int state;         /* QT_PDLL_TS_* */
 } sim_phase_entry;
 
+/* A further log of SimAddReplayLog, served under its own ticker. */
+typedef struct sim_log_source {
+    char path[SIM_PATH_LEN];
+    char ticker[SIM_ID_LEN];     /* "": the log's instrument */
+    char exchange[SIM_EXCH_LEN]; /* "": "F" */
+} sim_log_source;
+
 typedef struct sim_config {
-    char log_path[SIM_PATH_LEN];
+    char log_path[SIM_PATH_LEN]; /* the first log (SimSetReplayLog), served under ticker */
     int log_set;
+    sim_log_source more_logs[SIM_MAX_LOGS - 1];
+    int n_more_logs;
     double speed;
     int speed_set;
     char ticker[SIM_ID_LEN];
@@ -157,6 +167,7 @@ typedef struct sim_session {
     _Atomic uint64_t thread_tid;
     qt_atomic_u32 wake; /* bumped on every command / notification */
     atomic_int stop;
+    atomic_int finalizing; /* DLLFinalize under way: the session serves its last callbacks */
     atomic_int logged_in;    /* login result 0 delivered */
     atomic_int market_ready; /* (2,4) delivered */
     atomic_int routing_ready;
@@ -183,15 +194,26 @@ typedef struct sim_session {
 
     /* replay clock, read by GetServerClock / the order engine */
     _Atomic int64_t clock_ns;
+    /* exchange time of what the connector thread delivers now (its log's
+     * time, which with several logs may trail clock_ns): GetServerClock
+     * inside a callback */
+    _Atomic int64_t callback_clock_ns;
     _Atomic int64_t clock_wall_ns;
     _Atomic uint64_t speed_bits; /* double */
 
     /* counters (atomics: read by SimGetCounters from any thread) */
     _Atomic uint64_t n[sizeof(SimCounters) / sizeof(uint64_t)];
 
-    /* the log (owned by the connector thread once loaded) */
-    sim_log log;
-    int have_log;
+    /* the logs (loaded by the connector thread at login, closed at
+     * DLLFinalize): logs[0] is SimSetReplayLog's, served under cfg.ticker
+     * and traded by the order engine; the agent dictionary is the union
+     * of the logs' (agent_maps[i]: log i's ids -> these, NULL = same) */
+    sim_log logs[SIM_MAX_LOGS];
+    int n_logs;
+    int have_log; /* n_logs > 0 */
+    uint16_t **agents; /* names, owned by the logs */
+    uint32_t n_agents;
+    int32_t *agent_maps[SIM_MAX_LOGS];
     _Atomic int replay_done;
 } sim_session;
 
@@ -210,17 +232,16 @@ void *sim_alloc_array(sim_session *s, size_t bytes);
 int sim_free_array(sim_session *s, void *p);
 void sim_free_all_arrays(sim_session *s);
 
-/* Connector thread (sim_replay.c) */
-void sim_connector_main(void *arg);
+/* The market clock: the exchange time of the record being replayed, run
+ * on with the wall clock at the replay's speed between records (the
+ * session's own UTC time before any record). */
 int64_t sim_clock_now(sim_session *s);
 
-/* Orders glue (sim_order_exports.c): host hooks and the notification drain */
-void sim_host_order_changed(void *ctx, int64_t local_id);
-int64_t sim_host_now_ns(void *ctx);
-void sim_fire_order_notifications(sim_session *s);
-void sim_fire_accounts(sim_session *s);
-void sim_fire_order_history(sim_session *s);
-void sim_fill_asset_id(sim_session *s, TConnectorAssetIdentifier *out);
+/* The connector thread (sim_replay.c), started at DLLInitialize*.  The
+ * replay and the order side (sim_order_callbacks.h, sim_order_exports.c)
+ * share only this session state: the replay calls the order side's
+ * callbacks, never the other way round. */
+void sim_connector_main(void *arg);
 
 /* The opaque trade handed to V2 trade callbacks (read with TranslateTrade);
  * its magic is cleared when the callback returns. */

@@ -21,165 +21,20 @@
  *   SimSetEarlyOrderCallback, where the request waits for them (at most 1 s).
  * - Order requests for no working order (a finished one) are taken and
  *   answered by an order change; see sim_orders_match.c for what an order
- *   and a position report. */
+ *   and a position report.
+ * The callbacks themselves are fired by the connector thread
+ * (sim_order_callbacks.c); the Sim* order setters are with the other
+ * simulator controls in sim_exports.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
-#include "sim_text.h"
+#include "sim_order_callbacks.h"
 
 #define EXPORT QT_PDLL_EXPORT
 #define CHECK_SIGNATURE(name) \
     _Static_assert(_Generic(&name, qt_pdll_##name##_fn: 1, default: 0), #name " signature differs from qt_profitdll.h")
-
-/* ------------------------------------------------------------------------ */
-/* host side of sim_orders.h                                                */
-
-void sim_host_order_changed(void *ctx, int64_t local_id) {
-    sim_session *s = (sim_session *)ctx; /* the orders lock is held */
-    if (s->note_n == SIM_NOTE_CAP) {
-        s->notes_overflow++;
-        return;
-    }
-    s->notes[(s->note_head + s->note_n) % SIM_NOTE_CAP] = local_id;
-    s->note_n++;
-    s->notes_queued++;
-    atomic_store_explicit(&s->cmd_pending, 1, memory_order_release);
-    sim_wake(s);
-}
-
-int64_t sim_host_now_ns(void *ctx) { return sim_clock_now((sim_session *)ctx); }
-
-static const char *type_word(int t) {
-    switch (t) {
-    case QT_PDLL_OT_MARKET: return "Market";
-    case QT_PDLL_OT_LIMIT: return "Limit";
-    case QT_PDLL_OT_STOP_LIMIT: return "StopLimit";
-    default: return "Unknown";
-    }
-}
-
-static const char *status_word(int st) {
-    static const char *const w[] = {
-        "New", "PartiallyFilled", "Filled", "DoneForDay", "Canceled", "Replaced", "PendingCancel",
-        "Stopped", "Rejected", "Suspended", "PendingNew", "Calculated", "Expired", "AcceptedForBidding",
-        "PendingReplace", "PartiallyFilledCanceled", "Received", "PartiallyFilledExpired",
-        "PartiallyFilledRejected",
-    };
-    return st >= 0 && st <= 18 ? w[st] : "Unknown";
-}
-
-/* UTF-16 copies of an order view's strings, for one callback. */
-typedef struct order_text {
-    uint16_t cl_ord_id[SIM_ID_LEN], account[SIM_ID_LEN], sub_account[SIM_ID_LEN], ticker[SIM_ID_LEN];
-    uint16_t exchange[SIM_EXCH_LEN], owner[SIM_ID_LEN], type[32], status[32], text[SIM_TEXT_LEN];
-    uint16_t date[SIM_DATE_LEN + 1], last_update[SIM_DATE_LEN + 1], close_date[SIM_DATE_LEN + 1];
-    uint16_t validity[SIM_DATE_LEN + 1];
-} order_text;
-
-static void u16(const char *in, uint16_t *out, size_t cap) {
-    if (sim_utf8_to_u16(in, out, cap) < 0) out[0] = 0;
-}
-
-static void date_or_empty(int64_t ns, int off, uint16_t *out) {
-    if (ns)
-        sim_format_date_u16(ns, off, out);
-    else
-        out[0] = 0;
-}
-
-static void order_text_of(const sim_session *s, const sim_order_view *v, order_text *t) {
-    int off = s->cfg.utc_offset_min;
-    u16(v->cl_ord_id, t->cl_ord_id, SIM_ID_LEN);
-    u16(v->account.account_id, t->account, SIM_ID_LEN);
-    u16(v->account.sub_account_id, t->sub_account, SIM_ID_LEN);
-    u16(v->ticker, t->ticker, SIM_ID_LEN);
-    u16(v->exchange, t->exchange, SIM_EXCH_LEN);
-    u16(s->cfg.owner_name, t->owner, SIM_ID_LEN);
-    u16(type_word(v->order_type), t->type, 32);
-    u16(status_word(v->status), t->status, 32);
-    u16(v->text, t->text, SIM_TEXT_LEN);
-    date_or_empty(v->created_ns, off, t->date);
-    date_or_empty(v->updated_ns, off, t->last_update);
-    date_or_empty(v->closed_ns, off, t->close_date);
-    date_or_empty(v->validity_ns, off, t->validity);
-}
-
-static void fire_legacy(sim_session *s, const sim_order_view *v, int history) {
-    THistoryCallback h1 = SIM_CB(s, history);
-    THistoryCallbackV2 h2 = SIM_CB(s, history_v2);
-    TOrderChangeCallback c1 = SIM_CB(s, order_change);
-    TOrderChangeCallbackV2 c2 = SIM_CB(s, order_change_v2);
-    if (history ? !(h1 || h2) : !(c1 || c2)) return;
-    order_text t;
-    order_text_of(s, v, &t);
-    TAssetID a = {t.ticker, t.exchange, 0};
-    int32_t q = (int32_t)v->quantity, tq = (int32_t)v->traded_quantity, lq = (int32_t)v->leaves_quantity;
-    int32_t b = v->account.broker_id;
-    if (history) {
-        if (h1)
-            h1(a, b, q, tq, lq, v->side, v->price, v->stop_price, v->average_price, v->local_id, t.type, t.account,
-               t.owner, t.cl_ord_id, t.status, t.date);
-        if (h2)
-            h2(a, b, q, tq, lq, v->side, v->validity_type, v->price, v->stop_price, v->average_price, v->local_id,
-               t.type, t.account, t.owner, t.cl_ord_id, t.status, t.date, t.last_update, t.close_date, t.validity);
-    } else {
-        if (c1)
-            c1(a, b, q, tq, lq, v->side, v->price, v->stop_price, v->average_price, v->local_id, t.type, t.account,
-               t.owner, t.cl_ord_id, t.status, t.date, t.text);
-        if (c2)
-            c2(a, b, q, tq, lq, v->side, v->validity_type, v->price, v->stop_price, v->average_price, v->local_id,
-               t.type, t.account, t.owner, t.cl_ord_id, t.status, t.date, t.last_update, t.close_date, t.validity,
-               t.text);
-    }
-}
-
-/* One queued notification handled: wake requests waiting for it. */
-static void note_done(sim_session *s) {
-    atomic_fetch_add_explicit(&s->notes_done, 1, memory_order_release);
-    atomic_fetch_add_explicit(&s->notes_gen, 1, memory_order_release);
-    qt_wake_all_u32(&s->notes_gen);
-}
-
-/* Connector thread: fire the queued order notifications, outside the lock
- * (the client reads details with GetOrderDetails inside the callback). */
-void sim_fire_order_notifications(sim_session *s) {
-    for (;;) {
-        sim_order_view v;
-        int have = 0, popped = 0;
-        sim_mutex_lock(&s->lock);
-        if (s->note_n) {
-            int64_t id = s->notes[s->note_head];
-            s->note_head = (s->note_head + 1) % SIM_NOTE_CAP;
-            s->note_n--;
-            popped = 1;
-            sim_order_ref ref = {id, ""};
-            have = s->orders && sim_orders_find(s->orders, &ref, &v) == NL_OK;
-        }
-        sim_mutex_unlock(&s->lock);
-        if (!popped) return;
-        if (!have) {
-            note_done(s);
-            continue;
-        }
-        TConnectorOrderCallback cb = SIM_CB(s, order);
-        if (cb) {
-            uint16_t cl[SIM_ID_LEN];
-            u16(v.cl_ord_id, cl, SIM_ID_LEN);
-            TConnectorOrderIdentifier id;
-            memset(&id, 0, sizeof(id));
-            id.Version = 0;
-            id.LocalOrderID = v.local_id;
-            id.ClOrderID = cl;
-            cb(id);
-        }
-        fire_legacy(s, &v, 0);
-        SIM_COUNT(s, order_notifications, 1);
-        note_done(s);
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* requests: the orders lock, and early callbacks                           */
@@ -219,47 +74,6 @@ static void request_end(sim_session *s) {
             return;
         }
         qt_wait_u32(&s->notes_gen, gen, left);
-    }
-}
-
-static void account_identifier(const sim_session *s, TConnectorAccountIdentifier *a, uint16_t *acc,
-                               uint16_t *sub) {
-    u16(s->cfg.account.account_id, acc, SIM_ID_LEN);
-    u16(s->cfg.account.sub_account_id, sub, SIM_ID_LEN);
-    memset(a, 0, sizeof(*a));
-    a->Version = 0;
-    a->BrokerID = s->cfg.account.broker_id;
-    a->AccountID = acc;
-    a->SubAccountID = sub;
-}
-
-void sim_fire_accounts(sim_session *s) {
-    TAccountCallback cb = SIM_CB(s, account);
-    if (!cb || !s->routing || !atomic_load(&s->routing_ready)) return;
-    uint16_t broker[SIM_ID_LEN], acc[SIM_ID_LEN], owner[SIM_ID_LEN];
-    u16(s->cfg.broker_name, broker, SIM_ID_LEN);
-    u16(s->cfg.account.account_id, acc, SIM_ID_LEN);
-    u16(s->cfg.owner_name, owner, SIM_ID_LEN);
-    cb(s->cfg.account.broker_id, broker, acc, owner);
-}
-
-void sim_fire_order_history(sim_session *s) {
-    if (!atomic_load(&s->routing_ready)) return;
-    TConnectorAccountCallback cb = SIM_CB(s, order_history);
-    if (cb) {
-        uint16_t acc[SIM_ID_LEN], sub[SIM_ID_LEN];
-        TConnectorAccountIdentifier a;
-        account_identifier(s, &a, acc, sub);
-        cb(a);
-    }
-    if (!SIM_CB(s, history) && !SIM_CB(s, history_v2)) return;
-    for (size_t i = 0;; i++) {
-        sim_order_view v;
-        sim_mutex_lock(&s->lock);
-        int rc = s->orders ? sim_orders_at(s->orders, i, &v) : NL_NOT_FOUND;
-        sim_mutex_unlock(&s->lock);
-        if (rc != NL_OK) break;
-        fire_legacy(s, &v, 1);
     }
 }
 
@@ -605,10 +419,10 @@ EXPORT int32_t QT_PDLL_CALL GetPositionV2(TConnectorTradingAccountPosition *p) {
 CHECK_SIGNATURE(GetPositionV2);
 
 /* An order as TConnectorOrder with its strings in t (valid during the call). */
-static void connector_order(const sim_session *s, const sim_order_view *v, uint8_t version, order_text *t,
+static void connector_order(const sim_session *s, const sim_order_view *v, uint8_t version, sim_order_text *t,
                             TConnectorOrder *o) {
     int off = s->cfg.utc_offset_min;
-    order_text_of(s, v, t);
+    sim_order_text_of(s, v, t);
     memset(o, 0, sizeof(*o));
     o->Version = version;
     o->OrderID.LocalOrderID = v->local_id;
@@ -659,7 +473,7 @@ static int enumerate(const TConnectorAccountIdentifier *account, uint8_t version
         sim_mutex_unlock(&s->lock);
         if (rc != NL_OK) break;
         if (v.created_ns < from || v.created_ns > to) continue;
-        order_text t;
+        sim_order_text t;
         TConnectorOrder o;
         connector_order(s, &v, version, &t, &o);
         if (!cb(&o, param)) break;
@@ -700,7 +514,7 @@ CHECK_SIGNATURE(HasOrdersInInterval);
 static int served_asset(sim_session *s, char *ticker, char *exch) {
     ticker[0] = exch[0] = 0;
     if (!atomic_load(&s->market_ready) || !s->have_log) return 0;
-    snprintf(ticker, SIM_ID_LEN, "%s", s->cfg.ticker[0] ? s->cfg.ticker : s->log.header.instrument);
+    snprintf(ticker, SIM_ID_LEN, "%s", s->cfg.ticker[0] ? s->cfg.ticker : s->logs[0].header.instrument);
     snprintf(exch, SIM_EXCH_LEN, "%s", s->cfg.exchange[0] ? s->cfg.exchange : "F");
     return ticker[0] != 0;
 }
@@ -727,8 +541,8 @@ EXPORT int32_t QT_PDLL_CALL EnumerateAllPositionAssets(const TConnectorAccountId
     sim_mutex_unlock(&s->lock);
     if (rc == NL_OK) {
         uint16_t wt[SIM_ID_LEN], we[SIM_EXCH_LEN];
-        u16(ticker, wt, SIM_ID_LEN);
-        u16(exch, we, SIM_EXCH_LEN);
+        sim_u16_or_empty(ticker, wt, SIM_ID_LEN);
+        sim_u16_or_empty(exch, we, SIM_EXCH_LEN);
         TConnectorAssetIdentifier a;
         memset(&a, 0, sizeof(a));
         a.Ticker = wt;
@@ -1087,69 +901,7 @@ EXPORT void *QT_PDLL_CALL GetPosition(qt_pdll_cstr account_id, qt_pdll_cstr brok
 CHECK_SIGNATURE(GetPosition);
 
 /* ------------------------------------------------------------------------ */
-/* Sim*: orders                                                             */
-
-EXPORT int QT_PDLL_CALL SimSetOrderLatencyUs(int us) {
-    if (us < 0 || us > 60000000) return NL_INVALID_ARGS;
-    sim_mutex_lock(&g_config_lock);
-    g_config.order_latency_us = us;
-    sim_mutex_unlock(&g_config_lock);
-    sim_session *s = sim_current();
-    if (s) {
-        sim_mutex_lock(&s->lock);
-        if (s->orders) sim_orders_set_latency(s->orders, (int64_t)us * 1000);
-        sim_mutex_unlock(&s->lock);
-    }
-    return NL_OK;
-}
-
-EXPORT int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability) {
-    if (!(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
-    sim_mutex_lock(&g_config_lock);
-    g_config.early_callback_probability = probability;
-    sim_mutex_unlock(&g_config_lock);
-    sim_session *s = sim_current();
-    if (s) {
-        sim_mutex_lock(&s->lock);
-        s->early_probability = probability;
-        sim_mutex_unlock(&s->lock);
-    }
-    return NL_OK;
-}
-
-EXPORT int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason) {
-    uint16_t check[SIM_REASON_LEN];
-    if (count < 0 || !(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
-    if (reason && (strlen(reason) >= SIM_REASON_LEN || sim_utf8_to_u16(reason, check, SIM_REASON_LEN) < 0))
-        return NL_INVALID_ARGS;
-    sim_mutex_lock(&g_config_lock);
-    g_config.reject_count = count;
-    g_config.reject_probability = probability;
-    snprintf(g_config.reject_reason, sizeof(g_config.reject_reason), "%s", reason ? reason : "");
-    sim_mutex_unlock(&g_config_lock);
-    sim_session *s = sim_current();
-    if (s) {
-        sim_mutex_lock(&s->lock);
-        if (s->orders) sim_orders_set_rejects(s->orders, count, probability, reason);
-        sim_mutex_unlock(&s->lock);
-    }
-    return NL_OK;
-}
-
-EXPORT int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract) {
-    if (!isfinite(brl_per_contract)) return NL_INVALID_ARGS;
-    sim_mutex_lock(&g_config_lock);
-    g_config.fee_per_contract = brl_per_contract < 0 ? -1.0 : brl_per_contract;
-    sim_mutex_unlock(&g_config_lock);
-    return NL_OK;
-}
-
-EXPORT int QT_PDLL_CALL SimSetSeed(uint64_t seed) {
-    sim_mutex_lock(&g_config_lock);
-    g_config.seed = seed;
-    sim_mutex_unlock(&g_config_lock);
-    return NL_OK;
-}
+/* Sim*: the order side's observations (its setters are in sim_exports.c)  */
 
 EXPORT int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size) {
     sim_session *s = sim_current();

@@ -85,8 +85,16 @@ int sim_parse_schedule(const char *spec, sim_phase_entry *out, int *n) {
 
 sim_session *sim_current(void) { return atomic_load_explicit(&g_session, memory_order_acquire); }
 
+/* The calling thread's id, cached: qt_thread_id is a system call on Linux,
+ * and GetServerClock asks this inside every book callback. */
+static uint64_t this_thread_id(void) {
+    static _Thread_local uint64_t tid;
+    if (!tid) tid = qt_thread_id();
+    return tid;
+}
+
 int sim_in_callback(const sim_session *s) {
-    return s && atomic_load(&((sim_session *)s)->thread_tid) == qt_thread_id();
+    return s && atomic_load(&((sim_session *)s)->thread_tid) == this_thread_id();
 }
 
 void sim_wake(sim_session *s) {
@@ -196,4 +204,15 @@ void sim_free_all_arrays(sim_session *s) {
         if (s->allocs.slots[i] && s->allocs.slots[i] != TOMBSTONE) free(s->allocs.slots[i]);
     free(s->allocs.slots);
     memset(&s->allocs, 0, sizeof(s->allocs));
+}
+
+int64_t sim_clock_now(sim_session *s) {
+    int64_t c = atomic_load(&s->clock_ns);
+    if (c == 0) return qt_utc_ns();
+    double speed;
+    uint64_t bits = atomic_load(&s->speed_bits);
+    memcpy(&speed, &bits, sizeof(speed));
+    if (speed > 0 && !atomic_load(&s->replay_done))
+        c += (int64_t)((double)(qt_monotonic_ns() - atomic_load(&s->clock_wall_ns)) * speed);
+    return c;
 }

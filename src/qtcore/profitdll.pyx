@@ -74,6 +74,7 @@ SIM_COUNTER_NAMES = (
 
 ctypedef int32_t (*sim_str_fn)(const char *) noexcept nogil
 ctypedef int32_t (*sim_str2_fn)(const char *, const char *) noexcept nogil
+ctypedef int32_t (*sim_str3_fn)(const char *, const char *, const char *) noexcept nogil
 ctypedef int32_t (*sim_double_fn)(double) noexcept nogil
 ctypedef int32_t (*sim_int_fn)(int32_t) noexcept nogil
 ctypedef int32_t (*sim_void_fn)() noexcept nogil
@@ -168,7 +169,7 @@ def feed_counters():
         levels_truncated=c.levels_truncated, translate_errors=c.translate_errors,
         history_trades=c.history_trades, history_done=c.history_done,
         order_updates=c.order_updates, order_detail_errors=c.order_detail_errors,
-        order_ring_lost=c.order_ring_lost, venue_lost=c.venue_lost,
+        order_ring_lost=c.order_ring_lost, venue_lost=c.venue_lost, clock_errors=c.clock_errors,
         history_progress=c.history_progress, callback_thread=c.callback_thread,
         conn_state=[c.conn_state[i] for i in range(4)],
     )
@@ -701,6 +702,17 @@ cdef class ProfitDLL:
             b = os.fsencode(path)
             p = b
         self._sim_check(fn(p), "SimSetReplayLog")
+
+    def sim_add_replay_log(self, path, str ticker="", str exchange="F"):
+        """One more log replayed in the same session under its own ticker
+        ("": the log's instrument); the logs merge by exchange time.
+        sim_set_replay_log first (it also removes the added logs)."""
+        cdef sim_str3_fn fn = <sim_str3_fn>self._sim("SimAddReplayLog")
+        import os
+        b = os.fsencode(path)
+        t = ticker.encode()
+        e = exchange.encode()
+        self._sim_check(fn(b, t, e), "SimAddReplayLog")
 
     def sim_set_speed(self, double speed):
         cdef sim_double_fn fn = <sim_double_fn>self._sim("SimSetSpeed")

@@ -483,7 +483,7 @@ cdef extern from "qt_pdll_feed.h" nogil:
         uint64_t records, records_dropped, gaps_reported, invalid, unknown_instrument
         uint64_t foreign_thread_calls, detached_calls, bad_arrays, arrays_freed, free_errors
         uint64_t levels_truncated, translate_errors, history_trades, history_done
-        uint64_t order_updates, order_detail_errors, order_ring_lost, venue_lost
+        uint64_t order_updates, order_detail_errors, order_ring_lost, venue_lost, clock_errors
         int64_t history_progress
         uint64_t callback_thread
         int32_t conn_state[4]

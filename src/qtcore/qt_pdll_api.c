@@ -98,7 +98,8 @@ int32_t qt_pdll_api_login(const qt_pdll_api *api, int routing, int trades_v2,
         *failed_call = "DLLInitializeLogin";
         return NL_NOT_INITIALIZED;
     }
-    qt_pdll_feed_set_accessors(api->TranslateTrade, api->FreePointer, api->GetOrderDetails);
+    qt_pdll_feed_set_accessors(api->TranslateTrade, api->FreePointer, api->GetOrderDetails,
+                               api->GetServerClock);
     /* V1 trade callbacks only when V2 is not used: the DLL would call both */
     TNewTradeCallback trade = trades_v2 ? NULL : qt_pdll_on_trade;
     THistoryTradeCallback history = trades_v2 ? NULL : qt_pdll_on_history_trade;

@@ -58,8 +58,8 @@ void *qt_pdll_api_symbol(const qt_pdll_api *api, const char *name);
 /* Start a session with the core's callbacks: DLLInitializeLogin (routing)
  * or DLLInitializeMarketLogin, then the setters (ticker phase, V2 trades
  * and V2 history trades when trades_v2, the order callback when routing).
- * Hands TranslateTrade, FreePointer and GetOrderDetails to the callbacks
- * first.  Returns the first NResult that is not NL_OK (and *failed_call
+ * Hands TranslateTrade, FreePointer, GetOrderDetails and GetServerClock
+ * (the time of book records) to the callbacks first.  Returns the first NResult that is not NL_OK (and *failed_call
  * names the export), or NL_OK. */
 int32_t qt_pdll_api_login(const qt_pdll_api *api, int routing, int trades_v2,
                           const qt_pdll_wchar *activation_key, const qt_pdll_wchar *user,

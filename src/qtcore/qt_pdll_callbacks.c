@@ -28,6 +28,7 @@ typedef struct feed_snapshot {
 typedef _Atomic(qt_pdll_TranslateTrade_fn) atomic_translate_fn;
 typedef _Atomic(qt_pdll_FreePointer_fn) atomic_free_fn;
 typedef _Atomic(qt_pdll_GetOrderDetails_fn) atomic_details_fn;
+typedef _Atomic(qt_pdll_GetServerClock_fn) atomic_clock_fn;
 
 static struct feed {
     _Atomic(qt_ring *) market;
@@ -44,6 +45,7 @@ static struct feed {
     atomic_translate_fn translate;
     atomic_free_fn free_pointer;
     atomic_details_fn get_details;
+    atomic_clock_fn server_clock;
     qt_atomic_i32 utc_offset_min;
     qt_atomic_u32 order_out_version; /* 1 until the DLL says VERSION_NOT_SUPPORTED */
 
@@ -59,7 +61,7 @@ static struct feed {
     qt_atomic_u64 records, records_dropped, gaps_reported, invalid, unknown_instrument,
         detached_calls, bad_arrays, arrays_freed, free_errors, levels_truncated, translate_errors,
         history_trades, history_done, order_updates, order_detail_errors, order_ring_lost,
-        venue_lost;
+        venue_lost, clock_errors;
     _Atomic int64_t history_progress;
     qt_atomic_i32 conn_state[4];
 
@@ -247,6 +249,31 @@ static inline void set_optional_price(qt_event *e, int64_t *out, double price, d
         return;
     }
     if (!set_price(out, price, unit)) flag_invalid(e);
+}
+
+/* The DLL's server clock as UTC ns (millisecond resolution: the clock's
+ * finest field), or QT_TIME_NONE when there is none (counted).  Book
+ * callbacks carry no time of their own; this one makes their records' time
+ * windows mean the same live as in a recording. */
+static int64_t server_time_ns(void) {
+    qt_pdll_GetServerClock_fn clock = atomic_load_explicit(&g.server_clock, memory_order_acquire);
+    double tdatetime;
+    int32_t y, mo, d, h, mi, s, ms;
+    int64_t t = QT_TIME_NONE;
+    if (clock && clock(&tdatetime, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK)
+        t = qt_pdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, qt_load_relaxed(&g.utc_offset_min));
+    if (t == QT_TIME_NONE) bump(&g.clock_errors, 1);
+    return t;
+}
+
+/* Stamp the staged records that have no time of their own (not the EXT
+ * continuations, not a parent whose date string follows). */
+static void stamp_staged(int64_t t) {
+    for (uint32_t i = 1; i <= g.staged; i++) {
+        qt_event *e = &g.scratch[i];
+        if (e->type != QT_EV_EXT && !(e->flags & QT_F_RAW_DATE) && e->exch_ns == QT_TIME_NONE)
+            e->exch_ns = t;
+    }
 }
 
 static int64_t systemtime_ns(const TSystemTime *t) {
@@ -459,6 +486,7 @@ void QT_PDLL_CALL qt_pdll_on_tiny_book(TAssetID asset, double price, int32_t qty
         e->qty = qty;
         set_optional_price(e, &e->price, price, in->price_unit);
         if (side < 0 || side > 1 || qty < 0) flag_invalid(e);
+        stamp_staged(server_time_ns());
     }
     commit(r, now);
 }
@@ -638,6 +666,7 @@ void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t 
         /* arrays come with full books only; free strays all the same */
         free_arrays(sell_array, buy_array);
     }
+    if (g.staged) stamp_staged(server_time_ns());
     commit(r, now);
 }
 
@@ -727,6 +756,7 @@ void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t 
         if (has_date) stage_date(e, date);
     }
     free_arrays(sell_array, buy_array);
+    if (g.staged) stamp_staged(server_time_ns());
     commit(r, now);
 }
 
@@ -823,10 +853,12 @@ void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
 
 void qt_pdll_feed_set_accessors(qt_pdll_TranslateTrade_fn translate_trade,
                                 qt_pdll_FreePointer_fn free_pointer,
-                                qt_pdll_GetOrderDetails_fn get_order_details) {
+                                qt_pdll_GetOrderDetails_fn get_order_details,
+                                qt_pdll_GetServerClock_fn get_server_clock) {
     atomic_store_explicit(&g.translate, translate_trade, memory_order_release);
     atomic_store_explicit(&g.free_pointer, free_pointer, memory_order_release);
     atomic_store_explicit(&g.get_details, get_order_details, memory_order_release);
+    atomic_store_explicit(&g.server_clock, get_server_clock, memory_order_release);
 }
 
 int qt_pdll_feed_attach(qt_ring *market, qt_ring *orders) {
@@ -902,6 +934,7 @@ void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out) {
     out->order_detail_errors = qt_load_relaxed(&g.order_detail_errors);
     out->order_ring_lost = qt_load_relaxed(&g.order_ring_lost);
     out->venue_lost = qt_load_relaxed(&g.venue_lost);
+    out->clock_errors = qt_load_relaxed(&g.clock_errors);
     out->history_progress = atomic_load_explicit(&g.history_progress, memory_order_acquire);
     out->callback_thread = qt_load_relaxed(&g.callback_thread);
     for (int i = 0; i < 4; i++) out->conn_state[i] = qt_load_relaxed(&g.conn_state[i]);
@@ -930,7 +963,8 @@ int qt_pdll_feed_reset(void) {
                            &g.unknown_instrument, &g.detached_calls, &g.bad_arrays,
                            &g.arrays_freed, &g.free_errors, &g.levels_truncated, &g.translate_errors,
                            &g.history_trades, &g.history_done, &g.order_updates,
-                           &g.order_detail_errors, &g.order_ring_lost, &g.venue_lost};
+                           &g.order_detail_errors, &g.order_ring_lost, &g.venue_lost,
+                           &g.clock_errors};
     for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) qt_store_relaxed(cs[i], 0u);
     atomic_store_explicit(&g.history_progress, (int64_t)-1, memory_order_relaxed);
     for (int i = 0; i < 4; i++) qt_store_relaxed(&g.conn_state[i], -1);

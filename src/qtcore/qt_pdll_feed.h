@@ -15,6 +15,13 @@
  *   record right after their parent, which carries QT_F_RAW_DATE; the
  *   consumer parses them (qt_pdll_decode.h).  V2 trades carry a SYSTEMTIME,
  *   converted here with the configured UTC offset;
+ * - book callbacks (PriceBook, OfferBook entries without a date, TinyBook)
+ *   carry no time: their records get exch_ns from the DLL's GetServerClock,
+ *   called once per callback (local civil time with milliseconds, shifted
+ *   by the configured UTC offset: millisecond resolution, as the trades'
+ *   dates), so a book record's time windows mean the same live as in a
+ *   recording.  Without the accessor, or when it fails, exch_ns stays
+ *   QT_TIME_NONE and clock_errors counts it;
  * - prices become integer price units of the instrument (ticker -> id,
  *   price unit, registered before subscribing).  A NaN, infinite, negative
  *   or off-grid price, a negative quantity, an unknown action or side flags
@@ -107,6 +114,7 @@ typedef struct qt_pdll_feed_counters {
     uint64_t order_detail_errors; /* GetOrderDetails failed */
     uint64_t order_ring_lost;     /* updates the lossless ring refused (venue state unknown) */
     uint64_t venue_lost;          /* routing drops reported */
+    uint64_t clock_errors;        /* book records left untimed: GetServerClock missing or failed */
     int64_t history_progress;     /* last Progress value (0-100), -1 before any */
     uint64_t callback_thread;     /* id of the first thread that called back (0: none yet) */
     int32_t conn_state[4];        /* last result per connection type, -1 before any */
@@ -115,7 +123,8 @@ typedef struct qt_pdll_feed_counters {
 /* Accessors the callbacks call inside the DLL (resolved by the loader). */
 void qt_pdll_feed_set_accessors(qt_pdll_TranslateTrade_fn translate_trade,
                                 qt_pdll_FreePointer_fn free_pointer,
-                                qt_pdll_GetOrderDetails_fn get_order_details);
+                                qt_pdll_GetOrderDetails_fn get_order_details,
+                                qt_pdll_GetServerClock_fn get_server_clock);
 
 /* Attach the rings the callbacks fill (market: 64-byte slots; orders:
  * QT_ORDER_UPDATE_SIZE slots, may be NULL for market-only sessions).

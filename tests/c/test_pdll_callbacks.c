@@ -5,7 +5,8 @@
  *     flagged invalid and counted, unknown tickers counted and dropped;
  *  3. price-book actions and a two-packet full book (arrays freed with
  *     FreePointer, SNAPSHOT_END flagged last only after both sides' last
- *     packet), applied to a qt_book;
+ *     packet), applied to a qt_book; book records stamped with the DLL's
+ *     server clock (milliseconds), untimed and counted when it fails;
  *  4. a full market ring drops and counts, and the next push is preceded by
  *     a FEED_GAP with the number lost;
  *  5. a market-data disconnect after connected emits a DISCONNECT gap; a
@@ -96,6 +97,24 @@ static int32_t QT_PDLL_CALL fake_details(TConnectorOrderOut *o) {
     return NL_OK;
 }
 
+/* The server clock: a local civil time the test sets; fails when year 0. */
+static TSystemTime clock_now = {2025, 11, 1, 24, 10, 16, 0, 125};
+static int clock_calls;
+static int32_t QT_PDLL_CALL fake_clock(double *dt, int32_t *y, int32_t *mo, int32_t *d, int32_t *h,
+                                       int32_t *mi, int32_t *s, int32_t *ms) {
+    clock_calls++;
+    if (clock_now.wYear == 0) return NL_INTERNAL_ERROR;
+    *dt = 0;
+    *y = clock_now.wYear;
+    *mo = clock_now.wMonth;
+    *d = clock_now.wDay;
+    *h = clock_now.wHour;
+    *mi = clock_now.wMinute;
+    *s = clock_now.wSecond;
+    *ms = clock_now.wMilliseconds;
+    return NL_OK;
+}
+
 /* ---- helpers ---- */
 static qt_ring *market, *orders;
 static qt_event got[70000];
@@ -177,7 +196,7 @@ int main(void) {
     CHECK(market && orders);
 
     /* detached: counted, nothing pushed, arrays still freed */
-    qt_pdll_feed_set_accessors(fake_translate, fake_free, fake_details);
+    qt_pdll_feed_set_accessors(fake_translate, fake_free, fake_details, fake_clock);
     qt_pdll_on_tiny_book(asset(W_WDO), 5000.0, 1, 0);
     qt_pdll_on_price_book(asset(W_WDO), 4, 0, 0, 0, 0, 0.0, NULL, price_array(2, 5000, 0.5, 1));
     CHECK(counters().detached_calls == 2);
@@ -264,6 +283,10 @@ int main(void) {
     CHECK(got[8].type == QT_EV_SNAPSHOT_END && (got[8].flags & QT_F_LAST));
     CHECK(got[9].type == QT_EV_PRICE_BOOK && got[9].price == 10243 && got[9].qty == 7);
     CHECK(got[10].code == QT_PDLL_BA_DELETE && got[10].price == QT_PRICE_NONE);
+    /* every book record carries the server clock of its callback (10:16:00.125 at -3h) */
+    int64_t t_book = qt_pdll_local_to_utc_ns(2025, 11, 24, 13, 16, 0, 125, 0);
+    for (uint64_t i = 0; i < n_got; i++) CHECK(got[i].exch_ns == t_book);
+    CHECK(counters().clock_errors == 0);
     qt_book *book = qt_book_create(1, 0);
     qt_book_apply_n(book, got, n_got);
     qt_book_counters bc;
@@ -274,6 +297,20 @@ int main(void) {
     CHECK(qt_book_best_price(book, 1) == 10259); /* 5129.0 deleted: best ask 5129.5 */
     CHECK(qt_book_check(book) == 0);
     qt_book_destroy(book);
+
+    /* one clock reading per callback; a failing clock leaves the record untimed, counted */
+    clock_calls = 0;
+    clock_now.wMilliseconds = 126;
+    qt_pdll_on_price_book(asset(W_WDO), QT_PDLL_BA_EDIT, 0, 0, 9, 3, 0.0, NULL, NULL);
+    clock_now.wYear = 0;
+    qt_pdll_on_price_book(asset(W_WDO), QT_PDLL_BA_EDIT, 0, 0, 8, 3, 0.0, NULL, NULL);
+    clock_now.wYear = 2025;
+    qt_pdll_on_tiny_book(asset(W_WDO), 5121.5, 8, 0);
+    drain();
+    CHECK(n_got == 3 && clock_calls == 3);
+    CHECK(got[0].exch_ns == qt_pdll_local_to_utc_ns(2025, 11, 24, 13, 16, 0, 126, 0));
+    CHECK(got[1].exch_ns == QT_TIME_NONE && counters().clock_errors == 1);
+    CHECK(got[2].type == QT_EV_TINY_BOOK && got[2].exch_ns == got[0].exch_ns);
 
     /* malformed array: header size smaller than its count needs */
     uint8_t *bad = price_array(4, 5000, 0.5, 1);
@@ -316,6 +353,8 @@ int main(void) {
     CHECK(got[0].type == QT_EV_OFFER_BOOK && got[0].code == QT_PDLL_BA_ADD && got[0].side == 1);
     CHECK(got[0].price == 10248 && got[0].qty == 10 && got[0].b == 72 && got[0].ref == 123456789LL);
     CHECK(got[0].aux == 0x1f && got[0].exch_ns == qt_pdll_local_to_utc_ns(2025, 11, 24, 13, 21, 0, 500, 0));
+    /* an offer without its own date takes the server clock */
+    CHECK(got[1].exch_ns == qt_pdll_local_to_utc_ns(2025, 11, 24, 13, 16, 0, 126, 0));
     CHECK(got[1].qty == -3 && got[1].price == QT_PRICE_NONE && !(got[1].flags & QT_F_INVALID));
     CHECK(got[1].aux == (QT_OB_HAS_QTY | QT_OB_HAS_OFFER_ID));
     /* buy side first: 3 offers, no last flag; then the sell side's 2, last flagged */

@@ -151,7 +151,7 @@ static qt_fe_config fe_config(double tick) {
 static void start_feed(qt_ring *r) {
     qt_pdll_feed_detach();
     CHECK(qt_pdll_feed_reset() == 0);
-    qt_pdll_feed_set_accessors(NULL, fake_free, NULL);
+    qt_pdll_feed_set_accessors(NULL, fake_free, NULL, NULL);
     qt_pdll_feed_set_utc_offset(-180);
     CHECK(qt_pdll_feed_add_instrument(W_WDO, ID_WDO, WDO.tick) == 0);
     CHECK(qt_pdll_feed_add_instrument(W_WIN, ID_WIN, WIN.tick) == 0);
