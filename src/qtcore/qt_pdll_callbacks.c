@@ -875,6 +875,12 @@ void qt_pdll_feed_detach(void) {
     lock(); /* a callback in flight holds it until it has pushed */
     atomic_store_explicit(&g.market, NULL, memory_order_release);
     atomic_store_explicit(&g.orders, NULL, memory_order_release);
+    /* the session is over and its library may be unloaded next: a callback
+     * must never call into it (GetServerClock runs in every book callback) */
+    atomic_store_explicit(&g.translate, NULL, memory_order_release);
+    atomic_store_explicit(&g.free_pointer, NULL, memory_order_release);
+    atomic_store_explicit(&g.get_details, NULL, memory_order_release);
+    atomic_store_explicit(&g.server_clock, NULL, memory_order_release);
     unlock();
 }
 

@@ -130,7 +130,8 @@ void qt_pdll_feed_set_accessors(qt_pdll_TranslateTrade_fn translate_trade,
  * QT_ORDER_UPDATE_SIZE slots, may be NULL for market-only sessions).
  * Returns 0, or -1 when a slot size is wrong. */
 int qt_pdll_feed_attach(qt_ring *market, qt_ring *orders);
-/* Detach: waits for a callback in flight, later callbacks only count. */
+/* Detach: waits for a callback in flight, later callbacks only count; the
+ * accessors are forgotten (the session is over, its library may go next). */
 void qt_pdll_feed_detach(void);
 
 /* Register a ticker (UTF-16, NUL-terminated, at most QT_PDLL_TICKER_MAX

@@ -450,6 +450,17 @@ int main(void) {
     CHECK(qt_ring_available(market) == 0);
     CHECK(qt_pdll_feed_reset() == 0);
     CHECK(counters().records == 0 && qt_pdll_feed_instruments() == 0);
+
+    /* detach ends the session: its library may be unloaded next, so a later
+     * callback (rings attached again without a login) never calls into it */
+    CHECK(qt_pdll_feed_add_instrument(W_WDO, 1, 0.5) == 0);
+    CHECK(qt_pdll_feed_attach(market, orders) == 0);
+    clock_calls = 0;
+    qt_pdll_on_price_book(asset(W_WDO), QT_PDLL_BA_EDIT, 0, 0, 9, 3, 0.0, NULL, NULL);
+    drain();
+    CHECK(clock_calls == 0 && n_got == 1 && got[0].exch_ns == QT_TIME_NONE);
+    CHECK(counters().clock_errors == 1);
+    qt_pdll_feed_detach();
     qt_ring_destroy(market);
     qt_ring_destroy(orders);
     printf("test_pdll_callbacks: ok\n");
