@@ -83,19 +83,10 @@ def _reference_row(command: str) -> str:
 
 # Rows another developer rewrites (issue 8, import/synth/demo); strict: once their rows
 # list every flag this marker must go, or the suite fails.
-ROWS_OF_ANOTHER_BRANCH = {"import profit-csv", "import binance", "import lobster"}
 COMMANDS = sorted(_command_parsers()) if (ROOT / "README.md").exists() else []
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="row not yet updated on this branch"))
-        if c in ROWS_OF_ANOTHER_BRANCH
-        else c
-        for c in COMMANDS
-    ],
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_cli_reference_lists_every_flag_of_the_parser_and_no_other(command: str) -> None:
     row = _reference_row(command)
     listed = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", row))
