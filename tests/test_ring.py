@@ -157,3 +157,11 @@ def test_threads_no_loss_when_consumer_keeps_up() -> None:
     th.join()
     assert got == n
     assert np.array_equal(out["seq"], np.arange(n))
+
+
+def test_shipped_modules_carry_no_benchmark_code() -> None:
+    """The benchmarks' C lives in bench/c (built by bench/run.py), not in the wheel."""
+    from quantumtrader.qtcore import features, ring
+
+    assert not hasattr(ring, "ring_throughput")
+    assert not hasattr(features.FeatureEngine, "bench_ring")
