@@ -16,7 +16,6 @@
  *     counter wraps without a stale slot looking published;
  *  6. lossless policy: overflow sets the sticky flag; bad arguments.
  * Runs under ThreadSanitizer in CI, and as a Windows executable under wine. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,7 @@ typedef struct {
     uint64_t out_of_order;
 } run_ctx;
 
-static void *producer(void *arg) {
+static void producer(void *arg) {
     run_ctx *c = (run_ctx *)arg;
     qt_event ev[16];
     memset(ev, 0, sizeof(ev));
@@ -56,10 +55,9 @@ static void *producer(void *arg) {
         i += k;
     }
     qt_ring_close(c->r);
-    return NULL;
 }
 
-static void *consumer(void *arg) {
+static void consumer(void *arg) {
     run_ctx *c = (run_ctx *)arg;
     qt_event buf[256];
     uint64_t expect = 0;
@@ -81,7 +79,6 @@ static void *consumer(void *arg) {
         }
     }
     c->missing += c->n - expect;
-    return NULL;
 }
 
 static void run(uint64_t n, uint64_t cap, uint32_t batch, int slow, int symmetric, run_ctx *out) {
@@ -93,11 +90,11 @@ static void run(uint64_t n, uint64_t cap, uint32_t batch, int slow, int symmetri
     c.batch = batch;
     c.slow = slow;
     c.symmetric = symmetric;
-    pthread_t tp, tc;
-    pthread_create(&tc, NULL, consumer, &c);
-    pthread_create(&tp, NULL, producer, &c);
-    pthread_join(tp, NULL);
-    pthread_join(tc, NULL);
+    qt_thread tp, tc;
+    CHECK(qt_thread_start(&tc, consumer, &c) == 0);
+    CHECK(qt_thread_start(&tp, producer, &c) == 0);
+    qt_thread_join(&tp);
+    qt_thread_join(&tc);
     *out = c;
 }
 
@@ -109,7 +106,7 @@ typedef struct {
     uint32_t bad;
 } pingpong_ctx;
 
-static void *pingpong_consumer(void *arg) {
+static void pingpong_consumer(void *arg) {
     pingpong_ctx *c = (pingpong_ctx *)arg;
     qt_event ev;
     for (;;) {
@@ -121,7 +118,6 @@ static void *pingpong_consumer(void *arg) {
         if (ready != 1 || qt_ring_pop(c->r, &ev, 1) != 1 || ev.seq != c->got) c->bad++;
         c->got++;
     }
-    return NULL;
 }
 
 static void pingpong(uint32_t n, int symmetric) {
@@ -130,8 +126,8 @@ static void pingpong(uint32_t n, int symmetric) {
     CHECK(c.r != NULL);
     if (symmetric) c.r->asymmetric = 0;
     c.n = n;
-    pthread_t tc;
-    pthread_create(&tc, NULL, pingpong_consumer, &c);
+    qt_thread tc;
+    CHECK(qt_thread_start(&tc, pingpong_consumer, &c) == 0);
     qt_event ev;
     memset(&ev, 0, sizeof ev);
     for (uint32_t i = 0; i < n; i++) {
@@ -142,7 +138,7 @@ static void pingpong(uint32_t n, int symmetric) {
     }
     while (qt_ring_popped(c.r) != n) qt_cpu_relax();
     qt_ring_close(c.r);
-    pthread_join(tc, NULL);
+    qt_thread_join(&tc);
     printf("ping-pong (%s): %u records, consumer slept %llu times\n", symmetric ? "seq_cst" : "asymmetric",
            n, (unsigned long long)qt_load_relaxed(&c.r->sleeps));
     CHECK(c.bad == 0);
@@ -151,21 +147,26 @@ static void pingpong(uint32_t n, int symmetric) {
 }
 
 /* 4: close wakes a consumer sleeping with no timeout */
-static void *close_waiter(void *arg) {
-    qt_ring *r = (qt_ring *)arg;
-    return (void *)(uintptr_t)(qt_ring_wait(r, -1, 0) == 0 && qt_ring_closed(r));
+typedef struct {
+    qt_ring *r;
+    int woken_by_close;
+} close_ctx;
+
+static void close_waiter(void *arg) {
+    close_ctx *c = (close_ctx *)arg;
+    c->woken_by_close = qt_ring_wait(c->r, -1, 0) == 0 && qt_ring_closed(c->r);
 }
 
 static void close_wakes(void) {
     qt_ring *r = qt_ring_create(8, sizeof(qt_event), QT_RING_DROP);
     CHECK(r != NULL);
-    pthread_t t;
-    pthread_create(&t, NULL, close_waiter, r);
+    close_ctx c = {r, 0};
+    qt_thread t;
+    CHECK(qt_thread_start(&t, close_waiter, &c) == 0);
     while (qt_load_relaxed(&r->sleeps) == 0) qt_sleep_ns(1000000);
     qt_ring_close(r);
-    void *woken = NULL;
-    pthread_join(t, &woken);
-    CHECK(woken == (void *)1);
+    qt_thread_join(&t);
+    CHECK(c.woken_by_close);
     qt_ring_destroy(r);
 }
 
