@@ -22,8 +22,14 @@ void qt_wait_u32(qt_atomic_u32 *addr, uint32_t expected, int64_t timeout_ns) {
 
 void qt_wake_all_u32(qt_atomic_u32 *addr) { WakeByAddressAll((PVOID)addr); }
 
-/* FlushProcessWriteBuffers exists on every supported Windows (Vista on). */
-int qt_heavy_fence_init(void) { return 1; }
+/* FlushProcessWriteBuffers exists on every supported Windows (Vista on).
+ * Wine (ntdll exports wine_get_version) implements it as an empty stub up
+ * to at least 8.0, which lost ring wake-ups in CI's wine run: there, say
+ * the heavy side does not work, so rings use seq_cst on both sides. */
+int qt_heavy_fence_init(void) {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return !(ntdll && GetProcAddress(ntdll, "wine_get_version"));
+}
 void qt_heavy_fence(void) { FlushProcessWriteBuffers(); }
 
 int64_t qt_monotonic_ns(void) {

@@ -139,7 +139,7 @@ static void pingpong(uint32_t n, int symmetric) {
     while (qt_ring_popped(c.r) != n) qt_cpu_relax();
     qt_ring_close(c.r);
     qt_thread_join(&tc);
-    printf("ping-pong (%s): %u records, consumer slept %llu times\n", symmetric ? "seq_cst" : "asymmetric",
+    printf("ping-pong (%s): %u records, consumer slept %llu times\n", c.r->asymmetric ? "asymmetric" : "seq_cst",
            n, (unsigned long long)qt_load_relaxed(&c.r->sleeps));
     CHECK(c.bad == 0);
     CHECK(c.got == n);
@@ -208,11 +208,15 @@ static void stamps(void) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0); /* a hang (lost wake-up) shows where */
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
     run_ctx c;
 
+    /* the platform's choice first (asymmetric where the heavy fence works),
+     * then seq_cst forced */
+    printf("heavy fence %s\n", qt_heavy_fence_init() ? "available" : "unavailable: seq_cst handshake");
     for (int symmetric = 0; symmetric <= 1; symmetric++) {
-        const char *mode = symmetric ? "seq_cst" : "asymmetric";
+        const char *mode = symmetric || !qt_heavy_fence_init() ? "seq_cst" : "asymmetric";
         /* 1: consumer keeps up (producer batches of 1: the DLL callback case) */
         run(n, 1u << 22, 1, 0, symmetric, &c);
         printf("keep-up (%s): n=%llu received=%llu dropped=%llu\n", mode, (unsigned long long)n,
