@@ -762,15 +762,3 @@ def test_memory_stays_flat_over_sessions(market):
     assert _rss_bytes() - before < 1 << 20
     assert engine.memory_bytes == size
 
-
-def test_ring_benchmark_drives_the_same_loop():
-    """The C benchmark (producer thread -> ring -> drain with timers) computes what the
-    batch computes, one latency per vector, paced or not."""
-    events = edge_case_sessions()
-    reference = wdo()
-    reference.drain(events)
-    for rate in (0.0, 200_000.0):
-        engine = wdo()
-        lat, info = engine.bench_ring(events, rate=rate, capacity=64)
-        assert info["records"] == len(events) and info["rows"] == reference.counters["rows"] == len(lat)
-        assert engine.counters == reference.counters and (lat > 0).all()

@@ -400,9 +400,9 @@ class Decision(C.Structure):
     """qt_pl_decision as a C hook sees it."""
 
     _fields_ = [("instrument", C.c_uint16), ("trade_flags", C.c_uint8), ("flags", C.c_uint8),
-                ("action", C.c_int32), ("decision_seq", C.c_uint64), ("seq", C.c_uint64),
+                ("ring_stamp", C.c_uint32), ("decision_seq", C.c_uint64), ("seq", C.c_uint64),
                 ("trade_number", C.c_int64), ("exch_ns", C.c_int64), ("price", C.c_int64), ("qty", C.c_int32),
-                ("trade_type", C.c_uint8), ("_pad", C.c_uint8 * 3), ("row", C.c_uint64),
+                ("action", C.c_int16), ("trade_type", C.c_uint8), ("_pad", C.c_uint8), ("row", C.c_uint64),
                 ("recv_ns", C.c_int64), ("taken_ns", C.c_int64), ("decoded_ns", C.c_int64),
                 ("features_ns", C.c_int64), ("decided_ns", C.c_int64), ("output", C.c_double * 3)]
 

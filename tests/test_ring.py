@@ -57,6 +57,33 @@ def test_batched_push_is_all_or_nothing() -> None:
     assert ring.available == 6
 
 
+def test_batches_wrap_around_a_small_ring_in_order() -> None:
+    ring = Ring(8)
+    out = empty_events(8)
+    for lap in range(100):  # 300 records through 8 slots: every slot reused many times
+        assert ring.push_bytes(_events(3, 3 * lap).view(np.uint8), batch=3) == 3
+        assert ring.available == 3  # a batch is published at once
+        assert ring.pop_bytes(out.view(np.uint8)) == 3
+        assert list(out["seq"][:3]) == [3 * lap, 3 * lap + 1, 3 * lap + 2]
+        assert ring.available == 0
+    assert ring.pushed == ring.popped == 300
+
+
+def test_crc_bytes_belong_to_the_ring() -> None:
+    """Bytes 4..7 of a slot (``crc`` of an event, ``reserved`` of an order
+    update) carry the ring's per-slot stamp: a pushed value is not stored
+    and a popped record has 0 there, as the header says."""
+    ring = Ring(4)
+    ev = _events(6)
+    ev["crc"] = 0xDEADBEEF
+    out = empty_events(4)
+    for _ in range(3):
+        assert ring.push_bytes(ev[:2].view(np.uint8)) == 2
+        assert ring.pop_bytes(out.view(np.uint8)) == 2
+        assert (out["crc"][:2] == 0).all()
+        assert np.array_equal(out[["seq", "price", "type"]][:2], ev[["seq", "price", "type"]][:2])
+
+
 def test_lossless_ring_marks_overflow() -> None:
     ring = Ring(4, slot_size=ORDER_UPDATE_SIZE, lossless=True)
     rec = np.zeros(ORDER_UPDATE_SIZE * 5, dtype=np.uint8)
@@ -130,3 +157,11 @@ def test_threads_no_loss_when_consumer_keeps_up() -> None:
     th.join()
     assert got == n
     assert np.array_equal(out["seq"], np.arange(n))
+
+
+def test_shipped_modules_carry_no_benchmark_code() -> None:
+    """The benchmarks' C lives in bench/c (built by bench/run.py), not in the wheel."""
+    from quantumtrader.qtcore import features, ring
+
+    assert not hasattr(ring, "ring_throughput")
+    assert not hasattr(features.FeatureEngine, "bench_ring")

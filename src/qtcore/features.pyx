@@ -29,7 +29,7 @@ from qt_core cimport (
     qt_book, qt_book_levels, qt_event, qt_fe, qt_fe_book, qt_fe_config, qt_fe_counters,
     qt_fe_create, qt_fe_destroy, qt_fe_drain, qt_fe_drain_ring, qt_fe_get_counters, qt_fe_hook,
     qt_fe_memory_bytes, qt_fe_on_event, qt_fe_reset, qt_fe_session_hours, qt_fe_sink,
-    qt_fe_tz_transition, qt_ring, qt_fe_bench_result, qt_fe_bench_ring,
+    qt_fe_tz_transition, qt_ring,
 )
 
 N_FEATURES = QT_FE_NUM_FEATURES
@@ -404,31 +404,6 @@ cdef class FeatureEngine:
         if n:
             got = qt_book_levels(qt_fe_book(self._fe), side, n, NULL, &q[0], NULL)
         return qtys[:got]
-
-    def bench_ring(self, events, double rate=0.0, uint64_t capacity=1 << 16, uint32_t spin=2000):
-        """Benchmark: a C producer thread pushes ``events`` into a new ring
-        (``rate`` records/s, 0 = as fast as it takes them) while this engine
-        drains it with a timer per decision point.  Returns ``(latencies_ns,
-        info)``: one latency per feature vector (ring pop to vector)."""
-        cdef const uint8_t[::1] buf = _event_bytes(events)
-        cdef size_t n = buf.shape[0] // 64
-        n_trades = int(np.count_nonzero(events["type"] == 1))
-        lat = np.zeros(max(n_trades, 1), dtype=np.int64)
-        cdef int64_t[::1] l = lat
-        cdef qt_fe_bench_result res
-        cdef int rc
-        cdef size_t cap = lat.shape[0]
-        if n == 0:
-            return lat[:0], {}
-        self._claim()
-        try:
-            with nogil:
-                rc = qt_fe_bench_ring(self._fe, <const qt_event *>&buf[0], n, rate, capacity, spin, &l[0], cap, &res)
-        finally:
-            self._busy = False
-        if rc != 0:
-            raise MemoryError("cannot create the benchmark ring or thread")
-        return lat[: res.lat_n], dict(seconds=res.seconds, records=res.records, rows=res.rows, late=res.late)
 
     @property
     def counters(self) -> dict:

@@ -1,7 +1,7 @@
 # Typed interface of the live pipeline (qt_pipeline.h, qt_pl_bench.h), cimported by
 # pipeline.pyx (the module's name is qualified, so Cython does not pick this file up
 # by itself).
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from qt_core cimport qt_event, qt_fe, qt_ring
 
@@ -26,13 +26,13 @@ cdef extern from "qt_pipeline.h" nogil:
         uint16_t instrument
         uint8_t trade_flags
         uint8_t flags
-        int32_t action
         uint64_t decision_seq
         uint64_t seq
         int64_t trade_number
         int64_t exch_ns
         int64_t price
         int32_t qty
+        int16_t action
         uint8_t trade_type
         uint64_t row
         int64_t recv_ns

@@ -49,9 +49,10 @@ STATUS_NAMES = {QT_PL_DONE: "done", QT_PL_STOPPED: "stopped", QT_PL_CLOSED: "clo
 DEFAULT_CONTROL_TYPES = (EventType.CONN_STATE, EventType.FEED_GAP, EventType.PHASE)
 
 _DECISION_FIELDS = [
-    ("instrument", "<u2", 0), ("trade_flags", "u1", 2), ("flags", "u1", 3), ("action", "<i4", 4),
+    ("instrument", "<u2", 0), ("trade_flags", "u1", 2), ("flags", "u1", 3),
     ("decision_seq", "<u8", 8), ("seq", "<u8", 16), ("trade_number", "<i8", 24),
-    ("exch_ns", "<i8", 32), ("price", "<i8", 40), ("qty", "<i4", 48), ("trade_type", "u1", 52),
+    ("exch_ns", "<i8", 32), ("price", "<i8", 40), ("qty", "<i4", 48), ("action", "<i2", 52),
+    ("trade_type", "u1", 54),
     ("row", "<u8", 56), ("recv_ns", "<i8", 64), ("taken_ns", "<i8", 72), ("decoded_ns", "<i8", 80),
     ("features_ns", "<i8", 88), ("decided_ns", "<i8", 96), ("output", ("<f8", (N_OUTPUTS,)), 104),
 ]

@@ -54,6 +54,17 @@ void qt_wait_u32(qt_atomic_u32 *addr, uint32_t expected, int64_t timeout_ns);
 /* Wake every waiter blocked on addr. */
 void qt_wake_all_u32(qt_atomic_u32 *addr);
 
+/* Asymmetric fence, the heavy side: when it returns, every other thread of
+ * the process has executed a full memory barrier, so a thread that only put
+ * a compiler barrier between a store and a load (qt_light_fence) is ordered
+ * as if it had used a seq_cst fence.  Linux: membarrier(2); Windows:
+ * FlushProcessWriteBuffers.  Costs microseconds: for slow paths only (a ring
+ * consumer about to sleep).  qt_heavy_fence_init returns 1 when the heavy
+ * side works in this process (call it once before relying on the pair). */
+int qt_heavy_fence_init(void);
+void qt_heavy_fence(void);
+#define qt_light_fence() atomic_signal_fence(memory_order_seq_cst)
+
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC / QueryPerformanceCounter). */
 int64_t qt_monotonic_ns(void);
 /* Wall clock, UTC nanoseconds since the Unix epoch. */

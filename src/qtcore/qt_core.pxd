@@ -51,13 +51,6 @@ cdef extern from "qt_ring.h" nogil:
     int qt_ring_closed(qt_ring *r)
 
 
-cdef extern from "qt_ring_bench.h" nogil:
-    ctypedef struct qt_ring_bench_result:
-        double seconds
-        uint64_t sent, received, dropped, checksum
-    int qt_ring_bench(uint64_t n, uint64_t capacity, uint32_t batch, qt_ring_bench_result *out)
-
-
 cdef extern from "qt_crc32c.h" nogil:
     uint32_t qt_crc32c(const void *data, size_t len)
     uint32_t qt_crc32c_update(uint32_t crc, const void *data, size_t len)
@@ -302,13 +295,6 @@ cdef extern from "qt_features.h" nogil:
     void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out)
     size_t qt_fe_memory_bytes(const qt_fe *fe)
 
-
-cdef extern from "qt_fe_bench.h" nogil:
-    ctypedef struct qt_fe_bench_result:
-        double seconds
-        uint64_t records, rows, lat_n, late
-    int qt_fe_bench_ring(qt_fe *fe, const qt_event *ev, size_t n, double rate, uint64_t capacity,
-                         uint32_t spin_iters, int64_t *lat_ns, size_t lat_cap, qt_fe_bench_result *out)
 
 cdef extern from "qt_profitdll.h" nogil:
     ctypedef uint16_t qt_pdll_wchar

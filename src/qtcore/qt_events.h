@@ -117,7 +117,8 @@ typedef struct qt_event {
     uint8_t type;        /* qt_event_type */
     uint8_t flags;       /* qt_event_flags */
     uint16_t instrument; /* id in the process's instrument table */
-    uint32_t crc;        /* 0 in rings; CRC-32C of the record (this field 0) in logs */
+    uint32_t crc;        /* CRC-32C of the record (this field 0) in logs; in a ring the
+                          * ring's slot stamp (qt_ring.h): 0 once popped */
     uint64_t seq;        /* global sequence number, assigned by the producer */
     int64_t recv_ns;     /* monotonic receive time */
     int64_t exch_ns;     /* exchange time, UTC ns, or QT_TIME_NONE */
@@ -181,7 +182,7 @@ typedef struct qt_order_update {
     uint8_t type;        /* QT_OU_* */
     uint8_t flags;
     uint16_t instrument;
-    uint32_t reserved;
+    uint32_t reserved;   /* the order ring's slot stamp (qt_ring.h): 0 once popped */
     uint64_t seq;
     int64_t recv_ns;
     int64_t exch_ns;

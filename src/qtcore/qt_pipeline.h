@@ -99,15 +99,16 @@ typedef struct qt_pl_decision {
     uint16_t instrument;
     uint8_t trade_flags; /* qt_event.flags of the trade */
     uint8_t flags;       /* qt_pl_decision_flags */
-    int32_t action;      /* set by decide(): the model's action code (0 = none) */
+    uint32_t ring_stamp; /* owned by the decision ring (qt_ring publishes through bytes 4..7) */
     uint64_t decision_seq; /* 1, 2, ... per pipeline, set when posted (0 inside the hook) */
     uint64_t seq;          /* the trade record's ring sequence number */
     int64_t trade_number;  /* the trade's `ref` */
     int64_t exch_ns;       /* the trade's exchange time as decoded (UTC ns; QT_TIME_NONE: none) */
     int64_t price;         /* trade price, price units */
     int32_t qty;
+    int16_t action;        /* set by decide(): the model's action code (0 = none) */
     uint8_t trade_type;    /* qt_event.code of the trade */
-    uint8_t _pad[3];
+    uint8_t _pad;
     uint64_t row;          /* rows of this instrument in this pipeline, this one included */
     int64_t recv_ns;
     int64_t taken_ns;
@@ -118,7 +119,9 @@ typedef struct qt_pl_decision {
 } qt_pl_decision;
 
 _Static_assert(sizeof(qt_pl_decision) == QT_PL_DECISION_SIZE, "decision record size");
+_Static_assert(offsetof(qt_pl_decision, ring_stamp) == 4, "layout: the ring's bytes");
 _Static_assert(offsetof(qt_pl_decision, decision_seq) == 8, "layout");
+_Static_assert(offsetof(qt_pl_decision, action) == 52, "layout");
 _Static_assert(offsetof(qt_pl_decision, row) == 56, "layout");
 _Static_assert(offsetof(qt_pl_decision, recv_ns) == 64, "layout");
 _Static_assert(offsetof(qt_pl_decision, output) == 104, "layout");

@@ -22,6 +22,16 @@ void qt_wait_u32(qt_atomic_u32 *addr, uint32_t expected, int64_t timeout_ns) {
 
 void qt_wake_all_u32(qt_atomic_u32 *addr) { WakeByAddressAll((PVOID)addr); }
 
+/* FlushProcessWriteBuffers exists on every supported Windows (Vista on).
+ * Wine (ntdll exports wine_get_version) implements it as an empty stub up
+ * to at least 8.0, which lost ring wake-ups in CI's wine run: there, say
+ * the heavy side does not work, so rings use seq_cst on both sides. */
+int qt_heavy_fence_init(void) {
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return !(ntdll && GetProcAddress(ntdll, "wine_get_version"));
+}
+void qt_heavy_fence(void) { FlushProcessWriteBuffers(); }
+
 int64_t qt_monotonic_ns(void) {
     static LARGE_INTEGER freq;
     LARGE_INTEGER now;
@@ -78,6 +88,7 @@ void qt_sleep_ns(int64_t ns) { Sleep((DWORD)(ns / 1000000)); }
 
 #else
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -96,6 +107,32 @@ void qt_wait_u32(qt_atomic_u32 *addr, uint32_t expected, int64_t timeout_ns) {
 
 void qt_wake_all_u32(qt_atomic_u32 *addr) {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+/* membarrier(2), private expedited: an IPI to each CPU running one of our
+ * threads.  Needs a one-time registration; kernels before 4.14 or a seccomp
+ * filter that refuses the call leave it unavailable (state -1). */
+static qt_atomic_i32 membarrier_state; /* 0 not probed, 1 registered, -1 unavailable */
+
+int qt_heavy_fence_init(void) {
+    int32_t st = atomic_load_explicit(&membarrier_state, memory_order_acquire);
+    if (st != 0) return st > 0;
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+    st = -1;
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) == 0)
+        st = 1;
+    atomic_store_explicit(&membarrier_state, st, memory_order_release);
+    return st > 0;
+}
+
+void qt_heavy_fence(void) {
+    /* registered before any ring chose this path, so the call cannot fail;
+     * the kernel orders the caller's own accesses around it too */
+    atomic_signal_fence(memory_order_seq_cst);
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 int64_t qt_monotonic_ns(void) {

@@ -25,6 +25,8 @@ qt_ring *qt_ring_create(uint64_t capacity, uint32_t slot_size, qt_ring_policy po
     r->slots_alloc = sbase;
     r->slots = slots;
     r->mask = cap - 1;
+    while ((1ull << r->lap_shift) < cap) r->lap_shift++;
+    r->asymmetric = (uint32_t)qt_heavy_fence_init();
     r->slot_size = slot_size;
     r->policy = (uint32_t)policy;
     atomic_init(&r->head, 0);
@@ -56,8 +58,11 @@ uint64_t qt_ring_pop(qt_ring *r, void *out, uint64_t max) {
         uint64_t n = max - total;
         const void *src = qt_ring_peek(r, &n);
         if (n == 0) break;
-        memcpy(dst + total * r->slot_size, src, (size_t)(n * r->slot_size));
+        uint8_t *out_rec = dst + total * r->slot_size;
+        memcpy(out_rec, src, (size_t)(n * r->slot_size));
         qt_ring_release(r, n);
+        /* the stamps are the ring's, not the record's */
+        for (uint64_t i = 0; i < n; i++) memset(out_rec + i * r->slot_size + QT_RING_STAMP_OFFSET, 0, 4);
         total += n;
     }
     return total;
@@ -68,16 +73,18 @@ uint64_t qt_ring_wait(qt_ring *r, int64_t timeout_ns, uint32_t spin_iters) {
     for (uint32_t i = 0; i < spin_iters; i++) {
         if ((n = qt_ring_available(r)) != 0) return n;
         if (qt_ring_closed(r)) return 0;
-        /* back off a little between polls: every poll of head pulls the
-         * producer's cache line over; letting a few records accumulate
-         * costs ~100 ns of latency and doubles throughput */
+        /* back off a little between polls: every poll of the next stamp
+         * pulls over the line the producer is writing; letting a few
+         * records accumulate costs ~100 ns of latency and saves transfers */
         for (int k = 0; k < 8; k++) qt_cpu_relax();
     }
     int64_t deadline = timeout_ns < 0 ? -1 : qt_monotonic_ns() + timeout_ns;
     for (;;) {
         uint32_t seen = qt_load_acquire(&r->wake_seq);
-        atomic_store_explicit(&r->sleeping, 1u, memory_order_seq_cst); /* see qt_ring_push_n */
-        r->head_cache = atomic_load_explicit(&r->head, memory_order_seq_cst);
+        /* Dekker handshake, see qt_ring_push_n */
+        atomic_store_explicit(&r->sleeping, 1u, memory_order_seq_cst);
+        if (r->asymmetric) qt_heavy_fence();
+        else (void)atomic_load_explicit(qt_ring_stamp_(r, r->ready_end), memory_order_seq_cst);
         if ((n = qt_ring_available(r)) != 0 || qt_ring_closed(r)) {
             qt_store_relaxed(&r->sleeping, 0u);
             return n;

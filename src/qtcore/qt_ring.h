@@ -2,14 +2,28 @@
  *
  * - capacity is a power of two; slots are allocated once at creation, never
  *   after, so a push from the DLL's callback thread never allocates or locks;
- * - producer and consumer indices live on separate cache lines, each side
- *   keeps a cached copy of the other's index to avoid cache-line ping-pong;
+ * - publication is per slot: bytes 4..7 of every slot (qt_event.crc,
+ *   qt_order_update.reserved) belong to the ring and hold the slot's stamp,
+ *   the lap number of the position written there plus one.  The producer
+ *   writes a record's other bytes, then its stamp with release; the
+ *   consumer polls the stamp of the next slot and never reads the
+ *   producer's index, so a record costs one cache-line transfer (the slot
+ *   itself) instead of two (slot + index).  Whatever a producer puts in
+ *   bytes 4..7 is not stored; qt_ring_pop hands them back as 0, while
+ *   qt_ring_peek shows the stamp;
+ * - a push of n records becomes visible all at once (stamps are written
+ *   last to first), so a consumer never sees part of a batch;
+ * - producer and consumer indices live on separate cache lines; the
+ *   producer keeps a cached copy of the consumer's index;
  * - a full ring never blocks the producer.  QT_RING_DROP (market data):
  *   the record is dropped and counted.  QT_RING_LOSSLESS (order updates):
  *   the record cannot be stored either, but the ring is marked overflowed
  *   for good, so the owner treats the venue state as unknown and reconciles;
  * - the consumer spins briefly, then sleeps on a futex / WaitOnAddress until
- *   the producer wakes it, so an idle system does not burn a core.
+ *   the producer wakes it, so an idle system does not burn a core.  The
+ *   "is the consumer asleep" check costs the producer a compiler barrier
+ *   where the platform has an asymmetric fence (qt_heavy_fence, paid by the
+ *   consumer when it goes to sleep), a seq_cst fence elsewhere.
  */
 #ifndef QT_RING_H
 #define QT_RING_H
@@ -22,17 +36,20 @@
 #define QT_RING_PREFETCH 8
 #endif
 
+/* Where the ring keeps a slot's stamp (a naturally aligned uint32). */
+#define QT_RING_STAMP_OFFSET 4
+
 typedef enum qt_ring_policy { QT_RING_DROP = 0, QT_RING_LOSSLESS = 1 } qt_ring_policy;
 
 typedef struct qt_ring {
     /* producer's cache line */
-    QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u64 head; /* next slot to write; published */
+    QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u64 head; /* next position to write (producer's, for counters) */
     uint64_t tail_cache;                          /* producer's view of tail */
     qt_atomic_u64 dropped;                        /* records refused because the ring was full */
     qt_atomic_u32 overflowed;                     /* sticky: a lossless ring lost a record */
     /* consumer's cache line */
     QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u64 tail; /* next slot to read */
-    uint64_t head_cache;                          /* consumer's view of head */
+    uint64_t ready_end;                           /* consumer: [tail, ready_end) seen stamped */
     /* sleeping consumer handshake */
     QT_ALIGNED(QT_CACHE_LINE) qt_atomic_u32 wake_seq;
     qt_atomic_u32 sleeping;
@@ -40,12 +57,21 @@ typedef struct qt_ring {
     qt_atomic_u64 sleeps; /* how often the consumer actually went to sleep */
     /* read-only after creation */
     QT_ALIGNED(QT_CACHE_LINE) uint64_t mask;
+    uint32_t lap_shift; /* log2(capacity): position >> lap_shift is the lap */
     uint32_t slot_size;
     uint32_t policy;
+    uint32_t asymmetric; /* 1: producer's light fence, consumer's heavy fence before sleeping */
     uint8_t *slots;
     void *slots_alloc; /* what calloc returned for the slots */
     void *ring_alloc;  /* what calloc returned for this struct */
 } qt_ring;
+
+/* A slot's stamp and the value it holds once position pos is published
+ * there (0 = never written; a stale stamp is one lap behind, never equal). */
+QT_INLINE qt_atomic_u32 *qt_ring_stamp_(const qt_ring *r, uint64_t pos) {
+    return (qt_atomic_u32 *)(void *)(r->slots + (pos & r->mask) * r->slot_size + QT_RING_STAMP_OFFSET);
+}
+QT_INLINE uint32_t qt_ring_lap_(const qt_ring *r, uint64_t pos) { return (uint32_t)(pos >> r->lap_shift) + 1u; }
 
 /* capacity: rounded up to a power of two (>= 2).  slot_size: bytes per
  * record, a multiple of 8.  Returns NULL on bad arguments or no memory. */
@@ -68,26 +94,51 @@ QT_INLINE int qt_ring_push_n(qt_ring *r, const void *recs, uint32_t n) {
             return 0;
         }
     }
+    if (QT_UNLIKELY(n == 0)) return 1;
     const uint8_t *src = (const uint8_t *)recs;
 #if defined(__GNUC__) || defined(__clang__)
     /* Ask for ownership of a slot a few records ahead: the consumer read it
      * last time round, so the store would otherwise wait for that line. */
     __builtin_prefetch(r->slots + ((head + n + QT_RING_PREFETCH) & r->mask) * r->slot_size, 1, 3);
 #endif
-    if (QT_LIKELY(r->slot_size == 64)) {
-        for (uint32_t i = 0; i < n; i++)
-            memcpy(r->slots + (((head + i) & r->mask) << 6), src + ((size_t)i << 6), 64);
+    /* Everything but the stamp: the consumer may be reading that word of
+     * this very slot right now, so it is written only atomically. */
+    uint32_t size = r->slot_size;
+    if (QT_LIKELY(size == 64)) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t *dst = r->slots + (((head + i) & r->mask) << 6);
+            const uint8_t *s = src + ((size_t)i << 6);
+            memcpy(dst, s, QT_RING_STAMP_OFFSET);
+            memcpy(dst + 8, s + 8, 56);
+        }
     } else {
-        for (uint32_t i = 0; i < n; i++)
-            memcpy(r->slots + ((head + i) & r->mask) * r->slot_size, src + (size_t)i * r->slot_size,
-                   r->slot_size);
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t *dst = r->slots + ((head + i) & r->mask) * size;
+            const uint8_t *s = src + (size_t)i * size;
+            memcpy(dst, s, QT_RING_STAMP_OFFSET);
+            memcpy(dst + 8, s + 8, size - 8);
+        }
     }
-    /* Dekker handshake with qt_ring_wait: the consumer stores `sleeping`
-     * then re-reads head; we store head then read `sleeping`.  Both stores
-     * are sequentially consistent (one XCHG on x86, cheaper than a separate
-     * fence), so one side always sees the other and no wake-up is lost. */
-    atomic_store_explicit(&r->head, head + n, memory_order_seq_cst);
-    if (QT_UNLIKELY(atomic_load_explicit(&r->sleeping, memory_order_seq_cst))) qt_ring_notify(r);
+    /* Last record first: the consumer reads in order and stops at the
+     * first unstamped slot, so the batch appears at once. */
+    for (uint32_t i = n; --i > 0;) qt_store_release(qt_ring_stamp_(r, head + i), qt_ring_lap_(r, head + i));
+    qt_store_relaxed(&r->head, head + n);
+    /* Dekker handshake with qt_ring_wait: the consumer stores `sleeping`,
+     * fences, then reads the stamp; we store the stamp, fence, then read
+     * `sleeping`, so one side always sees the other and no wake-up is lost.
+     * Our fence is a compiler barrier when the consumer's is a heavy
+     * (process-wide) one, else both sides use seq_cst accesses. */
+    qt_atomic_u32 *first = qt_ring_stamp_(r, head);
+    uint32_t sleeping;
+    if (QT_LIKELY(r->asymmetric)) {
+        qt_store_release(first, qt_ring_lap_(r, head));
+        qt_light_fence();
+        sleeping = qt_load_relaxed(&r->sleeping);
+    } else {
+        atomic_store_explicit(first, qt_ring_lap_(r, head), memory_order_seq_cst);
+        sleeping = atomic_load_explicit(&r->sleeping, memory_order_seq_cst);
+    }
+    if (QT_UNLIKELY(sleeping)) qt_ring_notify(r);
     return 1;
 }
 
@@ -102,11 +153,21 @@ QT_INLINE int qt_ring_has_room(qt_ring *r, uint32_t n) {
     return head + n - r->tail_cache <= r->mask + 1;
 }
 
+/* Consumer: extend the run of stamped slots after tail up to `want`
+ * records (capacity at most); returns the run's length. */
+QT_INLINE uint64_t qt_ring_scan_(qt_ring *r, uint64_t tail, uint64_t want) {
+    uint64_t end = r->ready_end;
+    if (end - tail < want) {
+        uint64_t stop = tail + want;
+        while (end != stop && qt_load_acquire(qt_ring_stamp_(r, end)) == qt_ring_lap_(r, end)) end++;
+        r->ready_end = end;
+    }
+    return end - tail;
+}
+
 /* Consumer: number of records ready to read. */
 QT_INLINE uint64_t qt_ring_available(qt_ring *r) {
-    uint64_t tail = qt_load_relaxed(&r->tail);
-    if (r->head_cache == tail) r->head_cache = qt_load_acquire(&r->head);
-    return r->head_cache - tail;
+    return qt_ring_scan_(r, qt_load_relaxed(&r->tail), r->mask + 1);
 }
 
 /* Consumer: zero-copy access.  Returns a pointer to up to *n contiguous
@@ -114,12 +175,11 @@ QT_INLINE uint64_t qt_ring_available(qt_ring *r) {
  * qt_ring_release once processed. */
 QT_INLINE const void *qt_ring_peek(qt_ring *r, uint64_t *n) {
     uint64_t tail = qt_load_relaxed(&r->tail);
-    uint64_t avail = qt_ring_available(r);
     uint64_t idx = tail & r->mask;
     uint64_t contig = r->mask + 1 - idx;
-    if (avail > contig) avail = contig;
-    if (avail > *n) avail = *n;
-    *n = avail;
+    uint64_t want = *n < contig ? *n : contig;
+    uint64_t avail = qt_ring_scan_(r, tail, want);
+    *n = avail < want ? avail : want;
     return r->slots + idx * r->slot_size;
 }
 

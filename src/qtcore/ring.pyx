@@ -6,7 +6,6 @@ records in bulk, read counters and consume order updates."""
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from qt_core cimport (
-    qt_ring_bench, qt_ring_bench_result,
     QT_EVENT_SIZE, QT_ORDER_UPDATE_SIZE, QT_RING_DROP, QT_RING_LOSSLESS, qt_ring, qt_ring_available,
     qt_ring_capacity, qt_ring_close, qt_ring_closed, qt_ring_create, qt_ring_destroy, qt_ring_dropped,
     qt_ring_overflowed, qt_ring_pop, qt_ring_popped, qt_ring_push_n, qt_ring_pushed, qt_ring_wait,
@@ -121,15 +120,3 @@ cdef class Ring:
     def closed(self):
         return bool(qt_ring_closed(self._r))
 
-
-def ring_throughput(uint64_t n, uint64_t capacity=1 << 16, uint32_t batch=1):
-    """Measure the ring in C: a producer thread pushes ``n`` events in
-    batches of ``batch``, this thread consumes them.  Returns a dict with
-    seconds, sent, received, dropped."""
-    cdef qt_ring_bench_result res
-    cdef int rc
-    with nogil:
-        rc = qt_ring_bench(n, capacity, batch, &res)
-    if rc != 0:
-        raise RuntimeError("ring benchmark could not start")
-    return dict(seconds=res.seconds, sent=res.sent, received=res.received, dropped=res.dropped)

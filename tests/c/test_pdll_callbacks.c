@@ -15,7 +15,6 @@
  *  7. calls from a second thread are counted; detached callbacks count only;
  *  8. the date decoder across batch boundaries. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,10 +179,9 @@ static void *offer_array(int n, double price, int last, int lie_date_len) {
     return p;
 }
 
-static void *foreign_caller(void *arg) {
+static void foreign_caller(void *arg) {
     (void)arg;
     qt_pdll_on_tiny_book(asset(W_WDO), 5123.0, 4, 0);
-    return NULL;
 }
 
 int main(void) {
@@ -410,9 +408,9 @@ int main(void) {
     CHECK(qt_ring_overflowed(orders) && counters().order_ring_lost == 6);
 
     /* 7. another thread */
-    pthread_t th;
-    pthread_create(&th, NULL, foreign_caller, NULL);
-    pthread_join(th, NULL);
+    qt_thread th;
+    CHECK(qt_thread_start(&th, foreign_caller, NULL) == 0);
+    qt_thread_join(&th);
     CHECK(counters().foreign_thread_calls == 1);
     drain();
     CHECK(n_got == 1 && got[0].type == QT_EV_TINY_BOOK);

@@ -13,11 +13,11 @@
  *  4. hooks: a filter (sampler) and a decide that posts and stops;
  *  5. a parent whose EXT is cut off by the end of a peek batch (batch 1). */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "qt_atomic.h"
 #include "qt_events.h"
 #include "qt_features.h"
 #include "qt_pdll_decode.h"
@@ -205,11 +205,10 @@ static void build_reference(void) {
 /* ---- 2. live, threaded ---- */
 static qt_ring *live_ring;
 
-static void *dll_thread(void *arg) {
+static void dll_thread(void *arg) {
     (void)arg;
     session();
     qt_ring_close(live_ring);
-    return NULL;
 }
 
 typedef struct consumer {
@@ -218,7 +217,7 @@ typedef struct consumer {
     uint64_t n, cap;
 } consumer;
 
-static void *decision_thread(void *arg) {
+static void decision_thread(void *arg) {
     consumer *c = (consumer *)arg;
     uint32_t sz = qt_pl_decision_slot_size(c->pl);
     while (!qt_pl_decisions_closed(c->pl)) {
@@ -227,7 +226,6 @@ static void *decision_thread(void *arg) {
         c->n += got;
         CHECK(c->n < c->cap);
     }
-    return NULL;
 }
 
 static void test_live(void) {
@@ -249,16 +247,16 @@ static void test_live(void) {
     uint32_t sz = qt_pl_decision_slot_size(pl);
     CHECK(sz == QT_PL_DECISION_SIZE + QT_PL_VECTOR_SIZE);
     cons.slots = malloc(cons.cap * sz);
-    pthread_t dll, dt;
-    CHECK(pthread_create(&dt, NULL, decision_thread, &cons) == 0);
-    CHECK(pthread_create(&dll, NULL, dll_thread, NULL) == 0);
+    qt_thread dll, dt;
+    CHECK(qt_thread_start(&dt, decision_thread, &cons) == 0);
+    CHECK(qt_thread_start(&dll, dll_thread, NULL) == 0);
     int st = -1;
     uint64_t taken = 0;
     while (st != QT_PL_CLOSED) taken += qt_pl_run(pl, live_ring, UINT64_MAX, -1, 500, &st);
     qt_pl_flush(pl);
     qt_pl_close(pl);
-    pthread_join(dll, NULL);
-    pthread_join(dt, NULL);
+    qt_thread_join(&dll);
+    qt_thread_join(&dt);
     qt_pdll_feed_detach();
     CHECK(qt_ring_dropped(live_ring) == 0);
     CHECK(taken == qt_ring_pushed(live_ring));

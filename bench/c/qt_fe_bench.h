@@ -1,8 +1,8 @@
 /* Feature-engine latency measured in C: a producer thread pushes event
  * records into a market ring (as fast as it takes them, or paced at a given
  * rate), the calling thread drains it through the feature engine with a
- * timer per decision point (ring pop to complete feature vector).  Lives in
- * the core so the benchmark runs from an installed wheel. */
+ * timer per decision point (ring pop to complete feature vector).
+ * Benchmark-only: built into bench/c's extension, not the core. */
 #ifndef QT_FE_BENCH_H
 #define QT_FE_BENCH_H
 

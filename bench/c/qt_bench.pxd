@@ -1,0 +1,20 @@
+# Typed interface of the benchmark-only C in bench/c (see the headers).
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+
+from qt_core cimport qt_event, qt_fe
+
+
+cdef extern from "qt_ring_bench.h" nogil:
+    ctypedef struct qt_ring_bench_result:
+        double seconds
+        uint64_t sent, received, dropped, checksum
+    int qt_ring_bench(uint64_t n, uint64_t capacity, uint32_t batch, qt_ring_bench_result *out)
+    int qt_ring_bench_reference(uint64_t n, uint64_t capacity, uint32_t batch, qt_ring_bench_result *out)
+
+
+cdef extern from "qt_fe_bench.h" nogil:
+    ctypedef struct qt_fe_bench_result:
+        double seconds
+        uint64_t records, rows, lat_n, late
+    int qt_fe_bench_ring(qt_fe *fe, const qt_event *ev, size_t n, double rate, uint64_t capacity,
+                         uint32_t spin_iters, int64_t *lat_ns, size_t lat_cap, qt_fe_bench_result *out)

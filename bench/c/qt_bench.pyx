@@ -1,0 +1,52 @@
+# cython: freethreading_compatible=False
+"""Benchmark-only measurements in C, for bench/run.py (built with
+``-Dbench=true``; not part of the core or the wheel)."""
+import numpy as np
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+
+from qt_core cimport qt_event, qt_fe
+
+
+def ring_throughput(uint64_t n, uint64_t capacity=1 << 16, uint32_t batch=1, bint reference=False):
+    """Measure the ring in C: a producer thread pushes ``n`` events in
+    batches of ``batch``, this thread consumes them.  ``reference``: the
+    same over the head-published baseline ring (ring_head_reference.h).
+    Returns a dict with seconds, sent, received, dropped."""
+    cdef qt_ring_bench_result res
+    cdef int rc
+    with nogil:
+        if reference:
+            rc = qt_ring_bench_reference(n, capacity, batch, &res)
+        else:
+            rc = qt_ring_bench(n, capacity, batch, &res)
+    if rc != 0:
+        raise RuntimeError("ring benchmark could not start")
+    return dict(seconds=res.seconds, sent=res.sent, received=res.received, dropped=res.dropped)
+
+
+def feature_ring_latency(engine, events, double rate=0.0, uint64_t capacity=1 << 16, uint32_t spin=2000):
+    """A C producer thread pushes ``events`` (EVENT_DTYPE) into a new ring
+    (``rate`` records/s, 0 = as fast as it takes them) while ``engine`` (a
+    FeatureEngine, not used elsewhere meanwhile) drains it with a timer per
+    decision point.  Returns ``(latencies_ns, info)``: one latency per
+    feature vector (ring pop to vector)."""
+    from quantumtrader.events import EVENT_DTYPE
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+        raise TypeError("events must be a numpy array of EVENT_DTYPE records")
+    cdef const uint8_t[::1] buf = np.ascontiguousarray(events).reshape(-1).view(np.uint8)
+    cdef size_t n = buf.shape[0] // 64
+    cdef qt_fe *fe = <qt_fe *>PyCapsule_GetPointer(engine.capsule(), b"qt_fe")
+    lat = np.zeros(max(int(np.count_nonzero(events["type"] == 1)), 1), dtype=np.int64)
+    cdef int64_t[::1] l = lat
+    cdef size_t cap = lat.shape[0]
+    cdef qt_fe_bench_result res
+    cdef int rc
+    if n == 0:
+        return lat[:0], {}
+    with nogil:
+        rc = qt_fe_bench_ring(fe, <const qt_event *>&buf[0], n, rate, capacity, spin, &l[0], cap, &res)
+    if rc != 0:
+        raise MemoryError("cannot create the benchmark ring or thread")
+    return lat[: res.lat_n], dict(seconds=res.seconds, records=res.records, rows=res.rows, late=res.late)
