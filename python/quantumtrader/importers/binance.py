@@ -6,6 +6,11 @@ or ``bookTicker``, or one REST depth snapshot (``lastUpdateId``, ``bids``,
 ``asks``).  Events come out in file order, except the depth diffs that
 arrived before the snapshot: they are held until it arrives.
 
+Each exchange message is one book event (spec qt-features/1): its level
+changes are L2_LEVEL records of which the last is flagged LAST.  Logs of
+B3 (recorded from ProfitDLL, or synthetic) hold one book event per
+price-book action instead, as the DLL delivers them (README, "Book events").
+
 Book synchronisation (Binance futures rules):
   1. hold diffs until a snapshot arrives (at most ``max_held_diffs``);
   2. emit the snapshot: ``SNAPSHOT_BEGIN`` (side 2 = both, a = levels),

@@ -7,6 +7,11 @@ execution, 7 halt), ``order_id``, ``size``, ``price`` (USD x 10000),
 Orderbook row ``i``: ``ask_price, ask_size, bid_price, bid_size`` after
 message ``i`` (an empty side is written as price +-9999999999, size 0).
 
+Each exchange message is one book event (spec qt-features/1): its level
+changes are L2_LEVEL records of which the last is flagged LAST.  Logs of
+B3 (recorded from ProfitDLL, or synthetic) hold one book event per
+price-book action instead, as the DLL delivers them (README, "Book events").
+
 Per message, in this order:
   * an execution (4, 5) -> ``TRADE``: price = message price (price unit
     0.0001, i.e. the file's integers), qty = size, ref = order id, code 2
