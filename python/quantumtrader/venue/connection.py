@@ -196,6 +196,7 @@ class ProfitConnection:
         self.order_ring: Ring | None = None
         self._reader: _pdll.MarketReader | None = None
         self._pending: list[np.ndarray] = []
+        self._observed_seq = 0  # feed sequence number of the last state record the state machine took
         self._routing_password = ""
 
     def __repr__(self) -> str:
@@ -211,7 +212,8 @@ class ProfitConnection:
             raise RuntimeError("already connected")
         creds = self._credentials or load_credentials(self.routing)
         creds.require(self.routing)
-        _pdll.feed_reset()
+        _pdll.feed_reset()  # the feed's sequence numbers start again at 1
+        self._observed_seq = 0
         _pdll.set_utc_offset(self.utc_offset_min)
         self.market_ring = Ring(self.market_capacity)
         self.order_ring = Ring(self.order_capacity, 256, lossless=True) if self.routing else None
@@ -353,7 +355,11 @@ class ProfitConnection:
         """Run records that another consumer of the market ring took (the
         live pipeline's control records) through the connection state
         machine: readiness, feed gaps, resubscription after a reconnection.
-        Call it from one thread, the one that would otherwise poll."""
+        Call it from one thread, the one that would otherwise poll.  A record
+        the state machine has already taken (the pipeline runs the records
+        read while logging in, :meth:`take_pending`, again) is ignored: seen
+        twice, the login's "connecting" then "connected" would look like a
+        drop and a return, and every instrument would be subscribed again."""
         self._observe(recs)
 
     def _observe(self, recs: np.ndarray) -> None:
@@ -361,6 +367,10 @@ class ProfitConnection:
         idx = np.flatnonzero((typ == EventType.CONN_STATE) | (typ == EventType.FEED_GAP))
         for i in idx:
             e = recs[i]
+            seq = int(e["seq"])  # the feed numbers its records 1, 2, ... in ring order
+            if seq <= self._observed_seq:
+                continue
+            self._observed_seq = seq
             if e["type"] == EventType.FEED_GAP:
                 gap = FeedGap(GapReason(int(e["a"])), int(e["instrument"]), int(e["qty"]), int(e["seq"]),
                               int(e["recv_ns"]))
