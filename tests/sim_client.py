@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from quantumtrader.adapters.profitdll.simulator import library_path
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
-from quantumtrader.profitdll_sim import library_path
 
 NL_OK = 0
 

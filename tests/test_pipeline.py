@@ -352,8 +352,8 @@ def test_attached_to_a_profitdll_session(tmp_path) -> None:
     the batch features of what the same replay delivers through poll()."""
     from venue_support import drain_replay, sim_connection
 
+    from quantumtrader.adapters.profitdll.connection import FeedStatus
     from quantumtrader.synth import write_synthetic_log
-    from quantumtrader.venue.connection import FeedStatus
 
     log = tmp_path / "wdo.qtlog"
     write_synthetic_log(log, days=1, seed=5, signal=0.0, trades_per_day=600, levels=10)

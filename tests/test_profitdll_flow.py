@@ -25,15 +25,15 @@ from venue_support import (
     trades_of,
 )
 
+from quantumtrader.adapters.profitdll.connection import FeedStatus, LoginRejectedError, ProfitConnection
+from quantumtrader.adapters.profitdll.credentials import ProfitCredentials
+from quantumtrader.adapters.profitdll.library import simulator_path
+from quantumtrader.adapters.profitdll.order_updates import OrderUpdateType, cl_ord_id
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.events import EventFlag, EventType, GapReason, Phase
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.book import PriceBook
 from quantumtrader.synth import write_synthetic_log
-from quantumtrader.venue.connection import FeedStatus, LoginRejectedError, ProfitConnection
-from quantumtrader.venue.credentials import ProfitCredentials
-from quantumtrader.venue.library import simulator_path
-from quantumtrader.venue.order_updates import OrderUpdateType, cl_ord_id
 
 
 @pytest.fixture(scope="module")

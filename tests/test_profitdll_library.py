@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from quantumtrader.adapters.profitdll import library
+from quantumtrader.adapters.profitdll.errors import LibraryLoadError
+from quantumtrader.adapters.profitdll.library import LibraryNotFoundError, profit_dll_path, simulator_path
 from quantumtrader.qtcore import profitdll
-from quantumtrader.venue import library
-from quantumtrader.venue.errors import LibraryLoadError
-from quantumtrader.venue.library import LibraryNotFoundError, profit_dll_path, simulator_path
 
 
 def build_library(tmp_path: Path, exports: list[str]) -> Path:

@@ -25,14 +25,14 @@ from venue_support import (
     trades_of,
 )
 
+from quantumtrader.adapters.profitdll.connection import ConnectionTimeoutError, ProfitConnection
+from quantumtrader.adapters.profitdll.library import simulator_path
+from quantumtrader.adapters.profitdll.simulator import set_replay_logs
 from quantumtrader.eventlog import read_event_log
 from quantumtrader.events import EventFlag, EventType
 from quantumtrader.features.engine_setup import build_engine
-from quantumtrader.profitdll_sim import set_replay_logs
 from quantumtrader.qtcore.features import DRAIN_DONE, FeatureBatch
 from quantumtrader.synth import write_synthetic_log
-from quantumtrader.venue.connection import ConnectionTimeoutError, ProfitConnection
-from quantumtrader.venue.library import simulator_path
 
 BOOK = (EventType.PRICE_BOOK, EventType.L2_LEVEL, EventType.SNAPSHOT_BEGIN, EventType.SNAPSHOT_END)
 

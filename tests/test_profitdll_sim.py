@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 import sim_client as sc
 
+from quantumtrader.adapters.profitdll.simulator import library_path
 from quantumtrader.book_reference import ReferenceBook
 from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
 from quantumtrader.events import EventFlag, EventType, TradeType, empty_events
-from quantumtrader.profitdll_sim import library_path
 from quantumtrader.synth import write_synthetic_log
 
 SAO_PAULO = ZoneInfo(EXCHANGE_TZ)

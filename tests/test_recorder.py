@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from venue_support import log_expectations, same_trades, tops_at_trades, trades_of
 
+from quantumtrader.adapters.profitdll import recorder as recorder_module
 from quantumtrader.cli import main
 from quantumtrader.eventlog import EventLogWriter, read_event_log
 from quantumtrader.events import EventFlag, EventType, GapReason
 from quantumtrader.synth import write_synthetic_log
-from quantumtrader.venue import recorder as recorder_module
 
 COMPARED = ("type", "flags", "instrument", "exch_ns", "price", "qty", "code", "side", "aux", "ref", "a", "b")
 
@@ -151,13 +151,14 @@ def test_a_duration_that_is_not_positive_is_refused(tmp_path: Path, capsys: pyte
     assert "--duration" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("venue", ["profitdll", "profit"])  # profit: the old name, an alias
 def test_an_unwritable_out_is_refused_before_the_library_or_a_login(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture):
+                                                                   capsys: pytest.CaptureFixture, venue: str):
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    # --venue profit: no ProfitDLL on this machine, so reaching the library would say so instead
+    # --venue profitdll: no ProfitDLL on this machine, so reaching the library would say so instead
     for out in (a_file, a_file / "sub"):
-        rc = main(["record", "--venue", "profit", "--ticker", "WDO", "--out", str(out),
+        rc = main(["record", "--venue", venue, "--ticker", "WDO", "--out", str(out),
                    "--dll", str(tmp_path / "ProfitDLL64.dll")])
         assert rc == 2
         line = _error_line(capsys)
@@ -181,3 +182,19 @@ def test_clean_synthetic_logs_record_no_invalid_record(synth2: Path, tmp_path: P
     limits = ev[ev["type"] == EventType.DAILY_LIMITS]
     assert len(limits) > 100 and not np.any(limits["flags"] & EventFlag.INVALID)
     assert np.all(limits["price"] > limits["ref"])  # max above min, both prices of the grid
+
+
+@pytest.mark.parametrize(("given", "venue"),
+                         [("sim", "sim"), ("profitdll", "profitdll"), ("profit", "profitdll")])
+def test_venue_values_and_the_old_name_profit(given: str, venue: str) -> None:
+    from quantumtrader.cli import build_parser
+
+    args = build_parser().parse_args(["record", "--venue", given, "--out", "x"])
+    assert args.venue == venue
+
+
+def test_an_unknown_venue_is_refused(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["record", "--venue", "nelogica", "--out", "x"])
+    assert exit_.value.code == 2
+    assert "--venue" in capsys.readouterr().err

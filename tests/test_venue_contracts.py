@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
+from quantumtrader.adapters.profitdll.connection import resolve_ticker, utc_offset_minutes
 from quantumtrader.calendar import UnknownInstrumentError, default_calendar
-from quantumtrader.venue.connection import resolve_ticker, utc_offset_minutes
 
 CAL = default_calendar()
 

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from quantumtrader.venue import credentials as cr
-from quantumtrader.venue.credentials import CredentialsError, ProfitCredentials, load_credentials
+from quantumtrader.adapters.profitdll import credentials as cr
+from quantumtrader.adapters.profitdll.credentials import CredentialsError, ProfitCredentials, load_credentials
 
 ENV = {cr.ENV_KEY: "k-0451", cr.ENV_USER: "u-0452", cr.ENV_PASSWORD: "p-0453",
        cr.ENV_ROUTING_PASSWORD: "r-0454"}

@@ -9,10 +9,10 @@ import pickle
 import pytest
 from venue_support import configure_sim
 
+from quantumtrader.adapters.profitdll import errors
+from quantumtrader.adapters.profitdll.library import simulator_path
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.ring import Ring
-from quantumtrader.venue import errors
-from quantumtrader.venue.library import simulator_path
 
 # The spec's list, 0x80000001 upward.
 SPEC_NAMES = [

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from quantumtrader.adapters.profitdll.connection import ProfitConnection
+from quantumtrader.adapters.profitdll.credentials import ProfitCredentials
+from quantumtrader.adapters.profitdll.library import simulator_path
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
 from quantumtrader.eventlog import read_event_log
 from quantumtrader.events import EventFlag, EventType
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.book import PriceBook
-from quantumtrader.venue.connection import ProfitConnection
-from quantumtrader.venue.credentials import ProfitCredentials
-from quantumtrader.venue.library import simulator_path
 
 SIM_CREDENTIALS = ProfitCredentials("sim-key", "sim-user", "sim-password", "sim-routing", source="test")
 LOG_DAY = "2026-11-03"  # first session of the synthetic market (its default start)

@@ -18,7 +18,7 @@ This module only:
   tick-to-decision latency);
 - runs one control thread that hands connection states, feed gaps and ticker
   phases to ``on_control(event)`` (and, when attached to a
-  :class:`~quantumtrader.venue.connection.ProfitConnection`, to its state
+  :class:`~quantumtrader.adapters.profitdll.connection.ProfitConnection`, to its state
   machine first, which resubscribes after a reconnection), so the
   orchestrator can stop entries without reading market records.
 
@@ -55,7 +55,7 @@ from quantumtrader.qtcore.pipeline import (
 )
 
 if TYPE_CHECKING:
-    from quantumtrader.venue.connection import ProfitConnection, Subscription
+    from quantumtrader.adapters.profitdll.connection import ProfitConnection, Subscription
 
 __all__ = [
     "ALL_INSTRUMENTS",

@@ -1,7 +1,7 @@
 """``quantumtrader record``: record a venue's callbacks into daily event logs.
 
     quantumtrader record --venue sim --ticker WDO --out DIR --replay LOG
-    quantumtrader record --venue profit --ticker WDO --ticker WIN --out DIR --dll PATH
+    quantumtrader record --venue profitdll --ticker WDO --ticker WIN --out DIR --dll PATH
 
 ``--venue sim`` loads the bundled simulator (or ``--dll``) and plays
 ``--replay LOG`` (the log's own instrument, served under the contract
@@ -10,10 +10,11 @@ callbacks return); recording ends when the log has been played.  The
 ticker is the log's unless ``--ticker`` is given, and a ``--ticker`` of
 another instrument than the log's is refused (WDO prices recorded under a
 WIN contract would be a wrong log that looks right).
-``--venue profit`` loads ProfitDLL64.dll (``--dll``, ``$QT_PROFITDLL_PATH``
-or ``$QT_PROFITDLL_DIR``), logs in with the credentials of the environment
-or the keyring, backfills today's trades and records until ``--duration``
-seconds have passed or Ctrl-C.
+``--venue profitdll`` (``profit``, its old name, is accepted) loads
+ProfitDLL64.dll (``--dll``, ``$QT_PROFITDLL_PATH`` or ``$QT_PROFITDLL_DIR``),
+logs in with the credentials of the environment or the keyring, backfills
+today's trades and records until ``--duration`` seconds have passed or
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -27,17 +28,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from quantumtrader.adapters.profitdll.connection import (
+    ConnectionTimeoutError,
+    LoginRejectedError,
+    ProfitConnection,
+)
+from quantumtrader.adapters.profitdll.credentials import CredentialsError, ProfitCredentials
+from quantumtrader.adapters.profitdll.errors import LibraryLoadError, ProfitDLLError
+from quantumtrader.adapters.profitdll.library import LibraryNotFoundError, profit_dll_path, simulator_path
+from quantumtrader.adapters.profitdll.recorder import Recorder, RecordingSummary
 from quantumtrader.calendar import CalendarError, UnknownInstrumentError, default_calendar, root_of
 from quantumtrader.eventlog import EventLogError, read_event_log
 from quantumtrader.events import TIME_NONE
 from quantumtrader.progress import status_line
-from quantumtrader.venue.connection import ConnectionTimeoutError, LoginRejectedError, ProfitConnection
-from quantumtrader.venue.credentials import CredentialsError, ProfitCredentials
-from quantumtrader.venue.errors import LibraryLoadError, ProfitDLLError
-from quantumtrader.venue.library import LibraryNotFoundError, profit_dll_path, simulator_path
-from quantumtrader.venue.recorder import Recorder, RecordingSummary
 
 __all__ = ["add_record_parser", "run_record"]
+
+VENUES = ("sim", "profitdll")
+VENUE_ALIASES = {"profit": "profitdll"}  # old scripts' value
 
 # The simulator checks only that user and password are not empty.
 SIMULATOR_CREDENTIALS = ProfitCredentials("simulator", "simulator", "simulator", source="simulator")
@@ -51,7 +59,8 @@ def add_record_parser(subparsers: Any) -> None:
         "daily event logs (OUT/<TICKER>/<YYYY-MM-DD>.qtlog).  The writer drains the callbacks' ring "
         "on its own thread: a slow disk shows as counted ring drops, never a stalled feed.",
     )
-    p.add_argument("--venue", choices=("sim", "profit"), required=True)
+    p.add_argument("--venue", type=_venue, choices=VENUES, required=True,
+                   help="sim: the bundled simulator; profitdll: Nelogica's ProfitDLL (alias: profit)")
     p.add_argument("--ticker", action="append",
                    help="WDO / WIN (current contract) or a contract code; repeat for several "
                    "(--venue sim: default the --replay log's instrument)")
@@ -61,13 +70,18 @@ def add_record_parser(subparsers: Any) -> None:
     p.add_argument("--speed", type=_not_negative, default=0.0,
                    help="--venue sim: replay speed (0 = as fast as possible, 1 = real time)")
     p.add_argument("--duration", type=_positive, default=None,
-                   help="stop after this many seconds, > 0 (--venue profit: default until Ctrl-C)")
+                   help="stop after this many seconds, > 0 (--venue profitdll: default until Ctrl-C)")
     p.add_argument("--no-backfill", action="store_true",
-                   help="--venue profit: do not request today's earlier trades")
+                   help="--venue profitdll: do not request today's earlier trades")
     p.add_argument("--offer-book", action="store_true", help="also record the offer book (orders)")
     p.add_argument("--ring", type=int, default=1 << 20, help="market ring capacity (records)")
     p.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait for the login")
     p.set_defaults(func=run_record)
+
+
+def _venue(text: str) -> str:
+    """``profit``, the flag's value before the adapter was named ``profitdll``, still works."""
+    return VENUE_ALIASES.get(text, text)
 
 
 def _number(text: str) -> float:
@@ -168,7 +182,7 @@ def run_record(args: argparse.Namespace) -> int:
             if args.replay:
                 return _fail("--replay is for --venue sim")
             if not args.ticker:
-                return _fail("--venue profit needs --ticker (e.g. --ticker WDO)")
+                return _fail("--venue profitdll needs --ticker (e.g. --ticker WDO)")
             path = profit_dll_path(args.dll)
             creds = None  # environment or keyring
             source = f"profitdll:{path}"

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from quantumtrader.adapters.profitdll.connection import ALL_INSTRUMENTS, ProfitConnection, Subscription
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter
 from quantumtrader.events import TIME_NONE, EventFlag, EventType
-from quantumtrader.venue.connection import ALL_INSTRUMENTS, ProfitConnection, Subscription
 
 __all__ = ["InstrumentRecording", "Recorder", "RecordingSummary"]
 

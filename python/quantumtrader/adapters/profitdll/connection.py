@@ -36,13 +36,13 @@ from typing import Any
 
 import numpy as np
 
+from quantumtrader.adapters.profitdll.credentials import ProfitCredentials, load_credentials
+from quantumtrader.adapters.profitdll.errors import DuplicateResourceError, ProfitDLLError
+from quantumtrader.adapters.profitdll.order_updates import read_order_updates
 from quantumtrader.calendar import CalendarError, TradingCalendar, default_calendar, root_of
 from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason
 from quantumtrader.qtcore import profitdll as _pdll
 from quantumtrader.qtcore.ring import Ring
-from quantumtrader.venue.credentials import ProfitCredentials, load_credentials
-from quantumtrader.venue.errors import DuplicateResourceError, ProfitDLLError
-from quantumtrader.venue.order_updates import read_order_updates
 
 __all__ = [
     "ConnectionState",

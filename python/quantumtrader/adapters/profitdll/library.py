@@ -33,8 +33,8 @@ class LibraryNotFoundError(FileNotFoundError):
 def simulator_path() -> str:
     """Absolute path of the bundled simulator (installed next to the
     extension modules; ``$QT_SIM_LIBRARY`` overrides, see
-    :mod:`quantumtrader.profitdll_sim`)."""
-    from quantumtrader.profitdll_sim import library_path
+    :mod:`quantumtrader.adapters.profitdll.simulator`)."""
+    from quantumtrader.adapters.profitdll.simulator import library_path
 
     try:
         return str(library_path().resolve())
