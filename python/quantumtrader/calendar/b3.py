@@ -2,7 +2,7 @@
 instrument, and which WDO / WIN contract is current on a date.
 
 Everything that changes with B3's notices (holidays, hours, special days,
-tick sizes) is data in ``data/b3_calendar.toml``; this module only applies
+tick sizes) is data in ``b3_calendar.toml`` beside it; this module only applies
 the rules.  A user-supplied file replaces the packaged one through
 ``TradingCalendar.load(path)`` or the ``QUANTUMTRADER_CALENDAR`` variable.
 
@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 CALENDAR_ENV = "QUANTUMTRADER_CALENDAR"
-PACKAGED_CALENDAR = Path(__file__).with_name("data") / "b3_calendar.toml"
+PACKAGED_CALENDAR = Path(__file__).with_name("b3_calendar.toml")
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # B3 month letters, January..December
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
