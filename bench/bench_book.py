@@ -10,7 +10,7 @@ import numpy as np
 from harness import Report, Result, median_time
 
 from quantumtrader.book_reference import ReferenceBook
-from quantumtrader.events import EventFlag, EventType, empty_events
+from quantumtrader.data.events import EventFlag, EventType, empty_events
 from quantumtrader.qtcore.book import PriceBook
 
 PB, L2 = EventType.PRICE_BOOK, EventType.L2_LEVEL

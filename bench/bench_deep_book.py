@@ -17,7 +17,7 @@ from bench_book import realistic_l2_stream
 from harness import Report, Result, median_time
 
 from quantumtrader.book_capacity import book_capacity_for, tick_units_of
-from quantumtrader.events import EventType
+from quantumtrader.data.events import EventType
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"  # shared data is found through tests/shared_data.py
@@ -48,7 +48,7 @@ def run(report: Report) -> None:
     if not path.exists():
         print(f"  {path} not found (set QT_SHARED_DIR): deep-book case NOT measured", flush=True)
         return
-    from quantumtrader.importers.binance import BinanceImporter
+    from quantumtrader.data.importers.binance import BinanceImporter
 
     imp = BinanceImporter(path)
     events = np.concatenate(list(imp.events()))

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 from harness import Report, Result, median_time
 
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
-from quantumtrader.events import EventType
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter, read_event_log
+from quantumtrader.data.events import EventType
+from quantumtrader.data.synth import simulate_market
 from quantumtrader.features import schema_for
 from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.table import FeatureTableWriter
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
-from quantumtrader.synth import simulate_market
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"  # the reference lives with the tests
 REPEATS = 5

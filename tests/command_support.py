@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from quantumtrader.eventlog import DEFAULT_HEADER_SIZE
+from quantumtrader.data.eventlog import DEFAULT_HEADER_SIZE
 
 COMMAND = [sys.executable, "-m", "quantumtrader"]
 

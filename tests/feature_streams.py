@@ -12,7 +12,7 @@ import zoneinfo
 import numpy as np
 
 from quantumtrader.calendar import EXCHANGE_TZ
-from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType
+from quantumtrader.data.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType
 
 TZ = zoneinfo.ZoneInfo(EXCHANGE_TZ)
 NS = 1_000_000_000

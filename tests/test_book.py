@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from quantumtrader.book_reference import ReferenceBook
-from quantumtrader.events import PRICE_NONE, BookAction, EventFlag, EventType, empty_events
+from quantumtrader.data.events import PRICE_NONE, BookAction, EventFlag, EventType, empty_events
 from quantumtrader.qtcore.book import (
     APPLIED,
     BOOK_EVENT,

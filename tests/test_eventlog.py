@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from quantumtrader.eventlog import (
+from quantumtrader.data.eventlog import (
     DEFAULT_HEADER_SIZE,
     PARQUET_METADATA_KEY,
     EventLogError,
@@ -24,7 +24,7 @@ from quantumtrader.eventlog import (
     event_log_to_parquet,
     read_event_log,
 )
-from quantumtrader.events import EVENT_DTYPE, EventType, empty_events
+from quantumtrader.data.events import EVENT_DTYPE, EventType, empty_events
 from quantumtrader.qtcore import evlog as cevlog
 
 REC = EVENT_DTYPE.itemsize

@@ -23,7 +23,8 @@ from reference.compare import compare_feature_rows, read_feature_csv
 from reference.event_replay import replay_to_reference
 from shared_data import GOLDEN, GOLDEN_FEATURES, GOLDEN_TRADES, require_shared, requires_shared
 
-from quantumtrader.events import PRICE_NONE, TIME_NONE, EventFlag, EventType
+from quantumtrader.data.events import PRICE_NONE, TIME_NONE, EventFlag, EventType
+from quantumtrader.data.synth import simulate_market
 from quantumtrader.features import BOOK_NAMES, QT65_NAMES, QT77_NAMES
 from quantumtrader.qtcore.features import (
     DRAIN_CLOSED,
@@ -38,7 +39,6 @@ from quantumtrader.qtcore.features import (
     tz_transitions,
 )
 from quantumtrader.qtcore.ring import Ring
-from quantumtrader.synth import simulate_market
 
 COL = {name: j for j, name in enumerate(QT77_NAMES)}
 needs_golden = requires_shared(GOLDEN_TRADES, GOLDEN_FEATURES)
@@ -66,7 +66,7 @@ def cols(m: np.ndarray, *names: str) -> np.ndarray:
 
 
 def import_golden(agents: tuple[str, ...] = ()) -> np.ndarray:
-    from quantumtrader.importers.profit_csv import ProfitCsvImporter
+    from quantumtrader.data.importers.profit_csv import ProfitCsvImporter
 
     imp = ProfitCsvImporter(GOLDEN / "golden_trades.csv", agents=agents)
     events = np.concatenate(list(imp.events()))

@@ -41,8 +41,9 @@ from shared_data import (
     requires_shared,
 )
 
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
-from quantumtrader.events import EventType, price_to_float
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter, read_event_log
+from quantumtrader.data.events import EventType, price_to_float
+from quantumtrader.data.synth import simulate_market
 from quantumtrader.features import QT77_NAMES
 from quantumtrader.qtcore.features import (
     DRAIN_CLOSED,
@@ -53,7 +54,6 @@ from quantumtrader.qtcore.features import (
     FeatureEngine,
 )
 from quantumtrader.qtcore.ring import Ring
-from quantumtrader.synth import simulate_market
 
 VOLUME_VALUED = (
     "cumulative_signed_volume",
@@ -216,7 +216,7 @@ def _real_slice(events: np.ndarray, trades: int) -> np.ndarray:
 
 @requires_shared(LOBSTER_MESSAGES, LOBSTER_BOOK)
 def test_real_lobster_capture_slice(tmp_path):
-    from quantumtrader.importers.lobster import LobsterImporter
+    from quantumtrader.data.importers.lobster import LobsterImporter
 
     imp = LobsterImporter(SHARED / LOBSTER_MESSAGES, SHARED / LOBSTER_BOOK)
     events = np.concatenate(list(imp.events()))
@@ -233,7 +233,7 @@ def test_real_lobster_capture_slice(tmp_path):
 
 @requires_shared(BINANCE_CAPTURE)
 def test_real_binance_capture_slice(tmp_path):
-    from quantumtrader.importers.binance import BinanceImporter
+    from quantumtrader.data.importers.binance import BinanceImporter
 
     imp = BinanceImporter(SHARED / BINANCE_CAPTURE)
     events = np.concatenate(list(imp.events()))

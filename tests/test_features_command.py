@@ -13,15 +13,15 @@ from reference.compare import compare_feature_rows, read_feature_csv
 from shared_data import BINANCE_CAPTURE, GOLDEN, GOLDEN_FEATURES, GOLDEN_TRADES, SHARED, requires_shared
 
 from quantumtrader.cli import main
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter
-from quantumtrader.events import EventFlag, EventType
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
+from quantumtrader.data.events import EventFlag, EventType
+from quantumtrader.data.synth import write_synthetic_log
 from quantumtrader.features import QT77_NAMES, schema_for
 from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.engine_setup import build_engine, local_dates
 from quantumtrader.features.table import FeatureTableWriter, read_feature_table
 from quantumtrader.qtcore.features import FeatureEngine, tz_transitions
 from quantumtrader.qtcore.ring import Ring
-from quantumtrader.synth import write_synthetic_log
 
 
 @requires_shared(GOLDEN_TRADES, GOLDEN_FEATURES)
@@ -61,7 +61,7 @@ def test_event_log_to_a_qt77_table_with_calendar_hours(tmp_path):
     out = tmp_path / "synth.parquet"
     assert main(["features", str(log), "--out", str(out)]) == 0
     table = read_feature_table(out)
-    from quantumtrader.eventlog import read_event_log
+    from quantumtrader.data.eventlog import read_event_log
 
     with read_event_log(log) as ev_log:
         events = np.array(ev_log.events)
@@ -321,7 +321,7 @@ def test_features_from_a_book_that_refused_records_fail_loudly(tmp_path, capsys)
 def test_the_binance_capture_one_book_one_answer(tmp_path, capsys):
     """The user's case: features of the imported capture refused 35,837 book records
     (a 4,096-level book) while replay refused none."""
-    from quantumtrader.replay import audit_event_log
+    from quantumtrader.data.audit import audit_event_log
 
     log = tmp_path / "btc.qtlog"
     assert main(["import", "binance", str(SHARED / BINANCE_CAPTURE), "--out", str(log)]) == 0

@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 from shared_data import BINANCE_CAPTURE, SHARED, requires_shared
 
-from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason, Side
-from quantumtrader.importers.binance import BinanceImporter, decimal_units
+from quantumtrader.data.events import EVENT_DTYPE, EventFlag, EventType, GapReason, Side
+from quantumtrader.data.importers.binance import BinanceImporter, decimal_units
 
 CAPTURE = SHARED / BINANCE_CAPTURE
 needs_capture = requires_shared(BINANCE_CAPTURE)
@@ -288,7 +288,7 @@ def test_cli_binance(tmp_path, capsys):
 
     assert main(["import", "binance", str(tmp_path / "nope.gz"), "--out", str(tmp_path / "b.log")]) == 2
     assert "nope.gz" in capsys.readouterr().err
-    eventlog = pytest.importorskip("quantumtrader.eventlog")
+    eventlog = pytest.importorskip("quantumtrader.data.eventlog")
     text = (
         snapshot(1, 10, *BOOK)
         + diff(2, 9, 12, 8, bids=[("100.0", "0.5")])

@@ -16,8 +16,8 @@ import pytest
 from command_support import unwritable_folder
 
 from quantumtrader.cli import main
-from quantumtrader.eventlog import read_event_log
-from quantumtrader.events import EventType
+from quantumtrader.data.eventlog import read_event_log
+from quantumtrader.data.events import EventType
 
 DATA = Path(__file__).parent / "data"
 ETH_CAPTURE = DATA / "binance-usdm-ethusdt-sample.gz"  # made by tools/make_ethusdt_capture.py
@@ -227,7 +227,7 @@ def test_ethusdt_at_a_wrong_price_unit_fails_and_writes_nothing(tmp_path, capsys
 
 
 def test_btcusdt_unit_from_the_data_is_0_1(tmp_path):
-    from quantumtrader.importers.binance import BinanceImporter
+    from quantumtrader.data.importers.binance import BinanceImporter
 
     # a BTCUSDT capture prints "61800.20": trailing zeros do not make the unit finer
     line = {"e": "trade", "E": 1, "T": 1, "s": "BTCUSDT", "t": 1, "p": "61800.20", "q": "0.010", "m": False}

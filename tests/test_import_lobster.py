@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from shared_data import LOBSTER_BOOK, LOBSTER_MESSAGES, SHARED, requires_shared
 
-from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, Phase, Side
-from quantumtrader.importers.lobster import LobsterImporter, name_date_and_ticker, parse_seconds_ns
+from quantumtrader.data.events import EVENT_DTYPE, EventFlag, EventType, Phase, Side
+from quantumtrader.data.importers.lobster import LobsterImporter, name_date_and_ticker, parse_seconds_ns
 
 MESSAGES = SHARED / LOBSTER_MESSAGES
 BOOK = SHARED / LOBSTER_BOOK
@@ -193,7 +193,7 @@ def test_cli_lobster(real, tmp_path, capsys):
     out = tmp_path / "l.qtlog"
     assert main(["import", "lobster", str(tmp_path / "m.csv"), str(BOOK), "--out", str(out)]) == 2
     assert "m.csv" in capsys.readouterr().err
-    eventlog = pytest.importorskip("quantumtrader.eventlog")
+    eventlog = pytest.importorskip("quantumtrader.data.eventlog")
     assert main(["import", "lobster", str(MESSAGES), str(BOOK), "--out", str(out)]) == 0
     assert "trades 11,419" in capsys.readouterr().out
     log = eventlog.read_event_log(out)

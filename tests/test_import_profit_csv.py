@@ -26,9 +26,9 @@ from shared_data import GOLDEN_FEATURES as GOLDEN_FEATURES_PATH
 from shared_data import GOLDEN_TRADES, SHARED, requires_shared
 
 from quantumtrader.calendar import EXCHANGE_TZ
-from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventType
-from quantumtrader.importers.command import read_agent_dictionary, write_agent_dictionary
-from quantumtrader.importers.profit_csv import ProfitCsvImporter
+from quantumtrader.data.events import EVENT_DTYPE, PRICE_NONE, EventType
+from quantumtrader.data.importers.command import read_agent_dictionary, write_agent_dictionary
+from quantumtrader.data.importers.profit_csv import ProfitCsvImporter
 
 GOLDEN = SHARED / GOLDEN_TRADES
 GOLDEN_FEATURES = SHARED / GOLDEN_FEATURES_PATH
@@ -338,7 +338,7 @@ def test_cli_reports_a_missing_file_with_nonzero_status(tmp_path, capsys):
 
 @needs_golden
 def test_cli_writes_the_log_and_shares_the_broker_dictionary(golden, tmp_path, capsys):
-    eventlog = pytest.importorskip("quantumtrader.eventlog")
+    eventlog = pytest.importorskip("quantumtrader.data.eventlog")
     from quantumtrader.cli import main
 
     ev, imp = golden
@@ -361,7 +361,7 @@ def test_cli_writes_the_log_and_shares_the_broker_dictionary(golden, tmp_path, c
 
 def test_corrupt_or_truncated_gzip_raises_an_input_error(tmp_path, capsys):
     from quantumtrader.cli import main
-    from quantumtrader.importers.command import INPUT_ERRORS
+    from quantumtrader.data.importers.command import INPUT_ERRORS
 
     data = gzip.compress("".join(row(i) for i in range(1, 60000)).encode())  # 3.9 MB of text
     truncated = write(tmp_path, data[: len(data) // 2], "t.csv.gz")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from quantumtrader.events import EVENT_DTYPE, EventType, GapReason, Phase
+from quantumtrader.data.events import EVENT_DTYPE, EventType, GapReason, Phase
 from quantumtrader.features.engine_setup import SessionSetupError, build_engine
 from quantumtrader.qtcore import pipeline as qpl
 from quantumtrader.qtcore import profitdll
@@ -330,7 +330,7 @@ def test_bad_configuration_is_one_clear_error(make: Callable[[], object], messag
 
 
 def test_engines_from_log_headers_are_configured_as_the_features_command_does() -> None:
-    from quantumtrader.eventlog import EventLogHeader
+    from quantumtrader.data.eventlog import EventLogHeader
 
     header = EventLogHeader(instrument="WDOFUT", price_unit=0.5, tick_size=0.5)
     pipe = LivePipeline.from_log_headers({4: header})
@@ -353,7 +353,7 @@ def test_attached_to_a_profitdll_session(tmp_path) -> None:
     from venue_support import drain_replay, sim_connection
 
     from quantumtrader.adapters.profitdll.connection import FeedStatus
-    from quantumtrader.synth import write_synthetic_log
+    from quantumtrader.data.synth import write_synthetic_log
 
     log = tmp_path / "wdo.qtlog"
     write_synthetic_log(log, days=1, seed=5, signal=0.0, trades_per_day=600, levels=10)

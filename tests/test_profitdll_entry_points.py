@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
-from quantumtrader.events import EventFlag, EventType
+from quantumtrader.data.events import EventFlag, EventType
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.ring import Ring
 

@@ -30,10 +30,10 @@ from quantumtrader.adapters.profitdll.credentials import ProfitCredentials
 from quantumtrader.adapters.profitdll.library import simulator_path
 from quantumtrader.adapters.profitdll.order_updates import OrderUpdateType, cl_ord_id
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
-from quantumtrader.events import EventFlag, EventType, GapReason, Phase
+from quantumtrader.data.events import EventFlag, EventType, GapReason, Phase
+from quantumtrader.data.synth import write_synthetic_log
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.book import PriceBook
-from quantumtrader.synth import write_synthetic_log
 
 
 @pytest.fixture(scope="module")

@@ -28,11 +28,11 @@ from venue_support import (
 from quantumtrader.adapters.profitdll.connection import ConnectionTimeoutError, ProfitConnection
 from quantumtrader.adapters.profitdll.library import simulator_path
 from quantumtrader.adapters.profitdll.simulator import set_replay_logs
-from quantumtrader.eventlog import read_event_log
-from quantumtrader.events import EventFlag, EventType
+from quantumtrader.data.eventlog import read_event_log
+from quantumtrader.data.events import EventFlag, EventType
+from quantumtrader.data.synth import write_synthetic_log
 from quantumtrader.features.engine_setup import build_engine
 from quantumtrader.qtcore.features import DRAIN_DONE, FeatureBatch
-from quantumtrader.synth import write_synthetic_log
 
 BOOK = (EventType.PRICE_BOOK, EventType.L2_LEVEL, EventType.SNAPSHOT_BEGIN, EventType.SNAPSHOT_END)
 

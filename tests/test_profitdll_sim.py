@@ -1,5 +1,5 @@
 """The ProfitDLL simulator seen by a DLL client (ctypes): an event log written
-with quantumtrader.synth / eventlog is replayed and what the callbacks bring
+with quantumtrader.data.synth / eventlog is replayed and what the callbacks bring
 is compared with the log: trades in order (V1 and V2), the book rebuilt from
 positional PriceBook actions and full-book arrays, phases, daily, tiny book,
 history requests, state sequences, FreePointer, error codes, fault injection
@@ -26,9 +26,9 @@ import sim_client as sc
 from quantumtrader.adapters.profitdll.simulator import library_path
 from quantumtrader.book_reference import ReferenceBook
 from quantumtrader.calendar import EXCHANGE_TZ
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
-from quantumtrader.events import EventFlag, EventType, TradeType, empty_events
-from quantumtrader.synth import write_synthetic_log
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter, read_event_log
+from quantumtrader.data.events import EventFlag, EventType, TradeType, empty_events
+from quantumtrader.data.synth import write_synthetic_log
 
 SAO_PAULO = ZoneInfo(EXCHANGE_TZ)
 EXPORTS = Path(__file__).resolve().parents[1] / "src" / "profitdll_sim" / "exports.txt"

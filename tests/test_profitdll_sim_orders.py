@@ -21,8 +21,8 @@ import pytest
 import sim_client as sc
 from sim_client import BUY, CONSOLIDATED, DAY_TRADE, LIMIT, MARKET, SELL, STOP_LIMIT, Status
 
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter
-from quantumtrader.events import EventFlag, EventType, TradeType, empty_events
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
+from quantumtrader.data.events import EventFlag, EventType, TradeType, empty_events
 
 T0 = 1_793_707_200_000_000_000  # 2026-11-03 09:00:00 -03:00
 MS = 1_000_000

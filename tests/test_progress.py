@@ -12,7 +12,7 @@ from rich.console import Console
 
 from quantumtrader import progress
 from quantumtrader.cli import main
-from quantumtrader.synth import write_synthetic_log
+from quantumtrader.data.synth import write_synthetic_log
 
 
 @pytest.fixture(scope="module")

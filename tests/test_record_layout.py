@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from quantumtrader.adapters.profitdll.order_updates import ORDER_UPDATE_DTYPE
-from quantumtrader.events import EVENT_DTYPE
-from quantumtrader.importers.profit_csv import ISSUE_DTYPE
+from quantumtrader.data.events import EVENT_DTYPE
+from quantumtrader.data.importers.profit_csv import ISSUE_DTYPE
 from quantumtrader.qtcore import features
 from quantumtrader.qtcore.layout import record_layouts
 

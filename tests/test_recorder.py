@@ -21,9 +21,9 @@ from venue_support import log_expectations, same_trades, tops_at_trades, trades_
 
 from quantumtrader.adapters.profitdll import recorder as recorder_module
 from quantumtrader.cli import main
-from quantumtrader.eventlog import EventLogWriter, read_event_log
-from quantumtrader.events import EventFlag, EventType, GapReason
-from quantumtrader.synth import write_synthetic_log
+from quantumtrader.data.eventlog import EventLogWriter, read_event_log
+from quantumtrader.data.events import EventFlag, EventType, GapReason
+from quantumtrader.data.synth import write_synthetic_log
 
 COMPARED = ("type", "flags", "instrument", "exch_ns", "price", "qty", "code", "side", "aux", "ref", "a", "b")
 

@@ -12,11 +12,11 @@ import pytest
 from shared_data import BINANCE_CAPTURE, REAL, requires_shared
 
 from quantumtrader.cli import main
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter
-from quantumtrader.events import PRICE_NONE, EventFlag, EventType, Side, TradeType, empty_events
+from quantumtrader.data.audit import audit_event_log
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
+from quantumtrader.data.events import PRICE_NONE, EventFlag, EventType, Side, TradeType, empty_events
+from quantumtrader.data.synth import generate_market
 from quantumtrader.qtcore.replay import ReplayAudit
-from quantumtrader.replay import audit_event_log
-from quantumtrader.synth import generate_market
 
 BINANCE = REAL / "binance-usdm-btcusdt-20240808.gz"
 

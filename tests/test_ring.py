@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from quantumtrader.events import EVENT_DTYPE, EventType, empty_events
+from quantumtrader.data.events import EVENT_DTYPE, EventType, empty_events
 from quantumtrader.qtcore.ring import EVENT_SIZE, ORDER_UPDATE_SIZE, Ring
 
 

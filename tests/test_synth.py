@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from quantumtrader.calendar import TradingCalendar
-from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType, TradeType
-from quantumtrader.synth import count_book_messages, simulate_market
+from quantumtrader.data.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType, TradeType
+from quantumtrader.data.synth import count_book_messages, simulate_market
 
 LAST = int(EventFlag.LAST)
 FIVE_MIN = 300 * 10**9
@@ -329,10 +329,10 @@ def test_bad_input():
 
 @pytest.fixture
 def eventlog(monkeypatch):
-    """The real ``quantumtrader.eventlog`` when present; until it is merged, a TEMPORARY stand-in
+    """The real ``quantumtrader.data.eventlog`` when present; until it is merged, a TEMPORARY stand-in
     with the agreed API that stores the arrays, so the writer path and the CLI are exercised."""
     try:
-        import quantumtrader.eventlog as real
+        import quantumtrader.data.eventlog as real
     except ImportError:
         real = None
     if real is not None:
@@ -340,7 +340,7 @@ def eventlog(monkeypatch):
     import types
     from dataclasses import dataclass
 
-    shim = types.ModuleType("quantumtrader.eventlog")
+    shim = types.ModuleType("quantumtrader.data.eventlog")
 
     @dataclass
     class EventLogHeader:
@@ -379,12 +379,12 @@ def eventlog(monkeypatch):
     shim.headers = {}
     shim.EventLogHeader, shim.EventLogWriter = EventLogHeader, EventLogWriter
     shim.read_event_log = read_event_log
-    monkeypatch.setitem(sys.modules, "quantumtrader.eventlog", shim)
+    monkeypatch.setitem(sys.modules, "quantumtrader.data.eventlog", shim)
     return shim
 
 
 def test_event_log_round_trip(tmp_path, eventlog):
-    from quantumtrader.synth import generate_market, write_synthetic_log
+    from quantumtrader.data.synth import generate_market, write_synthetic_log
 
     hdr, events = generate_market(2, seed=4, signal=1.0, trades_per_day=2000)
     assert (hdr.instrument, hdr.price_unit, hdr.tick_size, hdr.qty_scale) == ("WDOFUT", 0.5, 0.5, 1.0)

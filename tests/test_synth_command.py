@@ -12,9 +12,9 @@ import pytest
 from command_support import COMMAND, interrupt_mid_job, partial_files, run_on_a_terminal, unwritable_folder
 
 from quantumtrader.cli import main
-from quantumtrader.eventlog import read_event_log
-from quantumtrader.events import EventType
-from quantumtrader.synth import simulate_market
+from quantumtrader.data.eventlog import read_event_log
+from quantumtrader.data.events import EventType
+from quantumtrader.data.synth import simulate_market
 
 SMALL = ["--days", "1", "--seed", "3", "--signal", "0.5", "--trades-per-day", "500"]
 

@@ -14,8 +14,8 @@ from quantumtrader.adapters.profitdll.connection import ProfitConnection
 from quantumtrader.adapters.profitdll.credentials import ProfitCredentials
 from quantumtrader.adapters.profitdll.library import simulator_path
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
-from quantumtrader.eventlog import read_event_log
-from quantumtrader.events import EventFlag, EventType
+from quantumtrader.data.eventlog import read_event_log
+from quantumtrader.data.events import EventFlag, EventType
 from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.book import PriceBook
 

@@ -13,7 +13,7 @@ import operator
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from quantumtrader.events import PRICE_NONE, BookAction, EventFlag, EventType
+from quantumtrader.data.events import PRICE_NONE, BookAction, EventFlag, EventType
 
 APPLIED = 1
 REJECTED = 2

@@ -17,9 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # each command module registers itself; imports stay local so `--help` is fast
     from quantumtrader.adapters.profitdll.record_command import add_record_parser
+    from quantumtrader.data.importers.command import add_import_parser
     from quantumtrader.demo import add_demo_parser
     from quantumtrader.features.command import add_features_parser
-    from quantumtrader.importers.command import add_import_parser
     from quantumtrader.replay import add_replay_parser
     from quantumtrader.synth_command import add_synth_parser
 

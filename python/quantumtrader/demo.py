@@ -29,10 +29,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from quantumtrader.eventlog import EventLogError
-from quantumtrader.events import EventType
+from quantumtrader.data.audit import AuditReport, audit_event_log, report_table
+from quantumtrader.data.eventlog import EventLogError
+from quantumtrader.data.events import EventType
 from quantumtrader.output_path import OutputPathError
-from quantumtrader.replay import ReplayReport, audit_event_log, report_table
 
 DEFAULT_SEED = 7
 DEFAULT_SIGNAL = 0.3
@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from quantumtrader.synth_command import write_synth_log
 
     console = Console()
-    reports: list[ReplayReport] = []
+    reports: list[AuditReport] = []
     log = workdir / f"synth-wdo-seed{args.seed}.qtlog"
     t0 = time.perf_counter()
     try:
@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
 def _feature_table(log: Path) -> Table:
     """The feature engine over the log: rate, NaN share per group, and the rank correlation of
     order-flow imbalance with the next five minutes' return (the planted signal)."""
-    from quantumtrader.eventlog import read_event_log
+    from quantumtrader.data.eventlog import read_event_log
     from quantumtrader.features import QT77_NAMES
     from quantumtrader.features.engine_setup import build_engine
 
@@ -185,11 +185,11 @@ def _signal_check(ts: np.ndarray, prices: np.ndarray, feature: np.ndarray,
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _real_captures(folder: Path, workdir: Path, console: Console) -> tuple[list[ReplayReport], int]:
+def _real_captures(folder: Path, workdir: Path, console: Console) -> tuple[list[AuditReport], int]:
     """Import and replay each capture; returns the reports and how many could not be read."""
-    from quantumtrader.importers.binance import BinanceImporter
-    from quantumtrader.importers.command import INPUT_ERRORS, write_import_log
-    from quantumtrader.importers.lobster import LobsterImporter
+    from quantumtrader.data.importers.binance import BinanceImporter
+    from quantumtrader.data.importers.command import INPUT_ERRORS, write_import_log
+    from quantumtrader.data.importers.lobster import LobsterImporter
 
     jobs: list[tuple[str, Any, Path, list[Path]]] = []
     for path in sorted(folder.glob(BINANCE_CAPTURE)):

@@ -25,10 +25,10 @@ from rich.table import Table
 from quantumtrader.output_path import atomic_output, is_output_error
 
 # --signal: 0 (none: the mid is a martingale) up to 2, the strength the
-# generator is calibrated for (quantumtrader.synth: rank correlation of
+# generator is calibrated for (quantumtrader.data.synth: rank correlation of
 # order-flow imbalance with the next 5 minutes' return about 0.5 at 2).
 SIGNAL_RANGE = (0.0, 2.0)
-MIN_TRADES_PER_DAY = 100  # the generator's floor (quantumtrader.synth)
+MIN_TRADES_PER_DAY = 100  # the generator's floor (quantumtrader.data.synth)
 # one session is generated in memory: peak RSS 0.25 GB at 60,000 trades and
 # 0.68 GB at 200,000 (about 3 kB per trade with its book events), so five
 # times WIN's default activity (about 1.6 GB) is the most a session may hold
@@ -75,7 +75,7 @@ def calendar_error(days: int, start_date: Any = None, instrument: str = "WDOFUT"
     calendar, found before generating (a run past its end would fail only
     after generating every session it has)."""
     from quantumtrader.calendar import CalendarError, CalendarRangeError, default_calendar, to_date
-    from quantumtrader.synth import DEFAULT_START
+    from quantumtrader.data.synth import DEFAULT_START
 
     cal = default_calendar()
     try:
@@ -97,15 +97,15 @@ def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: f
                     trades_per_day: int | None = None, progress: Progress | None = None) -> Any:
     """Generate into a partial file and rename it to ``out`` when complete;
     ``progress(sessions done, sessions)`` after each session.  Returns the
-    generator's summary (``quantumtrader.synth.SynthSummary``) naming ``out``.
+    generator's summary (``quantumtrader.data.synth.SynthSummary``) naming ``out``.
     Raises ValueError (bad arguments, or output_path.OutputPathError for a
     bad ``out``) or OSError."""
     import numpy as np
 
     from quantumtrader.calendar import default_calendar
-    from quantumtrader.eventlog import EventLogWriter
-    from quantumtrader.events import EventType
-    from quantumtrader.synth import SynthSummary, _header, count_book_messages, iter_market_days
+    from quantumtrader.data.eventlog import EventLogWriter
+    from quantumtrader.data.events import EventType
+    from quantumtrader.data.synth import SynthSummary, _header, count_book_messages, iter_market_days
 
     cal = default_calendar()
     days_iter = iter_market_days(days, seed, signal, start_date, instrument, calendar=cal,
@@ -115,7 +115,7 @@ def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: f
     with atomic_output(out) as partial:
         writer = None
         try:
-            # the same header and counts as quantumtrader.synth.write_synthetic_log, one session at
+            # the same header and counts as quantumtrader.data.synth.write_synthetic_log, one session at
             # a time so the bar moves and Ctrl-C is taken between sessions' writes
             for params, day, ev in days_iter:
                 if writer is None:

@@ -82,7 +82,7 @@ class _Input:
         self._log = None
         self._importer = None
         if _is_event_log(path):
-            from quantumtrader.eventlog import read_event_log
+            from quantumtrader.data.eventlog import read_event_log
 
             self._log = read_event_log(path)
             h = self._log.header
@@ -98,7 +98,7 @@ class _Input:
             self.qty_scale, self.source = h.qty_scale, h.source
             self.problem = f"tail ignored: {self._log.tail_reason}" if self._log.tail_reason else ""
         else:
-            from quantumtrader.importers.profit_csv import ProfitCsvImporter
+            from quantumtrader.data.importers.profit_csv import ProfitCsvImporter
 
             self._importer = ProfitCsvImporter(path, price_unit=price_unit, tick_size=tick_size)
             h = self._importer.header()

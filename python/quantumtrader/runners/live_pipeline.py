@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quantumtrader.calendar import TradingCalendar
-from quantumtrader.eventlog import EventLogHeader
-from quantumtrader.events import EventType, GapReason
+from quantumtrader.data.eventlog import EventLogHeader
+from quantumtrader.data.events import EventType, GapReason
 from quantumtrader.features.engine_setup import SessionParameters, build_engine
 from quantumtrader.qtcore import pipeline as _pl
 from quantumtrader.qtcore.pipeline import (
@@ -125,7 +125,7 @@ class ControlEvent:
     result: int | None = None     # CONNECTION: ProfitDLL result code
     gap_reason: GapReason | int | None = None
     lost: int | None = None       # FEED_GAP: records lost, -1 unknown
-    phase: int | None = None      # PHASE: ProfitDLL ticker state (quantumtrader.events.Phase)
+    phase: int | None = None      # PHASE: ProfitDLL ticker state (quantumtrader.data.events.Phase)
 
     @classmethod
     def from_record(cls, rec: np.void) -> ControlEvent:

@@ -40,7 +40,7 @@ from quantumtrader.adapters.profitdll.credentials import ProfitCredentials, load
 from quantumtrader.adapters.profitdll.errors import DuplicateResourceError, ProfitDLLError
 from quantumtrader.adapters.profitdll.order_updates import read_order_updates
 from quantumtrader.calendar import CalendarError, TradingCalendar, default_calendar, root_of
-from quantumtrader.events import EVENT_DTYPE, EventFlag, EventType, GapReason
+from quantumtrader.data.events import EVENT_DTYPE, EventFlag, EventType, GapReason
 from quantumtrader.qtcore import profitdll as _pdll
 from quantumtrader.qtcore.ring import Ring
 

@@ -38,8 +38,8 @@ from quantumtrader.adapters.profitdll.errors import LibraryLoadError, ProfitDLLE
 from quantumtrader.adapters.profitdll.library import LibraryNotFoundError, profit_dll_path, simulator_path
 from quantumtrader.adapters.profitdll.recorder import Recorder, RecordingSummary
 from quantumtrader.calendar import CalendarError, UnknownInstrumentError, default_calendar, root_of
-from quantumtrader.eventlog import EventLogError, read_event_log
-from quantumtrader.events import TIME_NONE
+from quantumtrader.data.eventlog import EventLogError, read_event_log
+from quantumtrader.data.events import TIME_NONE
 from quantumtrader.progress import status_line
 
 __all__ = ["add_record_parser", "run_record"]

@@ -3,7 +3,7 @@ into daily event logs (one per instrument and exchange-local day).
 
 The DLL's thread only runs the C callbacks, which never wait: the recorder
 drains the market ring on its own thread and appends to
-:class:`quantumtrader.eventlog.EventLogWriter`.  If the disk is slower than
+:class:`quantumtrader.data.eventlog.EventLogWriter`.  If the disk is slower than
 the feed the ring fills, the callbacks drop and count, and the stream
 carries a FEED_GAP where records were lost; the recorder reports those drops
 at the end (and as they happen).  The feed itself never stalls.
@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from quantumtrader.adapters.profitdll.connection import ALL_INSTRUMENTS, ProfitConnection, Subscription
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter
-from quantumtrader.events import TIME_NONE, EventFlag, EventType
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
+from quantumtrader.data.events import TIME_NONE, EventFlag, EventType
 
 __all__ = ["InstrumentRecording", "Recorder", "RecordingSummary"]
 

@@ -16,7 +16,7 @@ import os
 import re
 from collections import Counter
 
-from quantumtrader.importers.input_file import InputFile
+from quantumtrader.data.importers.input_file import InputFile
 
 PROFIT_CSV = "profit-csv"
 BINANCE = "binance"

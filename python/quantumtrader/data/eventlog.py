@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quantumtrader.events import EVENT_DTYPE, EVENT_SIZE
+from quantumtrader.data.events import EVENT_DTYPE, EVENT_SIZE
 from quantumtrader.qtcore import evlog as _c
 
 __all__ = [

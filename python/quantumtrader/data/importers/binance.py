@@ -36,7 +36,7 @@ most decimals (trailing zeros ignored) of any price in the first
 ``HEAD_LINES`` lines and the first snapshot (0.1 for BTCUSDT, 0.01 for
 ETHUSDT); the tick size written to the log is the price unit.  A price
 finer than the unit later on is a bad row, and an import that loses more
-than its allowed share of rows fails (``quantumtrader.importers.command``)."""
+than its allowed share of rows fails (``quantumtrader.data.importers.command``)."""
 
 from __future__ import annotations
 
@@ -53,12 +53,12 @@ from typing import Any
 
 import numpy as np
 
-from quantumtrader.events import EventFlag, EventType, GapReason, Side
-from quantumtrader.importers.event_buffer import EventBuffer
-from quantumtrader.importers.file_kind import BINANCE, file_kind, what_it_looks_like
-from quantumtrader.importers.input_file import InputFile
-from quantumtrader.importers.log_header import LogHeaderFields
-from quantumtrader.importers.stats import ImportStats
+from quantumtrader.data.events import EventFlag, EventType, GapReason, Side
+from quantumtrader.data.importers.event_buffer import EventBuffer
+from quantumtrader.data.importers.file_kind import BINANCE, file_kind, what_it_looks_like
+from quantumtrader.data.importers.input_file import InputFile
+from quantumtrader.data.importers.log_header import LogHeaderFields
+from quantumtrader.data.importers.stats import ImportStats
 
 try:
     import orjson

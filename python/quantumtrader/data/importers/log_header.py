@@ -1,5 +1,5 @@
 """The header fields an importer decides for the event log it feeds (the
-writer itself lives in ``quantumtrader.eventlog``)."""
+writer itself lives in ``quantumtrader.data.eventlog``)."""
 
 from __future__ import annotations
 

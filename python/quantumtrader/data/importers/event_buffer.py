@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantumtrader.events import EVENT_DTYPE, PRICE_NONE
+from quantumtrader.data.events import EVENT_DTYPE, PRICE_NONE
 
 
 class EventBuffer:

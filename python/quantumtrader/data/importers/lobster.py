@@ -33,19 +33,19 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from quantumtrader.events import EventFlag, EventType, Phase, Side
-from quantumtrader.importers.event_buffer import EventBuffer
-from quantumtrader.importers.file_kind import (
+from quantumtrader.data.events import EventFlag, EventType, Phase, Side
+from quantumtrader.data.importers.event_buffer import EventBuffer
+from quantumtrader.data.importers.file_kind import (
     LOBSTER_MESSAGE,
     LOBSTER_ORDERBOOK,
     file_kind,
     orderbook_levels,
     what_it_looks_like,
 )
-from quantumtrader.importers.input_file import InputFile
-from quantumtrader.importers.local_time import NS_PER_S, hourly_utc_offsets, local_midnight_epoch_s
-from quantumtrader.importers.log_header import LogHeaderFields
-from quantumtrader.importers.stats import ImportStats
+from quantumtrader.data.importers.input_file import InputFile
+from quantumtrader.data.importers.local_time import NS_PER_S, hourly_utc_offsets, local_midnight_epoch_s
+from quantumtrader.data.importers.log_header import LogHeaderFields
+from quantumtrader.data.importers.stats import ImportStats
 
 PRICE_UNIT = 0.0001
 TICK_SIZE = 0.01

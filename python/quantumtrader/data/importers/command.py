@@ -28,8 +28,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from quantumtrader.importers.log_header import LogHeaderFields
-from quantumtrader.importers.stats import DEFAULT_MAX_BAD_SHARE, DESELECTED_REASONS, ImportStats
+from quantumtrader.data.importers.log_header import LogHeaderFields
+from quantumtrader.data.importers.stats import DEFAULT_MAX_BAD_SHARE, DESELECTED_REASONS, ImportStats
 from quantumtrader.output_path import OutputPathError, atomic_output, check_output, is_output_error
 from quantumtrader.progress import progress_bar
 
@@ -256,7 +256,7 @@ def write_import_log(
 ) -> int:
     """Import into ``out`` (written aside, renamed when the import succeeded).
     ``hint`` is added to the message of an import that lost too many rows."""
-    from quantumtrader.eventlog import EventLogHeader, EventLogWriter
+    from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
 
     fields = importer.header()
     header = EventLogHeader(**asdict(fields), agents=list(agents or []))
@@ -304,7 +304,7 @@ def _check_out(out: str, inputs: list[str]) -> bool:
 
 
 def run_profit_csv(args: argparse.Namespace) -> int:
-    from quantumtrader.importers.profit_csv import ProfitCsvImporter
+    from quantumtrader.data.importers.profit_csv import ProfitCsvImporter
 
     inputs = [args.file] + ([args.agents] if args.agents else [])
     if not _check_out(args.out, inputs):
@@ -339,7 +339,7 @@ def run_profit_csv(args: argparse.Namespace) -> int:
 
 
 def run_binance(args: argparse.Namespace) -> int:
-    from quantumtrader.importers.binance import BinanceImporter
+    from quantumtrader.data.importers.binance import BinanceImporter
 
     if not _check_out(args.out, [args.file]):
         return 2
@@ -362,7 +362,7 @@ def run_binance(args: argparse.Namespace) -> int:
 
 
 def run_lobster(args: argparse.Namespace) -> int:
-    from quantumtrader.importers.lobster import LobsterImporter
+    from quantumtrader.data.importers.lobster import LobsterImporter
 
     if not _check_out(args.out, [args.message, args.orderbook]):
         return 2

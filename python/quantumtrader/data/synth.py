@@ -98,7 +98,7 @@ from typing import Any
 import numpy as np
 
 from quantumtrader.calendar import TradingCalendar, default_calendar, to_date
-from quantumtrader.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType, TradeType
+from quantumtrader.data.events import EVENT_DTYPE, PRICE_NONE, EventFlag, EventType, TradeType
 
 SYNTH_MODEL = "qt-synth/1"
 DEFAULT_START = dt.date(2026, 11, 3)
@@ -583,7 +583,7 @@ def simulate_market(
 
 
 def _header(params: SynthParams, cal: TradingCalendar) -> Any:
-    from quantumtrader.eventlog import EventLogHeader
+    from quantumtrader.data.eventlog import EventLogHeader
 
     spec = cal.instrument(params.instrument)
     return EventLogHeader(instrument=params.instrument, price_unit=spec.price_unit, tick_size=spec.tick_size,
@@ -620,7 +620,7 @@ def write_synthetic_log(
     instrument: str = "WDOFUT", **kwargs: Any,
 ) -> SynthSummary:
     """Generate session by session straight into an event log (memory stays one day)."""
-    from quantumtrader.eventlog import EventLogWriter
+    from quantumtrader.data.eventlog import EventLogWriter
 
     cal = kwargs.pop("calendar", None) or default_calendar()
     it = iter_market_days(days, seed, signal, start_date, instrument, calendar=cal, **kwargs)

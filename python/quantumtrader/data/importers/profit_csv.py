@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from quantumtrader.events import EVENT_DTYPE
-from quantumtrader.importers.file_kind import PROFIT_CSV, file_kind, what_it_looks_like
-from quantumtrader.importers.input_file import InputFile
-from quantumtrader.importers.local_time import hourly_utc_offsets
-from quantumtrader.importers.log_header import LogHeaderFields
-from quantumtrader.importers.price_grid import PriceGrid, resolve_price_grid
-from quantumtrader.importers.stats import ImportStats
+from quantumtrader.data.events import EVENT_DTYPE
+from quantumtrader.data.importers.file_kind import PROFIT_CSV, file_kind, what_it_looks_like
+from quantumtrader.data.importers.input_file import InputFile
+from quantumtrader.data.importers.local_time import hourly_utc_offsets
+from quantumtrader.data.importers.log_header import LogHeaderFields
+from quantumtrader.data.importers.price_grid import PriceGrid, resolve_price_grid
+from quantumtrader.data.importers.stats import ImportStats
 from quantumtrader.qtcore import profit_csv as _c
 
 TIME_ZONE = "America/Sao_Paulo"
