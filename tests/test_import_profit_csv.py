@@ -27,7 +27,7 @@ from shared_data import GOLDEN_TRADES, SHARED, requires_shared
 
 from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.data.events import EVENT_DTYPE, PRICE_NONE, EventType
-from quantumtrader.data.importers.command import read_agent_dictionary, write_agent_dictionary
+from quantumtrader.data.importers.job import read_agent_dictionary, write_agent_dictionary
 from quantumtrader.data.importers.profit_csv import ProfitCsvImporter
 
 GOLDEN = SHARED / GOLDEN_TRADES
@@ -361,7 +361,7 @@ def test_cli_writes_the_log_and_shares_the_broker_dictionary(golden, tmp_path, c
 
 def test_corrupt_or_truncated_gzip_raises_an_input_error(tmp_path, capsys):
     from quantumtrader.cli import main
-    from quantumtrader.data.importers.command import INPUT_ERRORS
+    from quantumtrader.data.importers.job import INPUT_ERRORS
 
     data = gzip.compress("".join(row(i) for i in range(1, 60000)).encode())  # 3.9 MB of text
     truncated = write(tmp_path, data[: len(data) // 2], "t.csv.gz")

@@ -1,4 +1,4 @@
-"""Progress on a terminal, silence in a log: ``features`` and ``replay`` draw a
+"""Progress on a terminal, silence in a log: ``features`` and ``audit`` draw a
 bar (the size is known), ``record`` a live status line; none of it when
 stderr is not a terminal."""
 
@@ -31,10 +31,10 @@ def _terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 
 COMMANDS = {
     "features": lambda log, tmp: ["features", str(log), "--out", str(tmp / "f.parquet")],
-    "replay": lambda log, tmp: ["replay", str(log)],
+    "audit": lambda log, tmp: ["audit", str(log)],
     "record": lambda log, tmp: ["record", "--venue", "sim", "--out", str(tmp / "rec"), "--replay", str(log)],
 }
-SHOWN = {"features": "features wdo.qtlog", "replay": "replay wdo.qtlog", "record": "recording WDO"}
+SHOWN = {"features": "features wdo.qtlog", "audit": "audit wdo.qtlog", "record": "recording WDO"}
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -40,26 +40,50 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert run in ci
 
 
+def _commands_and_aliases() -> tuple[list[str], dict[str, str]]:
+    """The command names, and each alias -> its command (argparse lists a
+    command's name before its aliases, all mapping to one parser)."""
+    from quantumtrader.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if a.dest == "command"]
+    names: dict[int, str] = {}
+    aliases: dict[str, str] = {}
+    for name, parser in sub.choices.items():
+        if id(parser) in names:
+            aliases[name] = names[id(parser)]
+        else:
+            names[id(parser)] = name
+    return list(names.values()), aliases
+
+
 def test_cli_reference_covers_every_command() -> None:
     if not (ROOT / "README.md").exists():
         pytest.skip("not running from a checkout")
-    from quantumtrader.cli import build_parser
-
-    parser = build_parser()
-    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    commands, aliases = _commands_and_aliases()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     reference = readme.split("## CLI reference", 1)[1].split("\n## ", 1)[0]
-    for name in sub.choices:
+    for name in commands:
         assert f"`quantumtrader {name}" in reference, f"README CLI reference lacks `{name}`"
+    # an alias (an old name kept for scripts) is mentioned once, in its command's row
+    for alias, name in aliases.items():
+        assert reference.count(f"`quantumtrader {alias}`") == 1, f"README: alias `{alias}` not mentioned once"
+        row = _reference_row(name)
+        assert f"`quantumtrader {alias}`" in row, f"README: alias `{alias}` not in `{name}`'s row"
 
 
 def _command_parsers() -> dict[str, argparse.ArgumentParser]:
-    """``"features"`` -> its parser; commands with subcommands by both words (``"import binance"``)."""
+    """``"features"`` -> its parser; commands with subcommands by both words (``"import binance"``);
+    aliases left out (they share their command's parser and row)."""
     from quantumtrader.cli import build_parser
 
     def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
         found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        return dict(found[0].choices) if found else {}
+        if not found:
+            return {}
+        first: dict[int, tuple[str, argparse.ArgumentParser]] = {}
+        for name, p in found[0].choices.items():
+            first.setdefault(id(p), (name, p))
+        return dict(first.values())
 
     out: dict[str, argparse.ArgumentParser] = {}
     for name, parser in subcommands(build_parser()).items():

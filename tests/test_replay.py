@@ -1,4 +1,4 @@
-"""Replay audit (C, qt_replay) and the ``replay`` / ``demo`` commands.
+"""Replay audit (C, qt_replay) and the ``audit`` (alias ``replay``) / ``demo`` commands.
 
 The audit's judgements are checked against a plain-Python replay of the same
 records (dict book, touch read before each trade), on a synthetic session and
@@ -173,30 +173,38 @@ def _write(path, ev: np.ndarray) -> None:
         w.append(ev)
 
 
-def test_replay_command_check(tmp_path, capsys):
+# `audit` is the command; `replay`, its old name, stays an alias so old scripts work
+COMMAND_NAMES = ["audit", "replay"]
+
+
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_audit_command_check(tmp_path, capsys, command):
     good, bad = tmp_path / "good.qtlog", tmp_path / "bad.qtlog"
     _write(good, stream(l2(0, 100, 5), l2(1, 102, 5), trade(101)))
     _write(bad, stream(l2(0, 100, 5), l2(1, 102, 5), l2(0, 103, 1)))
-    assert main(["replay", "--check", str(good)]) == 0
-    assert main(["replay", str(bad)]) == 0
-    assert main(["replay", "--check", str(good), str(bad)]) == 1
+    assert main([command, "--check", str(good)]) == 0
+    assert main([command, str(bad)]) == 0
+    assert main([command, "--check", str(good), str(bad)]) == 1
     out = capsys.readouterr().out
     assert "book consistent" in out
 
 
-def test_replay_command_trades_check(tmp_path):
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_audit_command_trades_check(tmp_path, command):
     log = tmp_path / "outside.qtlog"
     _write(log, stream(l2(0, 100, 5), l2(1, 102, 5), trade(104)))
-    assert main(["replay", "--check", str(log)]) == 0
-    assert main(["replay", "--check", "--check-trades", str(log)]) == 1
+    assert main([command, "--check", str(log)]) == 0
+    assert main([command, "--check", "--check-trades", str(log)]) == 1
 
 
-def test_replay_command_unreadable_log(tmp_path, capsys):
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_audit_command_unreadable_log(tmp_path, capsys, command):
     junk = tmp_path / "junk.qtlog"
     junk.write_bytes(b"not a log" * 100)
-    assert main(["replay", str(junk)]) == 2
-    assert "junk.qtlog" in capsys.readouterr().err
-    assert main(["replay", str(tmp_path / "missing.qtlog")]) == 2
+    assert main([command, str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert "junk.qtlog" in err and err.startswith(f"quantumtrader {command}: error: ")
+    assert main([command, str(tmp_path / "missing.qtlog")]) == 2
 
 
 def test_demo_runs_end_to_end_and_keeps_its_logs(tmp_path, capsys):
@@ -232,7 +240,7 @@ def test_a_log_deeper_than_the_replay_book_is_replayed_whole(tmp_path, capsys):
     _write(log, ev)
     r = audit_event_log(log)
     assert r.stats["book_rejects"] == 0 and r.deepest == (n, 1) and r.book_capacity == n
-    assert main(["replay", "--check", str(log)]) == 0
+    assert main(["audit", "--check", str(log)]) == 0
     assert "70,000 / 1" in capsys.readouterr().out
     first = ReplayAudit(1)  # the first book alone refuses the best levels
     first.feed(ev)

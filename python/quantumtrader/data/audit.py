@@ -1,7 +1,7 @@
 """The book audit of event logs: play a log through the C price book and
 report the market it describes: trades, volume, prices, book events,
 spreads, and whether it is consistent (every trade at or inside the touch it
-met, no crossed book).  ``quantumtrader replay LOG`` prints the report."""
+met, no crossed book).  ``quantumtrader audit LOG`` prints the report."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def audit_log(log: EventLog, *, chunk_records: int = CHUNK_RECORDS) -> AuditRepo
     units = tick_units_of(log.header)
     events = log.events
     capacity = PROBE_CAPACITY
-    with progress_bar(f"replay {Path(log.path).name}", len(events)) as show:
+    with progress_bar(f"audit {Path(log.path).name}", len(events)) as show:
         audit = _audit(events, units, capacity, chunk_records, show)
     if audit.stats["book_rejects"] and PROBE_CAPACITY in audit.deepest:
         capacity = book_capacity_for(events, units)

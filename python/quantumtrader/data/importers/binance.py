@@ -36,7 +36,7 @@ most decimals (trailing zeros ignored) of any price in the first
 ``HEAD_LINES`` lines and the first snapshot (0.1 for BTCUSDT, 0.01 for
 ETHUSDT); the tick size written to the log is the price unit.  A price
 finer than the unit later on is a bad row, and an import that loses more
-than its allowed share of rows fails (``quantumtrader.data.importers.command``)."""
+than its allowed share of rows fails (``quantumtrader.data.importers.job``)."""
 
 from __future__ import annotations
 

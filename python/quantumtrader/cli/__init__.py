@@ -1,4 +1,6 @@
-"""The ``quantumtrader`` command."""
+"""The ``quantumtrader`` command: one module per subcommand (demo, synth,
+import_, audit, features, record), each parsing its arguments, calling the
+library and printing; the work itself lives in the library packages."""
 
 from __future__ import annotations
 
@@ -16,16 +18,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"quantumtrader {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # each command module registers itself; imports stay local so `--help` is fast
-    from quantumtrader.adapters.profitdll.record_command import add_record_parser
-    from quantumtrader.data.importers.command import add_import_parser
-    from quantumtrader.demo import add_demo_parser
-    from quantumtrader.features.command import add_features_parser
-    from quantumtrader.replay import add_replay_parser
-    from quantumtrader.synth_command import add_synth_parser
+    from quantumtrader.cli.audit import add_audit_parser
+    from quantumtrader.cli.demo import add_demo_parser
+    from quantumtrader.cli.features import add_features_parser
+    from quantumtrader.cli.import_ import add_import_parser
+    from quantumtrader.cli.record import add_record_parser
+    from quantumtrader.cli.synth import add_synth_parser
 
     add_demo_parser(sub)
     add_import_parser(sub)
-    add_replay_parser(sub)
+    add_audit_parser(sub)
     add_synth_parser(sub)
     add_features_parser(sub)
     add_record_parser(sub)

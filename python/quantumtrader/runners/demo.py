@@ -1,4 +1,4 @@
-"""``quantumtrader demo``: the main job on its embedded defaults, end to end
+"""The demo (``quantumtrader demo``): the main job on its embedded defaults, end to end
 through the pieces that exist: a seeded synthetic WDO session is generated
 into an event log, read back (memory-mapped, checksums verified) and replayed
 through the C order book, the book and trade statistics are printed, and the
@@ -16,11 +16,8 @@ arguments."""
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,65 +39,21 @@ BINANCE_CAPTURE = "binance-usdm-btcusdt-*.gz"
 LOBSTER_MESSAGE = "lobster-*-message.csv"
 
 
-def add_demo_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "demo",
-        help="the main job on embedded defaults: synthetic session -> event log -> order book -> features",
-        description="Generate a seeded synthetic WDO session into an event log, replay it through "
-        "the C order book, print the book and trade statistics, and compute the 77 features of "
-        "every trade with the C feature engine.",
-    )
-    p.add_argument("--workdir", type=Path, default=None,
-                   help="where the event logs go, created when missing (default: a temporary folder, removed "
-                   "at the end)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f">= 0 (default {DEFAULT_SEED})")
-    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"sessions, >= 1 (default {DEFAULT_DAYS})")
-    p.add_argument("--signal", type=float, default=DEFAULT_SIGNAL,
-                   help=f"planted order-flow signal strength, 0 to 2 (default {DEFAULT_SIGNAL})")
-    p.add_argument("--real", type=Path, default=None, metavar="DIR",
-                   help="also import and replay the real captures in DIR (e.g. shared/data/real)")
-    p.set_defaults(func=run_demo)
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    from quantumtrader.synth_command import calendar_error, synth_argument_error
-
-    why = synth_argument_error(args.days, args.seed, args.signal) or calendar_error(args.days)
-    if why is None and args.real is not None and not args.real.is_dir():
-        why = f"--real {args.real}: not a folder"
-    if why is None and args.workdir is not None:
-        why = _workdir_error(args.workdir)
-    if why is not None:
-        print(f"quantumtrader demo: error: {why}", file=sys.stderr)
-        return 2
-    if args.workdir is not None:
-        return _run(args, args.workdir)
-    with tempfile.TemporaryDirectory(prefix="quantumtrader-demo-") as tmp:
-        return _run(args, Path(tmp))
-
-
-def _workdir_error(workdir: Path) -> str | None:
-    """Why the event logs cannot go to ``--workdir`` (created when missing)."""
-    try:
-        workdir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        return f"--workdir {workdir}: cannot create it ({e.strerror or e})"
-    if not os.access(workdir, os.W_OK | os.X_OK):
-        return f"--workdir {workdir}: folder is not writable"
-    return None
-
-
-def _run(args: argparse.Namespace, workdir: Path) -> int:
-    from quantumtrader.synth_command import write_synth_log
+def run_demo_job(workdir: Path, *, seed: int = DEFAULT_SEED, days: int = DEFAULT_DAYS,
+                 signal: float = DEFAULT_SIGNAL, real: Path | None = None, keep: bool = False) -> int:
+    """The demo in ``workdir`` (an existing, writable folder), reported on the
+    console; its exit status (see the module doc).  ``keep``: say where the
+    logs were kept."""
+    from quantumtrader.data.synth import write_synth_log
 
     console = Console()
     reports: list[AuditReport] = []
-    log = workdir / f"synth-wdo-seed{args.seed}.qtlog"
+    log = workdir / f"synth-wdo-seed{seed}.qtlog"
     t0 = time.perf_counter()
     try:
-        with console.status(f"generating {args.days} synthetic session(s)") as status:
+        with console.status(f"generating {days} synthetic session(s)") as status:
             summary = write_synth_log(
-                log, args.days, args.seed, args.signal,
+                log, days, seed, signal,
                 progress=lambda done, total: status.update(f"generating synthetic sessions: {done}/{total}"),
             )
     except OutputPathError:  # the log's name is taken by a folder
@@ -115,7 +68,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     t1 = time.perf_counter()
     report = audit_event_log(log)
     t2 = time.perf_counter()
-    console.print(report_table(report, title=f"synthetic WDOFUT, seed {args.seed}, signal {args.signal:g}, "
+    console.print(report_table(report, title=f"synthetic WDOFUT, seed {seed}, signal {signal:g}, "
                                               f"{summary.days} session(s)"))
     console.print(f"generated in {t1 - t0:.2f} s; replayed {report.stats['records']:,} records through "
                   f"the book in {(t2 - t1) * 1e3:.1f} ms ({report.stats['records'] / (t2 - t1) / 1e6:.1f}M "
@@ -124,11 +77,11 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     console.print(_feature_table(log))
 
     failed = 0
-    if args.real is not None:
-        real, failed = _real_captures(args.real, workdir, console)
+    if real is not None:
+        real, failed = _real_captures(real, workdir, console)
         reports += real
 
-    if args.workdir is not None:
+    if keep:
         console.print(f"event logs kept in {workdir}")
     # the synthetic market must be consistent in every respect; a real capture's book must
     # never cross, but its trades may print beyond a book stream that is batched
@@ -188,7 +141,7 @@ def _signal_check(ts: np.ndarray, prices: np.ndarray, feature: np.ndarray,
 def _real_captures(folder: Path, workdir: Path, console: Console) -> tuple[list[AuditReport], int]:
     """Import and replay each capture; returns the reports and how many could not be read."""
     from quantumtrader.data.importers.binance import BinanceImporter
-    from quantumtrader.data.importers.command import INPUT_ERRORS, write_import_log
+    from quantumtrader.data.importers.job import INPUT_ERRORS, write_import_log
     from quantumtrader.data.importers.lobster import LobsterImporter
 
     jobs: list[tuple[str, Any, Path, list[Path]]] = []

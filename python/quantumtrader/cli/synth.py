@@ -1,11 +1,9 @@
 """``quantumtrader synth``: write a seeded synthetic market as an event log
-and print what was generated.
-
-The log is generated session by session into a hidden file beside ``--out``
-and renamed over it only when every session is written
-(``quantumtrader.output_path``), so Ctrl-C or an error leaves no log that
-replays as if complete, and an existing log is replaced whole or not at
-all.  A bar counts the sessions on a terminal; logs and pipes stay quiet.
+(:func:`quantumtrader.data.synth.write_synth_log`: written aside and renamed
+over ``--out`` only when every session is written) and print what was
+generated.  A bar counts the sessions on a terminal; logs and pipes stay
+quiet.  ``synth_argument_error`` and ``calendar_error`` check the flags
+shared with ``demo`` before anything is generated.
 
 Exit status: 0 written, 2 bad arguments (nothing written), 1 the log could
 not be written."""
@@ -14,27 +12,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from quantumtrader.output_path import atomic_output, is_output_error
-
-# --signal: 0 (none: the mid is a martingale) up to 2, the strength the
-# generator is calibrated for (quantumtrader.data.synth: rank correlation of
-# order-flow imbalance with the next 5 minutes' return about 0.5 at 2).
-SIGNAL_RANGE = (0.0, 2.0)
-MIN_TRADES_PER_DAY = 100  # the generator's floor (quantumtrader.data.synth)
-# one session is generated in memory: peak RSS 0.25 GB at 60,000 trades and
-# 0.68 GB at 200,000 (about 3 kB per trade with its book events), so five
-# times WIN's default activity (about 1.6 GB) is the most a session may hold
-MAX_TRADES_PER_DAY = 500_000
-
-Progress = Callable[[int, int], None]
+from quantumtrader.data.synth import MAX_TRADES_PER_DAY, MIN_TRADES_PER_DAY, SIGNAL_RANGE, write_synth_log
+from quantumtrader.output_path import is_output_error
 
 
 def add_synth_parser(sub: Any) -> None:
@@ -90,48 +75,6 @@ def calendar_error(days: int, start_date: Any = None, instrument: str = "WDOFUT"
     except (CalendarError, ValueError):
         return None  # a bad --start-date or --instrument: the generator says what is wrong
     return None
-
-
-def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: float,
-                    start_date: Any = None, instrument: str = "WDOFUT", *,
-                    trades_per_day: int | None = None, progress: Progress | None = None) -> Any:
-    """Generate into a partial file and rename it to ``out`` when complete;
-    ``progress(sessions done, sessions)`` after each session.  Returns the
-    generator's summary (``quantumtrader.data.synth.SynthSummary``) naming ``out``.
-    Raises ValueError (bad arguments, or output_path.OutputPathError for a
-    bad ``out``) or OSError."""
-    import numpy as np
-
-    from quantumtrader.calendar import default_calendar
-    from quantumtrader.data.eventlog import EventLogWriter
-    from quantumtrader.data.events import EventType
-    from quantumtrader.data.synth import SynthSummary, _header, count_book_messages, iter_market_days
-
-    cal = default_calendar()
-    days_iter = iter_market_days(days, seed, signal, start_date, instrument, calendar=cal,
-                                 trades_per_day=trades_per_day)
-    n_ev = n_tr = n_book = 0
-    sessions = []
-    with atomic_output(out) as partial:
-        writer = None
-        try:
-            # the same header and counts as quantumtrader.data.synth.write_synthetic_log, one session at
-            # a time so the bar moves and Ctrl-C is taken between sessions' writes
-            for params, day, ev in days_iter:
-                if writer is None:
-                    writer = EventLogWriter(partial, _header(params, cal))
-                writer.append(ev)
-                sessions.append(day)
-                n_ev += len(ev)
-                n_tr += int(np.count_nonzero(ev["type"] == EventType.TRADE))
-                n_book += count_book_messages(ev)
-                if progress is not None:
-                    progress(len(sessions), days)
-        finally:
-            if writer is not None:
-                writer.close()
-        size = os.path.getsize(partial)
-    return SynthSummary(os.fspath(out), len(sessions), sessions, n_ev, n_tr, n_book, size)
 
 
 def run_synth(args: argparse.Namespace) -> int:
