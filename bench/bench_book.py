@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 from harness import Report, Result, median_time
+from reference.book_reference import ReferenceBook
 
-from quantumtrader.book_reference import ReferenceBook
 from quantumtrader.data.events import EventFlag, EventType, empty_events
 from quantumtrader.qtcore.book import PriceBook
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from harness import Report, Result, median_time
@@ -24,7 +22,6 @@ from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.table import FeatureTableWriter
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"  # the reference lives with the tests
 REPEATS = 5
 PACED_RATE = 10_000.0  # records per second
 PACED_RECORDS = 60_000  # six seconds
@@ -132,7 +129,6 @@ def run(report: Report) -> None:
             report.add(Result("batch: mapped log -> Parquet table (77 columns)", trades / t, "trades/s"))
 
     # ---- the Python reference on the first trades of the same day
-    sys.path.insert(0, str(TESTS))
     from reference.event_replay import replay_to_reference
 
     at = np.flatnonzero(is_trade)[REFERENCE_TRADES - 1]

@@ -10,7 +10,10 @@ import pathlib
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+TESTS = HERE.parent / "tests"
+# bench modules import the harness beside them, and the references written from
+# the spec (tests/reference: not part of the installed package) from the tests
+sys.path[:0] = [str(HERE), str(TESTS)]
 
 from harness import Report  # noqa: E402
 

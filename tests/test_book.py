@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
+from reference.book_reference import ReferenceBook
 
-from quantumtrader.book_reference import ReferenceBook
 from quantumtrader.data.events import PRICE_NONE, BookAction, EventFlag, EventType, empty_events
 from quantumtrader.qtcore.book import (
     APPLIED,

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 import sim_client as sc
+from reference.book_reference import ReferenceBook
 
 from quantumtrader.adapters.profitdll.simulator import library_path
-from quantumtrader.book_reference import ReferenceBook
 from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter, read_event_log
 from quantumtrader.data.events import EventFlag, EventType, TradeType, empty_events
