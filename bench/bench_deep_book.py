@@ -37,7 +37,7 @@ def _updates_per_second(events: np.ndarray, engine: FeatureEngine) -> tuple[floa
 
 
 def run(report: Report) -> None:
-    from shared_data import SHARED  # tests/ is on sys.path (bench/run.py)
+    from shared_data import SHARED  # tests/support is on sys.path (bench/run.py)
 
     path = SHARED / CAPTURE
     if not path.exists():

@@ -11,9 +11,10 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 TESTS = HERE.parent / "tests"
-# bench modules import the harness beside them, and the references written from
-# the spec (tests/reference: not part of the installed package) from the tests
-sys.path[:0] = [str(HERE), str(TESTS)]
+# bench modules import the harness beside them, the references written from the
+# spec (tests/reference: not part of the installed package) and the shared-data
+# helper (tests/support/shared_data.py) from the tests
+sys.path[:0] = [str(HERE), str(TESTS), str(TESTS / "support")]
 
 from harness import Report  # noqa: E402
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[3]  # tests/unit/cli/ -> the repository
 
 
 def _quick_start_commands() -> list[str]:

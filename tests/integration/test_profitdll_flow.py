@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from venue_support import (
+from profitdll_support import (
     BOOK_TYPES,
     LOG_DAY,
     SIM_CREDENTIALS,

@@ -21,7 +21,7 @@ REQUIRE_ENV = "QT_REQUIRE_SHARED"
 
 def shared_dir() -> Path:
     candidates = [Path(os.environ["QT_SHARED_DIR"])] if os.environ.get("QT_SHARED_DIR") else []
-    candidates += [Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")]
+    candidates += [Path(__file__).resolve().parents[3] / "shared", Path("/work/shared")]  # <repo>/../shared
     for p in candidates:
         if p.is_dir():
             return p

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from venue_support import configure_sim
+from profitdll_support import configure_sim
 
 from quantumtrader.adapters.profitdll import errors
 from quantumtrader.adapters.profitdll.library import simulator_path

@@ -19,7 +19,7 @@ from quantumtrader.cli import main
 from quantumtrader.data.eventlog import read_event_log
 from quantumtrader.data.events import EventType
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data
 ETH_CAPTURE = DATA / "binance-usdm-ethusdt-sample.gz"  # made by tools/make_ethusdt_capture.py
 
 ROW = "WDOFUT,20261113,{t},{n},{p},1,0,XP,BTG,AggressorBuyer,N\n"

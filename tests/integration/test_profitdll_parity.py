@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from venue_support import (
+from profitdll_support import (
     LOG_DAY,
     SIM_CREDENTIALS,
     configure_sim,

@@ -31,7 +31,7 @@ from quantumtrader.data.events import EventFlag, EventType, TradeType, empty_eve
 from quantumtrader.data.synth import write_synthetic_log
 
 SAO_PAULO = ZoneInfo(EXCHANGE_TZ)
-EXPORTS = Path(__file__).resolve().parents[1] / "src" / "profitdll_sim" / "exports.txt"
+EXPORTS = Path(__file__).resolve().parents[2] / "src" / "profitdll_sim" / "exports.txt"
 # What Nelogica's C++ example resolves with GetProcAddress (Exemplo C++/main.cpp).
 NELOGICA_EXAMPLE_NAMES = (
     "DLLInitializeLogin", "DLLInitializeMarketLogin", "SetServerAndPort", "GetServerClock", "DLLFinalize",
@@ -387,7 +387,7 @@ def test_unmodified_client_configured_by_environment(synth_log: Path, tmp_path: 
     """A client that only knows the DLL's functions: the QT_SIM_* variables set the replay up."""
     script = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        sys.path.insert(0, {str(Path(sc.__file__).parent)!r})
         import sim_client as sc
         lib = sc.load()
         client = sc.SimClient(lib, v2=False)

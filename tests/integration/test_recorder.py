@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from venue_support import log_expectations, same_trades, tops_at_trades, trades_of
+from profitdll_support import log_expectations, same_trades, tops_at_trades, trades_of
 
 from quantumtrader.adapters.profitdll import recorder as recorder_module
 from quantumtrader.cli import main

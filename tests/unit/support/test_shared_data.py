@@ -1,4 +1,4 @@
-"""The suite finds shared data through tests/shared_data.py only, and CI
+"""The suite finds shared data through tests/support/shared_data.py only, and CI
 cannot pass with the tests that need it skipped."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 
 
@@ -18,7 +18,7 @@ def test_no_test_file_names_a_machine_path():
         for p in TESTS.rglob("*.py")
         if p.name != "shared_data.py" and re.search(r"""["']/work/shared""", p.read_text(encoding="utf-8"))
     ]
-    assert offenders == [], "resolve shared data through tests/shared_data.py"
+    assert offenders == [], "resolve shared data through tests/support/shared_data.py"
 
 
 def test_ci_requires_shared_data():
@@ -31,7 +31,7 @@ def test_ci_requires_shared_data():
 @pytest.mark.parametrize("required", ["", "1"])
 def test_missing_shared_data_skips_or_fails_under_ci(pytester, monkeypatch, required):
     pytester.makeconftest((TESTS / "conftest.py").read_text(encoding="utf-8"))
-    pytester.makepyfile(shared_data=(TESTS / "shared_data.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(shared_data=(TESTS / "support" / "shared_data.py").read_text(encoding="utf-8"))
     pytester.makepyfile(
         test_needs_data="""
 from shared_data import requires_shared, require_shared

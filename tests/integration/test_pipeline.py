@@ -350,7 +350,7 @@ def test_attached_to_a_profitdll_session(tmp_path) -> None:
     """Through the simulator library: a ProfitConnection's market ring taken
     over by the pipeline (V1 trades: every date decoded by the loop) gives
     the batch features of what the same replay delivers through poll()."""
-    from venue_support import drain_replay, sim_connection
+    from profitdll_support import drain_replay, sim_connection
 
     from quantumtrader.adapters.profitdll.connection import FeedStatus
     from quantumtrader.data.synth import write_synthetic_log
