@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 from harness import Report, Result, median_time
+from reference.book_reference import ReferenceBook
 
-from quantumtrader.book_reference import ReferenceBook
-from quantumtrader.events import EventFlag, EventType, empty_events
+from quantumtrader.data.events import EventFlag, EventType, empty_events
 from quantumtrader.qtcore.book import PriceBook
 
 PB, L2 = EventType.PRICE_BOOK, EventType.L2_LEVEL

@@ -9,18 +9,14 @@ figure to watch is level updates/s on the real capture and its ratio to the
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 from bench_book import realistic_l2_stream
 from harness import Report, Result, median_time
 
 from quantumtrader.book_capacity import book_capacity_for, tick_units_of
-from quantumtrader.events import EventType
+from quantumtrader.data.events import EventType
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"  # shared data is found through tests/shared_data.py
 REPEATS = 5
 CAPTURE = "data/real/binance-usdm-btcusdt-20240808.gz"
 # A full-depth BTCUSDT diff stream peaks around 10^4-10^5 level updates/s; the
@@ -41,14 +37,13 @@ def _updates_per_second(events: np.ndarray, engine: FeatureEngine) -> tuple[floa
 
 
 def run(report: Report) -> None:
-    sys.path.insert(0, str(TESTS))
-    from shared_data import SHARED  # tests/ is not a package
+    from shared_data import SHARED  # tests/support is on sys.path (bench/run.py)
 
     path = SHARED / CAPTURE
     if not path.exists():
         print(f"  {path} not found (set QT_SHARED_DIR): deep-book case NOT measured", flush=True)
         return
-    from quantumtrader.importers.binance import BinanceImporter
+    from quantumtrader.data.importers.binance import BinanceImporter
 
     imp = BinanceImporter(path)
     events = np.concatenate(list(imp.events()))

@@ -14,8 +14,8 @@ import zlib
 import numpy as np
 from harness import Report, Result, median_time
 
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
-from quantumtrader.events import empty_events
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter, read_event_log
+from quantumtrader.data.events import empty_events
 from quantumtrader.qtcore import evlog as cevlog
 
 N = 2_000_000  # 128 MB of records

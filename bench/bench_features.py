@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import c_extension
 import numpy as np
 from harness import Report, Result, median_time
 
-from quantumtrader.eventlog import EventLogHeader, EventLogWriter, read_event_log
-from quantumtrader.events import EventType
+from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter, read_event_log
+from quantumtrader.data.events import EventType
+from quantumtrader.data.synth import simulate_market
 from quantumtrader.features import schema_for
 from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.table import FeatureTableWriter
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
-from quantumtrader.synth import simulate_market
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"  # the reference lives with the tests
 REPEATS = 5
 PACED_RATE = 10_000.0  # records per second
 PACED_RECORDS = 60_000  # six seconds
@@ -137,7 +134,6 @@ def run(report: Report) -> None:
             report.add(Result("batch: mapped log -> Parquet table (77 columns)", trades / t, "trades/s"))
 
     # ---- the Python reference on the first trades of the same day
-    sys.path.insert(0, str(TESTS))
     from reference.event_replay import replay_to_reference
 
     at = np.flatnonzero(is_trade)[REFERENCE_TRADES - 1]

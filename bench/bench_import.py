@@ -17,8 +17,8 @@ import time
 import numpy as np
 from harness import Report, Result
 
-from quantumtrader.importers.binance import BinanceImporter
-from quantumtrader.importers.profit_csv import ProfitCsvImporter
+from quantumtrader.data.importers.binance import BinanceImporter
+from quantumtrader.data.importers.profit_csv import ProfitCsvImporter
 
 ROWS = 2_000_000
 ROWS_PER_DAY = 250_000

@@ -23,11 +23,11 @@ import time
 import numpy as np
 from harness import Report, Result
 
-from quantumtrader.events import TIME_NONE, EventFlag, EventType
+from quantumtrader.data.events import TIME_NONE, EventFlag, EventType
+from quantumtrader.data.synth import simulate_market
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
 from quantumtrader.qtcore.pipeline import IDLE, Pipeline
 from quantumtrader.qtcore.ring import Ring
-from quantumtrader.synth import simulate_market
 
 REPEATS = 5
 UTC_OFFSET_MIN = -180  # Sao Paulo in November

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 from harness import Report, Result
 
+from quantumtrader.adapters.profitdll.connection import ProfitConnection
+from quantumtrader.adapters.profitdll.credentials import ProfitCredentials
+from quantumtrader.adapters.profitdll.library import simulator_path
 from quantumtrader.calendar import EXCHANGE_UTC_OFFSET_MIN
-from quantumtrader.events import EventType
+from quantumtrader.data.events import EventType
+from quantumtrader.data.synth import write_synthetic_log
 from quantumtrader.qtcore import profitdll
-from quantumtrader.synth import write_synthetic_log
-from quantumtrader.venue.connection import ProfitConnection
-from quantumtrader.venue.credentials import ProfitCredentials
-from quantumtrader.venue.library import simulator_path
 
 DAY = "2026-11-03"  # the synthetic market's first session; WDOZ26 is current then
 

@@ -10,7 +10,11 @@ import pathlib
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+TESTS = HERE.parent / "tests"
+# bench modules import the harness beside them, the references written from the
+# spec (tests/reference: not part of the installed package) and the shared-data
+# helper (tests/support/shared_data.py) from the tests
+sys.path[:0] = [str(HERE), str(TESTS), str(TESTS / "support")]
 
 from harness import Report  # noqa: E402
 

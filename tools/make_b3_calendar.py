@@ -1,11 +1,11 @@
-"""Regenerate ``python/quantumtrader/data/b3_calendar.toml``.
+"""Regenerate ``python/quantumtrader/calendar/b3_calendar.toml``.
 
 The shipped file is the source of truth at run time (users edit it when B3
 publishes a new calendar or new hours); this script only exists so the
 Easter-derived dates and the year-by-year holiday lists are computed rather
 than typed, and so extending the coverage is one edit of ``LAST_YEAR`` plus
 the hour ranges below.  Run:
-``python tools/make_b3_calendar.py > python/quantumtrader/data/b3_calendar.toml``.
+``python tools/make_b3_calendar.py > python/quantumtrader/calendar/b3_calendar.toml``.
 """
 
 from __future__ import annotations

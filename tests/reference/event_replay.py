@@ -14,7 +14,7 @@ from datetime import time
 
 import numpy as np
 
-from quantumtrader.events import EventFlag, EventType, price_to_float
+from quantumtrader.data.events import EventFlag, EventType, price_to_float
 from reference.feature_reference import ReferenceFeatures
 
 TRADE = int(EventType.TRADE)

@@ -58,7 +58,7 @@ GK_BARS = 20
 GK_MIN_BARS = 5
 OFI_LONGEST = 100
 
-BID = 0  # same codes as quantumtrader.events.Side
+BID = 0  # same codes as quantumtrader.data.events.Side
 ASK = 1
 
 

@@ -18,7 +18,7 @@ This module only:
   tick-to-decision latency);
 - runs one control thread that hands connection states, feed gaps and ticker
   phases to ``on_control(event)`` (and, when attached to a
-  :class:`~quantumtrader.venue.connection.ProfitConnection`, to its state
+  :class:`~quantumtrader.adapters.profitdll.connection.ProfitConnection`, to its state
   machine first, which resubscribes after a reconnection), so the
   orchestrator can stop entries without reading market records.
 
@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quantumtrader.calendar import TradingCalendar
-from quantumtrader.eventlog import EventLogHeader
-from quantumtrader.events import EventType, GapReason
+from quantumtrader.data.eventlog import EventLogHeader
+from quantumtrader.data.events import EventType, GapReason
 from quantumtrader.features.engine_setup import SessionParameters, build_engine
 from quantumtrader.qtcore import pipeline as _pl
 from quantumtrader.qtcore.pipeline import (
@@ -55,7 +55,7 @@ from quantumtrader.qtcore.pipeline import (
 )
 
 if TYPE_CHECKING:
-    from quantumtrader.venue.connection import ProfitConnection, Subscription
+    from quantumtrader.adapters.profitdll.connection import ProfitConnection, Subscription
 
 __all__ = [
     "ALL_INSTRUMENTS",
@@ -125,7 +125,7 @@ class ControlEvent:
     result: int | None = None     # CONNECTION: ProfitDLL result code
     gap_reason: GapReason | int | None = None
     lost: int | None = None       # FEED_GAP: records lost, -1 unknown
-    phase: int | None = None      # PHASE: ProfitDLL ticker state (quantumtrader.events.Phase)
+    phase: int | None = None      # PHASE: ProfitDLL ticker state (quantumtrader.data.events.Phase)
 
     @classmethod
     def from_record(cls, rec: np.void) -> ControlEvent:

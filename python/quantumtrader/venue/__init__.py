@@ -1,2 +1,4 @@
-"""Venues: the ProfitDLL binding (real DLL or the bundled simulator), the
-connection manager and the recorder."""
+"""Old name of :mod:`quantumtrader.adapters.profitdll`, kept only while the
+compiled module ``quantumtrader.qtcore.profitdll`` (src/qtcore/profitdll.pyx,
+moved in another branch) imports ``quantumtrader.venue.errors``; remove this
+folder when it imports ``quantumtrader.adapters.profitdll.errors``."""

@@ -1,0 +1,53 @@
+"""The ``quantumtrader`` command: one module per subcommand (demo, synth,
+import_, audit, features, record), each parsing its arguments, calling the
+library and printing; the work itself lives in the library packages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from quantumtrader import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quantumtrader",
+        description="QuantumTrader: B3 futures market-data core, features, models and trading.",
+    )
+    parser.add_argument("--version", action="version", version=f"quantumtrader {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # each command module registers itself; imports stay local so `--help` is fast
+    from quantumtrader.cli.audit import add_audit_parser
+    from quantumtrader.cli.demo import add_demo_parser
+    from quantumtrader.cli.features import add_features_parser
+    from quantumtrader.cli.import_ import add_import_parser
+    from quantumtrader.cli.record import add_record_parser
+    from quantumtrader.cli.synth import add_synth_parser
+
+    add_demo_parser(sub)
+    add_import_parser(sub)
+    add_audit_parser(sub)
+    add_synth_parser(sub)
+    add_features_parser(sub)
+    add_record_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C: commands write through output_path.atomic_output, so
+        # nothing that looks finished is left behind; 130 = 128 + SIGINT.
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
