@@ -28,15 +28,15 @@ import numpy as np
 import pytest
 from profitdll_support import LOG_DAY, SIM_CREDENTIALS, configure_sim
 
-from quantumtrader.cli import main as cli_main
-from quantumtrader.data.events import GapReason, Phase
-from quantumtrader.features.table import read_feature_table
-from quantumtrader.adapters.profitdll.simulator import set_replay_logs
-from quantumtrader.qtcore import pipeline as qpl
-from quantumtrader.runners import ControlEvent, ControlKind, LivePipeline
-from quantumtrader.data.synth import write_synthetic_log
 from quantumtrader.adapters.profitdll.connection import FeedStatus, ProfitConnection, Subscription
 from quantumtrader.adapters.profitdll.library import simulator_path
+from quantumtrader.adapters.profitdll.simulator import set_replay_logs
+from quantumtrader.cli import main as cli_main
+from quantumtrader.data.events import GapReason, Phase
+from quantumtrader.data.synth import write_synthetic_log
+from quantumtrader.features.table import read_feature_table
+from quantumtrader.qtcore import pipeline as qpl
+from quantumtrader.runners import ControlEvent, ControlKind, LivePipeline
 
 TICKERS = {"WDO": "WDOZ26", "WIN": "WINZ26"}  # the contracts current on LOG_DAY
 
