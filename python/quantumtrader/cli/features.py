@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from quantumtrader.cli import arguments as arg
 from quantumtrader.features.schema import FEATURE_SETS, schema_for
 
 PROG = "quantumtrader features"
@@ -42,8 +43,8 @@ def add_features_parser(subparsers: Any) -> None:
     p.add_argument("--timezone", metavar="ZONE",
                    help="tz database zone --session-open/--session-close are read in (default: the "
                    "venue's: America/Sao_Paulo for B3, UTC for Binance, America/New_York for LOBSTER)")
-    p.add_argument("--tick-size", type=float, help="tick size (default: the log header's)")
-    p.add_argument("--price-unit", type=float,
+    p.add_argument("--tick-size", type=arg.positive, help="tick size (default: the log header's)")
+    p.add_argument("--price-unit", type=arg.positive,
                    help="Profit CSV export: price unit of a ticker the calendar does not know (an event "
                    "log's prices are in its header's unit: a different value is refused)")
     p.add_argument("--allow-book-rejects", action="store_true",

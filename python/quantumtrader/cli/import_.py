@@ -10,11 +10,10 @@ written)."""
 from __future__ import annotations
 
 import argparse
-import math
 import os
-from collections.abc import Callable
 from typing import Any
 
+from quantumtrader.cli import arguments as arg
 from quantumtrader.data.importers.job import (
     INPUT_ERRORS,
     describe_error,
@@ -47,9 +46,9 @@ def add_import_parser(subparsers: Any) -> None:
         help="broker dictionary shared by several imports: read when the file exists (a JSON list of "
         "names, index = id, or an object name -> id), written back with the new names appended",
     )
-    pc.add_argument("--ticker", type=_ticker, help="import only this ticker's rows (default: the first's)")
-    pc.add_argument("--price-unit", type=_positive, help="price unit (default: trading calendar, WDO 0.5)")
-    pc.add_argument("--tick-size", type=_positive, help="tick size (default: as the price unit source)")
+    pc.add_argument("--ticker", type=arg.ticker, help="import only this ticker's rows (default: the first's)")
+    pc.add_argument("--price-unit", type=arg.positive, help="price unit (default: trading calendar, WDO 0.5)")
+    pc.add_argument("--tick-size", type=arg.positive, help="tick size (default: as the price unit source)")
     _common_options(pc)
     pc.set_defaults(func=run_profit_csv)
 
@@ -58,13 +57,13 @@ def add_import_parser(subparsers: Any) -> None:
     bn.add_argument("--out", required=True, metavar="LOG", help="event log to write")
     bn.add_argument(
         "--qty-scale",
-        type=_power_of_ten(at_least_one=True),
+        type=arg.power_of_ten(at_least_one=True),
         default=1000.0,
         help="integer qty = venue qty x this power of ten >= 1 (default 1000: 0.001 BTC)",
     )
     bn.add_argument(
         "--price-unit",
-        type=_power_of_ten(at_least_one=False),
+        type=arg.power_of_ten(at_least_one=False),
         default=None,
         help="price unit, a power of ten <= 1 (default: the data's price grid, the most decimals of a "
         "price in the first snapshot and the first 10,000 lines: 0.1 for BTCUSDT, 0.01 for ETHUSDT)",
@@ -76,96 +75,23 @@ def add_import_parser(subparsers: Any) -> None:
     lb.add_argument("message", help="message file: time,type,order id,size,price,direction")
     lb.add_argument("orderbook", help="level-1 orderbook file: ask,ask size,bid,bid size")
     lb.add_argument("--out", required=True, metavar="LOG", help="event log to write")
-    lb.add_argument("--date", type=_yyyymmdd, metavar="YYYYMMDD", help="trading date (default: file name)")
-    lb.add_argument("--instrument", type=_ticker, help="ticker (default: from the file name)")
+    lb.add_argument("--date", type=arg.yyyymmdd, metavar="YYYYMMDD", help="trading date (default: file name)")
+    lb.add_argument("--instrument", type=arg.ticker, help="ticker (default: from the file name)")
     _common_options(lb)
     lb.set_defaults(func=run_lobster)
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-listed", type=_count, default=20, help="line numbers listed per bad-row reason")
+    p.add_argument("--max-listed", type=arg.count, default=20, help="line numbers listed per bad-row reason")
     p.add_argument(
         "--max-bad-share",
-        type=_share,
+        type=arg.share,
         default=DEFAULT_MAX_BAD_SHARE,
         metavar="F",
         help=f"the import fails (exit 1, nothing written) when more than this share of its data rows "
         f"is bad (default {DEFAULT_MAX_BAD_SHARE:g}, i.e. {DEFAULT_MAX_BAD_SHARE * 100:g} in 100; rows of "
         "another ticker are not counted)",
     )
-
-
-# argument types: argparse names the flag in its one-line error ("argument --x: ...")
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (got {n})")
-    return n
-
-
-def _number(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"must be finite (got {text})")
-    return x
-
-
-def _positive(text: str) -> float:
-    x = _number(text)
-    if x <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
-    return x
-
-
-def _share(text: str) -> float:
-    x = _number(text)
-    if not 0 <= x <= 1:
-        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1 (got {text})")
-    return x
-
-
-def _power_of_ten(*, at_least_one: bool) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        x = _positive(text)
-        k = round(math.log10(x))
-        if not math.isclose(x, 10.0**k, rel_tol=1e-12):
-            raise argparse.ArgumentTypeError(f"must be a power of ten (got {text})")
-        if at_least_one and k < 0:
-            raise argparse.ArgumentTypeError(f"must be 1 or more (got {text})")
-        if not at_least_one and k > 0:
-            raise argparse.ArgumentTypeError(f"must be 1 or less (got {text})")
-        return x
-
-    return parse
-
-
-def _yyyymmdd(text: str) -> int:
-    import datetime as dt
-
-    try:
-        day = dt.datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYYMMDD: {text!r}") from None
-    return day.year * 10000 + day.month * 100 + day.day
-
-
-def _ticker(text: str) -> str:
-    from quantumtrader.qtcore.evlog import INSTRUMENT_MAX_BYTES
-
-    name = text.strip()
-    if not name or len(name.encode()) > INSTRUMENT_MAX_BYTES or "," in name:
-        raise argparse.ArgumentTypeError(
-            f"a ticker is 1 to {INSTRUMENT_MAX_BYTES} bytes without a comma (got {text!r})"
-        )
-    return name
 
 
 def _check_out(out: str, inputs: list[str]) -> bool:

@@ -16,6 +16,8 @@ import logging
 import sys
 from typing import Any
 
+from quantumtrader.cli import arguments as arg
+
 __all__ = ["add_record_parser", "run_record"]
 
 VENUES = ("sim", "profitdll")
@@ -38,45 +40,21 @@ def add_record_parser(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--replay", help="--venue sim: the event log the simulator plays")
     p.add_argument("--dll", help="library path: ProfitDLL64.dll (or its folder) / another simulator build")
-    p.add_argument("--speed", type=_not_negative, default=0.0,
+    p.add_argument("--speed", type=arg.not_negative, default=0.0,
                    help="--venue sim: replay speed (0 = as fast as possible, 1 = real time)")
-    p.add_argument("--duration", type=_positive, default=None,
+    p.add_argument("--duration", type=arg.positive, default=None,
                    help="stop after this many seconds, > 0 (--venue profitdll: default until Ctrl-C)")
     p.add_argument("--no-backfill", action="store_true",
                    help="--venue profitdll: do not request today's earlier trades")
     p.add_argument("--offer-book", action="store_true", help="also record the offer book (orders)")
     p.add_argument("--ring", type=int, default=1 << 20, help="market ring capacity (records)")
-    p.add_argument("--timeout", type=_positive, default=60.0, help="seconds to wait for the login")
+    p.add_argument("--timeout", type=arg.positive, default=60.0, help="seconds to wait for the login")
     p.set_defaults(func=run_record)
 
 
 def _venue(text: str) -> str:
     """``profit``, the flag's value before the adapter was named ``profitdll``, still works."""
     return VENUE_ALIASES.get(text, text)
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _not_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
 
 
 def _fail(msg: str) -> int:
