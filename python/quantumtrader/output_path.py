@@ -20,6 +20,24 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+_interrupted = False
+
+
+def note_interrupt() -> None:
+    """Ctrl-C was pressed (the CLI's SIGINT handler calls this before it
+    raises KeyboardInterrupt).  CPython drops an exception raised inside a
+    finalizer (``__del__``, a GC callback), so the KeyboardInterrupt alone
+    can be lost mid-job; the note is not, and atomic_output then refuses to
+    put the output in place."""
+    global _interrupted
+    _interrupted = True
+
+
+def clear_interrupt() -> None:
+    """A new job starts (the CLI's main, called again in one process)."""
+    global _interrupted
+    _interrupted = False
+
 
 class OutputPathError(ValueError):
     """``--out`` cannot be used (names an input, folder missing or read-only)."""
@@ -74,12 +92,15 @@ def atomic_output(
     """Check ``out`` (see check_output), yield a partial path to write, and
     rename it over ``out`` when the block ends normally.  On any exception,
     KeyboardInterrupt included, the partial file is removed and ``out`` is
-    left as it was.  A block that decides its output is worthless raises
+    left as it was; so it is after a Ctrl-C that note_interrupt() recorded
+    but whose KeyboardInterrupt was lost.  A block that decides its output is worthless raises
     (e.g. an EmptyOutputError of its own) rather than returning."""
     path = check_output(out, inputs)
     tmp = partial_path(path)
     try:
         yield tmp
+        if _interrupted:
+            raise KeyboardInterrupt
         os.replace(tmp, path)
     except BaseException:
         with suppress(FileNotFoundError):

@@ -5,9 +5,12 @@ library and printing; the work itself lives in the library packages."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from quantumtrader import __version__
+from quantumtrader.output_path import clear_interrupt, note_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    clear_interrupt()
+    own_handler = (threading.current_thread() is threading.main_thread()
+                   and signal.getsignal(signal.SIGINT) is signal.default_int_handler)  # not when ignored
+    if own_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -47,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         # nothing that looks finished is left behind; 130 = 128 + SIGINT.
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if own_handler:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    note_interrupt()
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ import os
 import pytest
 
 from quantumtrader.cli import main
-from quantumtrader.output_path import OutputPathError, atomic_output, check_output
+from quantumtrader.output_path import (
+    OutputPathError,
+    atomic_output,
+    check_output,
+    clear_interrupt,
+    note_interrupt,
+)
 
 
 def test_refuses_an_input_by_any_name(tmp_path):
@@ -66,3 +72,18 @@ def test_cli_ctrl_c_exits_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", build)
     assert main(["interrupted-job"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_a_ctrl_c_whose_exception_was_lost_still_keeps_the_output_out(tmp_path):
+    """CPython drops a KeyboardInterrupt raised inside a finalizer; the
+    handler's note still stops the rename."""
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    note_interrupt()
+    try:
+        with pytest.raises(KeyboardInterrupt), atomic_output(out) as tmp:
+            tmp.write_bytes(b"finished after the lost interrupt")
+    finally:
+        clear_interrupt()
+    assert out.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
