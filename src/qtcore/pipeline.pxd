@@ -1,4 +1,4 @@
-# Typed interface of the live pipeline (qt_pipeline.h, qt_pl_bench.h), cimported by
+# Typed interface of the live pipeline (qt_pipeline.h), cimported by
 # pipeline.pyx (the module's name is qualified, so Cython does not pick this file up
 # by itself).
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -94,14 +94,4 @@ cdef extern from "qt_pipeline.h" nogil:
     qt_ring *qt_pl_control_ring(qt_pl *pl)
     void qt_pl_get_counters(const qt_pl *pl, qt_pl_counters *out)
     int qt_pl_get_instrument_counters(const qt_pl *pl, uint16_t id, qt_pl_instrument_counters *out)
-
-
-cdef extern from "qt_pl_bench.h" nogil:
-    ctypedef struct qt_pl_bench_result:
-        double seconds
-        uint64_t records
-        uint64_t rows
-        uint64_t lat_n
-    int qt_pl_bench_ring(qt_pl *pl, const qt_event *ev, size_t n, uint64_t capacity,
-                         uint32_t spin_iters, int64_t *lat_ns, size_t lat_cap, qt_pl_bench_result *out)
 

@@ -14,7 +14,7 @@ and ticker phases reach the orchestrator through the control ring
 only configures it and consumes what it posts."""
 import numpy as np
 
-from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset
 
@@ -26,7 +26,7 @@ from qt_core cimport (
 from pipeline cimport (
     QT_PL_CLOSED, QT_PL_D_BOOK_SUSPECT, QT_PL_D_HISTORY, QT_PL_DECISION_SIZE, QT_PL_DONE, QT_PL_IDLE,
     QT_PL_MAX_INSTRUMENTS, QT_PL_OUTPUTS, QT_PL_STOPPED, QT_PL_VECTOR_SIZE, qt_pl, qt_pl_add_engine,
-    qt_pl_bench_result, qt_pl_bench_ring, qt_pl_close, qt_pl_config, qt_pl_control_ring, qt_pl_counters,
+    qt_pl_close, qt_pl_config, qt_pl_control_ring, qt_pl_counters,
     qt_pl_create, qt_pl_decision, qt_pl_decisions_closed, qt_pl_destroy, qt_pl_flush,
     qt_pl_get_counters, qt_pl_get_instrument_counters, qt_pl_hook, qt_pl_instrument_counters,
     qt_pl_decision_ring, qt_pl_pop_controls, qt_pl_run, qt_pl_run_decoded, qt_pl_set_hook, qt_pl_stop,
@@ -196,6 +196,13 @@ cdef class Pipeline:
         """The FeatureEngine of an instrument (read it only while stopped)."""
         return self._engines[instrument_id]
 
+    def capsule(self):
+        """The C pipeline as a PyCapsule named "qt_pl" (for C tools such as
+        the benchmarks).  The capsule does not own it: keep this object
+        alive while used, and do not run it from here meanwhile."""
+        self._idle()
+        return PyCapsule_New(<void *>self._pl, b"qt_pl", NULL)
+
     def set_hook(self, hook, instrument_id=None):
         """Install a C hook: a PyCapsule named "qt_pl_hook" holding a
         ``qt_pl_hook`` (filter and decide functions with their user data,
@@ -344,32 +351,3 @@ cdef class Pipeline:
             raise KeyError(f"instrument {instrument_id} has no engine")
         return dict(records=c.records, rows=c.rows, filtered=c.filtered, decisions=c.decisions,
                     book_suspect=bool(c.book_suspect))
-
-    # ------------------------------------------------------------ benchmark
-    def bench_ring(self, events, uint64_t capacity=1 << 16, uint32_t spin=2000):
-        """Benchmark: a C producer thread pushes ``events`` (raw ring records)
-        into a new ring as fast as it takes them while this pipeline runs on
-        this thread with a timing hook.  Returns ``(latencies_ns, info)``:
-        per decision point, the loop taking the trade -> the hook called."""
-        cdef const uint8_t[::1] buf = _event_bytes(events)
-        cdef size_t n = buf.shape[0] // 64
-        n_trades = int(np.count_nonzero(events["type"] == EventType.TRADE))
-        lat = np.zeros(max(n_trades, 1), dtype=np.int64)
-        cdef int64_t[::1] l = lat
-        cdef qt_pl_bench_result res
-        cdef int rc
-        cdef size_t cap = lat.shape[0]
-        if n == 0:
-            return lat[:0], {}
-        self._idle()
-        if self._hooks:
-            raise RuntimeError("bench_ring replaces the hooks: use a pipeline without hooks")
-        self._running = True
-        try:
-            with nogil:
-                rc = qt_pl_bench_ring(self._pl, <const qt_event *>&buf[0], n, capacity, spin, &l[0], cap, &res)
-        finally:
-            self._running = False
-        if rc != 0:
-            raise MemoryError("cannot create the benchmark ring or thread")
-        return lat[: res.lat_n], dict(seconds=res.seconds, records=res.records, rows=res.rows)

@@ -5,7 +5,7 @@
  * with a decide hook that records, per decision point, the ns from the
  * loop taking the trade record to the hook being called with its vector.
  * The hook posts nothing (the decision ring is not part of the figure).
- * Lives in the core, like qt_fe_bench, so the benchmark runs from a wheel. */
+ * Benchmark-only: built into bench/c's extension, not the core. */
 #ifndef QT_PL_BENCH_H
 #define QT_PL_BENCH_H
 
