@@ -1,7 +1,8 @@
 # Typed interface of the benchmark-only C in bench/c (see the headers).
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
-from qt_core cimport qt_event, qt_fe
+from events cimport qt_event
+from features cimport qt_fe
 
 from pipeline cimport qt_pl
 

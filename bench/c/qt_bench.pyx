@@ -6,7 +6,8 @@ import numpy as np
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
-from qt_core cimport qt_event, qt_fe
+from events cimport qt_event
+from features cimport qt_fe
 
 from pipeline cimport qt_pl
 

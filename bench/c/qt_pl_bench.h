@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qt_pipeline.h"
+#include "pipeline/qt_pipeline.h"
 
 typedef struct qt_pl_bench_result {
     double seconds;   /* from the first push to the ring closed and drained */

@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "qt_profitdll.h"
+#include "profitdll/qt_profitdll.h"
 
 #define SIM_API QT_PDLL_EXPORT
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_profitdll.h"
+#include "profitdll/qt_profitdll.h"
 
 /* Lists are ascending in key: bids by price, asks by -price, so the best
  * level is always last. */

@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_events.h"
+#include "market/qt_events.h"
 #include "sim_feed.h"
 #include "sim_text.h"
 

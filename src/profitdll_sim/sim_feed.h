@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "qt_events.h"
+#include "market/qt_events.h"
 #include "sim_book.h"
 #include "sim_internal.h"
 #include "sim_log.h"

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "profitdll_sim.h"
-#include "qt_atomic.h"
-#include "qt_profitdll.h"
+#include "platform/qt_atomic.h"
+#include "profitdll/qt_profitdll.h"
 #include "sim_book.h"
 #include "sim_log.h"
 #include "sim_orders.h"

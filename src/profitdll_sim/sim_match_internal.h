@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qt_book.h"
-#include "qt_events.h"
+#include "market/qt_book.h"
+#include "market/qt_events.h"
 #include "sim_latency.h"
 #include "sim_matching.h"
 #include "sim_queue.h"

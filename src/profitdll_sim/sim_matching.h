@@ -125,8 +125,8 @@
 
 #include <stdint.h>
 
-#include "qt_book.h"
-#include "qt_events.h"
+#include "market/qt_book.h"
+#include "market/qt_events.h"
 
 #define SIM_MATCH_CLORDID_LEN 32 /* bytes incl. NUL */
 #define SIM_MATCH_REASON_LEN 64  /* bytes incl. NUL */

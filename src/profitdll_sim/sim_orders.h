@@ -37,8 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qt_events.h"
-#include "qt_profitdll.h"
+#include "market/qt_events.h"
+#include "profitdll/qt_profitdll.h"
 
 #define SIM_ID_LEN 64    /* UTF-8 bytes, NUL included: account ids, tickers, ClOrdIDs */
 #define SIM_EXCH_LEN 8

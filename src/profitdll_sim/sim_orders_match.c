@@ -65,7 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_atomic.h"
+#include "platform/qt_atomic.h"
 #include "sim_matching.h"
 #include "sim_orders.h"
 #include "sim_text.h"

@@ -2,7 +2,7 @@
  * contract. */
 #include "sim_queue.h"
 
-#include "qt_events.h"
+#include "market/qt_events.h"
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 

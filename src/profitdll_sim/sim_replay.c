@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_events.h"
+#include "market/qt_events.h"
 #include "sim_feed.h"
 #include "sim_order_callbacks.h"
 #include "sim_text.h"

@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_book.h"
-#include "qt_events.h"
-#include "qt_pdll_decode.h"
-#include "qt_pdll_feed.h"
-#include "qt_ring.h"
+#include "market/qt_book.h"
+#include "market/qt_events.h"
+#include "profitdll/qt_pdll_decode.h"
+#include "profitdll/qt_pdll_feed.h"
+#include "market/qt_ring.h"
 
 #include "qt_check.h"
 

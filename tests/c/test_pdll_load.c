@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_atomic.h"
-#include "qt_events.h"
-#include "qt_evlog.h"
-#include "qt_pdll_api.h"
-#include "qt_pdll_feed.h"
-#include "qt_profitdll.h"
-#include "qt_ring.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_events.h"
+#include "market/qt_evlog.h"
+#include "profitdll/qt_pdll_api.h"
+#include "profitdll/qt_pdll_feed.h"
+#include "profitdll/qt_profitdll.h"
+#include "market/qt_ring.h"
 
 #include "qt_check.h"
 

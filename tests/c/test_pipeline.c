@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_atomic.h"
-#include "qt_events.h"
-#include "qt_features.h"
-#include "qt_pdll_decode.h"
-#include "qt_pdll_feed.h"
-#include "qt_pipeline.h"
-#include "qt_ring.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_events.h"
+#include "features/qt_features.h"
+#include "profitdll/qt_pdll_decode.h"
+#include "profitdll/qt_pdll_feed.h"
+#include "pipeline/qt_pipeline.h"
+#include "market/qt_ring.h"
 
 #include "qt_check.h"
 

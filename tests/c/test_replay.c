@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_replay.h"
+#include "market/qt_replay.h"
 
 #include "qt_check.h"
 

@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "profitdll_sim.h"
-#include "qt_atomic.h"
-#include "qt_evlog.h"
-#include "qt_pdll_decode.h"
-#include "qt_profitdll.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_evlog.h"
+#include "profitdll/qt_pdll_decode.h"
+#include "profitdll/qt_profitdll.h"
 
 #include "qt_check.h"
 
