@@ -14,7 +14,7 @@ from shared_data import BINANCE_CAPTURE, REAL, requires_shared
 from quantumtrader.cli import main
 from quantumtrader.eventlog import EventLogHeader, EventLogWriter
 from quantumtrader.events import PRICE_NONE, EventFlag, EventType, Side, TradeType, empty_events
-from quantumtrader.qtcore.replay import ReplayAudit
+from quantumtrader.qtcore.audit import ReplayAudit
 from quantumtrader.replay import audit_event_log
 from quantumtrader.synth import generate_market
 

@@ -43,7 +43,7 @@ int qt_pl_bench_ring(qt_pl *pl, const qt_event *ev, size_t n, uint64_t capacity,
     if (!ring) return -1;
     timing t = {lat_ns, lat_cap, 0};
     qt_pl_hook hook = {NULL, NULL, time_decision, &t};
-    qt_pl_set_hook(pl, QT_PDLL_ALL_INSTRUMENTS, &hook);
+    qt_pl_set_hook(pl, QT_PROFITDLL_ALL_INSTRUMENTS, &hook);
     producer_args args = {ring, ev, n};
     qt_pl_counters before, after;
     qt_pl_get_counters(pl, &before);
@@ -61,7 +61,7 @@ int qt_pl_bench_ring(qt_pl *pl, const qt_event *ev, size_t n, uint64_t capacity,
     qt_pl_get_counters(pl, &after);
     out->rows = after.rows - before.rows;
     out->lat_n = t.n;
-    qt_pl_set_hook(pl, QT_PDLL_ALL_INSTRUMENTS, NULL);
+    qt_pl_set_hook(pl, QT_PROFITDLL_ALL_INSTRUMENTS, NULL);
     qt_ring_destroy(ring);
     return 0;
 }

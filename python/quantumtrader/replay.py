@@ -24,7 +24,7 @@ from quantumtrader.book_capacity import PROBE_CAPACITY, book_capacity_for
 from quantumtrader.eventlog import EventLog, EventLogError, EventLogHeader, read_event_log
 from quantumtrader.events import PRICE_NONE, TIME_NONE
 from quantumtrader.progress import progress_bar
-from quantumtrader.qtcore.replay import ReplayAudit
+from quantumtrader.qtcore.audit import ReplayAudit
 
 CHUNK_RECORDS = 1 << 18  # 16 MiB of records per C call: Python overhead stays negligible
 

@@ -76,7 +76,7 @@ static int upsert(sim_side *sd, int side, int64_t price, int64_t qty, int32_t co
     if (qty == 0) {
         if (!found) return 0;
         if (out) {
-            out->action = QT_PDLL_BA_DELETE;
+            out->action = QT_PROFITDLL_BA_DELETE;
             out->position = (int)(sd->size - i - 1);
         }
         erase_at(sd, i);
@@ -86,7 +86,7 @@ static int upsert(sim_side *sd, int side, int64_t price, int64_t qty, int32_t co
         sd->lv[i].qty = qty;
         sd->lv[i].count = count;
         if (out) {
-            out->action = QT_PDLL_BA_EDIT;
+            out->action = QT_PROFITDLL_BA_EDIT;
             out->position = (int)(sd->size - i - 1);
         }
         return 1;
@@ -94,7 +94,7 @@ static int upsert(sim_side *sd, int side, int64_t price, int64_t qty, int32_t co
     uint32_t before = sd->size;
     if (insert_at(sd, i, price, qty, count)) return -1;
     if (out) {
-        out->action = QT_PDLL_BA_ADD;
+        out->action = QT_PROFITDLL_BA_ADD;
         out->position = (int)(before - i);
     }
     return 1;
@@ -114,7 +114,7 @@ int sim_book_apply_action(sim_book *b, const sim_book_action *a) {
     sim_side *sd = &b->side[a->side];
     int64_t pos = a->position;
     switch (a->action) {
-    case QT_PDLL_BA_ADD: {
+    case QT_PROFITDLL_BA_ADD: {
         if (pos < 0 || pos > (int64_t)sd->size || a->qty <= 0 || a->count < 0) return -1;
         uint32_t idx = sd->size - (uint32_t)pos;
         int64_t k = key(a->side, a->price);
@@ -122,18 +122,18 @@ int sim_book_apply_action(sim_book *b, const sim_book_action *a) {
         if (idx < sd->size && key(a->side, sd->lv[idx].price) <= k) return -1;
         return insert_at(sd, idx, a->price, a->qty, a->count);
     }
-    case QT_PDLL_BA_EDIT: {
+    case QT_PROFITDLL_BA_EDIT: {
         if (pos < 0 || pos >= (int64_t)sd->size || a->qty <= 0 || a->count < 0) return -1;
         sim_level *l = &sd->lv[sd->size - (uint32_t)pos - 1];
         l->qty = a->qty;
         l->count = a->count;
         return 0;
     }
-    case QT_PDLL_BA_DELETE:
+    case QT_PROFITDLL_BA_DELETE:
         if (pos < 0 || pos >= (int64_t)sd->size) return -1;
         erase_at(sd, sd->size - (uint32_t)pos - 1);
         return 0;
-    case QT_PDLL_BA_DELETE_FROM:
+    case QT_PROFITDLL_BA_DELETE_FROM:
         if (pos < 0 || pos >= (int64_t)sd->size) return -1;
         sd->size = sd->size - (uint32_t)pos - 1;
         return 0;

@@ -35,7 +35,7 @@ typedef struct sim_book {
 
 /* One positional action, as a PriceBook callback carries it. */
 typedef struct sim_book_action {
-    int action;   /* QT_PDLL_BA_ADD / EDIT / DELETE / DELETE_FROM */
+    int action;   /* QT_PROFITDLL_BA_ADD / EDIT / DELETE / DELETE_FROM */
     int side;     /* 0 buy, 1 sell */
     int position; /* from the end of the side's list */
     int64_t price;

@@ -16,12 +16,12 @@
 #include "sim_internal.h"
 #include "sim_text.h"
 
-#define EXPORT QT_PDLL_EXPORT
+#define EXPORT QT_PROFITDLL_EXPORT
 
 /* Every export is checked against the ABI's pointer type here: a signature
  * that drifts from qt_profitdll.h fails to compile. */
 #define CHECK_SIGNATURE(name) \
-    _Static_assert(_Generic(&name, qt_pdll_##name##_fn: 1, default: 0), #name " signature differs from qt_profitdll.h")
+    _Static_assert(_Generic(&name, qt_profitdll_##name##_fn: 1, default: 0), #name " signature differs from qt_profitdll.h")
 
 /* ------------------------------------------------------------------------ */
 /* start-up and shutdown                                                    */
@@ -125,8 +125,8 @@ static int initialize(int routing, const uint16_t *key, const uint16_t *user, co
     return NL_OK;
 }
 
-EXPORT int32_t QT_PDLL_CALL DLLInitializeLogin(qt_pdll_cstr activation_key, qt_pdll_cstr user,
-                                               qt_pdll_cstr password, TStateCallback state,
+EXPORT int32_t QT_PROFITDLL_CALL DLLInitializeLogin(qt_profitdll_cstr activation_key, qt_profitdll_cstr user,
+                                               qt_profitdll_cstr password, TStateCallback state,
                                                THistoryCallback history, TOrderChangeCallback order_change,
                                                TAccountCallback account, TNewTradeCallback new_trade,
                                                TNewDailyCallback new_daily, TPriceBookCallback price_book,
@@ -150,8 +150,8 @@ EXPORT int32_t QT_PDLL_CALL DLLInitializeLogin(qt_pdll_cstr activation_key, qt_p
 }
 CHECK_SIGNATURE(DLLInitializeLogin);
 
-EXPORT int32_t QT_PDLL_CALL DLLInitializeMarketLogin(qt_pdll_cstr activation_key, qt_pdll_cstr user,
-                                                     qt_pdll_cstr password, TStateCallback state,
+EXPORT int32_t QT_PROFITDLL_CALL DLLInitializeMarketLogin(qt_profitdll_cstr activation_key, qt_profitdll_cstr user,
+                                                     qt_profitdll_cstr password, TStateCallback state,
                                                      TNewTradeCallback new_trade, TNewDailyCallback new_daily,
                                                      TPriceBookCallback price_book,
                                                      TOfferBookCallback offer_book,
@@ -174,7 +174,7 @@ CHECK_SIGNATURE(DLLInitializeMarketLogin);
 /* Returns once the connector thread has ended: no callback can fire after.
  * The session stays current until then, so a callback in flight can still
  * return its arrays with FreePointer (and read with TranslateTrade). */
-EXPORT int32_t QT_PDLL_CALL DLLFinalize(void) {
+EXPORT int32_t QT_PROFITDLL_CALL DLLFinalize(void) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (refuse_in_callback(s)) return NL_INTERNAL_ERROR;
@@ -199,7 +199,7 @@ CHECK_SIGNATURE(DLLFinalize);
 /* callback setters                                                         */
 
 #define SETTER(Name, slot, Type)                                              \
-    EXPORT int32_t QT_PDLL_CALL Name(Type callback) {                         \
+    EXPORT int32_t QT_PROFITDLL_CALL Name(Type callback) {                         \
         sim_session *s = sim_current();                                       \
         if (!s) return NL_NOT_INITIALIZED;                                    \
         atomic_store_explicit(&s->cb.slot, callback, memory_order_release);   \
@@ -241,7 +241,7 @@ SETTER(SetBrokerSubAccountListChangedCallback, broker_sub_account_list, TConnect
 
 /* The order-history callback also asks for the history (the DLL reports an
  * account's orders once it has them). */
-EXPORT int32_t QT_PDLL_CALL SetOrderHistoryCallback(TConnectorAccountCallback callback) {
+EXPORT int32_t QT_PROFITDLL_CALL SetOrderHistoryCallback(TConnectorAccountCallback callback) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     atomic_store_explicit(&s->cb.order_history, callback, memory_order_release);
@@ -261,7 +261,7 @@ static int request_session(sim_session **out) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (refuse_in_callback(s)) return NL_INTERNAL_ERROR;
-    if (s->cfg.login_result != QT_PDLL_LOGIN_CONNECTED) return NL_NO_LOGIN;
+    if (s->cfg.login_result != QT_PROFITDLL_LOGIN_CONNECTED) return NL_NO_LOGIN;
     *out = s;
     return NL_OK;
 }
@@ -286,7 +286,7 @@ static int subscription(const uint16_t *ticker, const uint16_t *exchange, int ki
 }
 
 #define SUBSCRIPTION(Name, kind, sub)                                                \
-    EXPORT int32_t QT_PDLL_CALL Name(qt_pdll_cstr ticker, qt_pdll_cstr exchange) {   \
+    EXPORT int32_t QT_PROFITDLL_CALL Name(qt_profitdll_cstr ticker, qt_profitdll_cstr exchange) {   \
         return subscription(ticker, exchange, kind, sub);                            \
     }                                                                                \
     CHECK_SIGNATURE(Name)
@@ -305,8 +305,8 @@ SUBSCRIPTION(UnsubscribeAdjustHistory, SIM_CMD_UNSUBSCRIBE, SIM_SUB_ADJUST);
 /* Trades of the already replayed part of the log in [start, end], through
  * HistoryTrade (V1), the V2 history callback (TC_LAST_PACKET on the last)
  * and Progress 0..100.  A date-only end means the end of that day. */
-EXPORT int32_t QT_PDLL_CALL GetHistoryTrades(qt_pdll_cstr ticker, qt_pdll_cstr exchange, qt_pdll_cstr date_start,
-                                             qt_pdll_cstr date_end) {
+EXPORT int32_t QT_PROFITDLL_CALL GetHistoryTrades(qt_profitdll_cstr ticker, qt_profitdll_cstr exchange, qt_profitdll_cstr date_start,
+                                             qt_profitdll_cstr date_end) {
     sim_session *s = NULL;
     int rc = request_session(&s);
     if (rc) return rc;
@@ -324,8 +324,8 @@ EXPORT int32_t QT_PDLL_CALL GetHistoryTrades(qt_pdll_cstr ticker, qt_pdll_cstr e
 }
 CHECK_SIGNATURE(GetHistoryTrades);
 
-EXPORT int32_t QT_PDLL_CALL GetSerieHistory(qt_pdll_cstr ticker, qt_pdll_cstr exchange, qt_pdll_cstr date_start,
-                                            qt_pdll_cstr date_end, uint32_t quote_number_start,
+EXPORT int32_t QT_PROFITDLL_CALL GetSerieHistory(qt_profitdll_cstr ticker, qt_profitdll_cstr exchange, qt_profitdll_cstr date_start,
+                                            qt_profitdll_cstr date_end, uint32_t quote_number_start,
                                             uint32_t quote_number_end) {
     (void)date_start;
     (void)date_end;
@@ -343,9 +343,9 @@ CHECK_SIGNATURE(GetSerieHistory);
 /* ------------------------------------------------------------------------ */
 /* accessors                                                                */
 
-EXPORT int32_t QT_PDLL_CALL TranslateTrade(const void *trade, TConnectorTrade *out) {
+EXPORT int32_t QT_PROFITDLL_CALL TranslateTrade(const void *trade, TConnectorTrade *out) {
     if (!trade || !out) return NL_INVALID_ARGS;
-    if (out->Version != QT_PDLL_TRADE_VERSION) return NL_VERSION_NOT_SUPPORTED;
+    if (out->Version != QT_PROFITDLL_TRADE_VERSION) return NL_VERSION_NOT_SUPPORTED;
     const sim_trade_obj *obj = (const sim_trade_obj *)trade;
     if (obj->magic != SIM_TRADE_MAGIC) return NL_INVALID_ARGS; /* not the record of a running callback */
     uint8_t version = out->Version;
@@ -355,7 +355,7 @@ EXPORT int32_t QT_PDLL_CALL TranslateTrade(const void *trade, TConnectorTrade *o
 }
 CHECK_SIGNATURE(TranslateTrade);
 
-EXPORT int32_t QT_PDLL_CALL FreePointer(void *pointer, int32_t size) {
+EXPORT int32_t QT_PROFITDLL_CALL FreePointer(void *pointer, int32_t size) {
     (void)size; /* the Nelogica examples pass sizes with and without the trailer */
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
@@ -369,7 +369,7 @@ CHECK_SIGNATURE(FreePointer);
  * time of the record being delivered, so a client that stamps a book
  * callback with it gets the time the recording holds; elsewhere it runs
  * on between records at the replay's speed. */
-EXPORT int32_t QT_PDLL_CALL GetServerClock(double *server_clock, int32_t *year, int32_t *month, int32_t *day,
+EXPORT int32_t QT_PROFITDLL_CALL GetServerClock(double *server_clock, int32_t *year, int32_t *month, int32_t *day,
                                            int32_t *hour, int32_t *minute, int32_t *second,
                                            int32_t *millisecond) {
     sim_session *s = sim_current();
@@ -400,14 +400,14 @@ static uint16_t *agent_name(int32_t id) {
     return s->agents[id];
 }
 
-EXPORT qt_pdll_wchar *QT_PDLL_CALL GetAgentNameByID(int32_t agent_id) { return agent_name(agent_id); }
+EXPORT qt_profitdll_wchar *QT_PROFITDLL_CALL GetAgentNameByID(int32_t agent_id) { return agent_name(agent_id); }
 CHECK_SIGNATURE(GetAgentNameByID);
-EXPORT qt_pdll_wchar *QT_PDLL_CALL GetAgentShortNameByID(int32_t agent_id) { return agent_name(agent_id); }
+EXPORT qt_profitdll_wchar *QT_PROFITDLL_CALL GetAgentShortNameByID(int32_t agent_id) { return agent_name(agent_id); }
 CHECK_SIGNATURE(GetAgentShortNameByID);
 
 /* Length in UTF-16 units including the terminating NUL: the size of the
  * buffer GetAgentName needs. */
-EXPORT int32_t QT_PDLL_CALL GetAgentNameLength(int32_t agent_id, uint32_t short_name) {
+EXPORT int32_t QT_PROFITDLL_CALL GetAgentNameLength(int32_t agent_id, uint32_t short_name) {
     (void)short_name;
     if (!sim_current()) return NL_NOT_INITIALIZED;
     const uint16_t *n = agent_name(agent_id);
@@ -416,7 +416,7 @@ EXPORT int32_t QT_PDLL_CALL GetAgentNameLength(int32_t agent_id, uint32_t short_
 }
 CHECK_SIGNATURE(GetAgentNameLength);
 
-EXPORT int32_t QT_PDLL_CALL GetAgentName(int32_t length, int32_t agent_id, qt_pdll_wchar *out, uint32_t short_name) {
+EXPORT int32_t QT_PROFITDLL_CALL GetAgentName(int32_t length, int32_t agent_id, qt_profitdll_wchar *out, uint32_t short_name) {
     (void)short_name;
     if (!sim_current()) return NL_NOT_INITIALIZED;
     if (!out || length <= 0) return NL_INVALID_ARGS;
@@ -434,31 +434,31 @@ CHECK_SIGNATURE(GetAgentName);
 
 static int simple_session_check(void) { return sim_current() ? NL_OK : NL_NOT_INITIALIZED; }
 
-EXPORT int32_t QT_PDLL_CALL SetServerAndPort(qt_pdll_cstr server, qt_pdll_cstr port) {
+EXPORT int32_t QT_PROFITDLL_CALL SetServerAndPort(qt_profitdll_cstr server, qt_profitdll_cstr port) {
     if (!server || !port) return NL_INVALID_ARGS;
     return NL_OK; /* there is no server to choose */
 }
 CHECK_SIGNATURE(SetServerAndPort);
 
-EXPORT int32_t QT_PDLL_CALL SetEnabledLogToDebug(int32_t enabled) {
+EXPORT int32_t QT_PROFITDLL_CALL SetEnabledLogToDebug(int32_t enabled) {
     (void)enabled;
     return NL_OK;
 }
 CHECK_SIGNATURE(SetEnabledLogToDebug);
 
-EXPORT int32_t QT_PDLL_CALL SetEnabledHistOrder(int32_t enabled) {
+EXPORT int32_t QT_PROFITDLL_CALL SetEnabledHistOrder(int32_t enabled) {
     (void)enabled; /* the simulated order history is always kept */
     return simple_session_check();
 }
 CHECK_SIGNATURE(SetEnabledHistOrder);
 
-EXPORT int32_t QT_PDLL_CALL SetDayTrade(int32_t use_day_trade) {
+EXPORT int32_t QT_PROFITDLL_CALL SetDayTrade(int32_t use_day_trade) {
     (void)use_day_trade;
     return simple_session_check();
 }
 CHECK_SIGNATURE(SetDayTrade);
 
-EXPORT int32_t QT_PDLL_CALL RequestTickerInfo(qt_pdll_cstr ticker, qt_pdll_cstr exchange) {
+EXPORT int32_t QT_PROFITDLL_CALL RequestTickerInfo(qt_profitdll_cstr ticker, qt_profitdll_cstr exchange) {
     sim_session *s = NULL;
     int rc = request_session(&s);
     if (rc) return rc;
@@ -468,7 +468,7 @@ EXPORT int32_t QT_PDLL_CALL RequestTickerInfo(qt_pdll_cstr ticker, qt_pdll_cstr 
 }
 CHECK_SIGNATURE(RequestTickerInfo);
 
-EXPORT int32_t QT_PDLL_CALL GetLastDailyClose(qt_pdll_cstr ticker, qt_pdll_cstr exchange, double *close,
+EXPORT int32_t QT_PROFITDLL_CALL GetLastDailyClose(qt_profitdll_cstr ticker, qt_profitdll_cstr exchange, double *close,
                                               int32_t adjusted) {
     (void)adjusted;
     if (!sim_current()) return NL_NOT_INITIALIZED;
@@ -477,7 +477,7 @@ EXPORT int32_t QT_PDLL_CALL GetLastDailyClose(qt_pdll_cstr ticker, qt_pdll_cstr 
 }
 CHECK_SIGNATURE(GetLastDailyClose);
 
-EXPORT int32_t QT_PDLL_CALL GetTheoreticalValues(const TConnectorAssetIdentifier *asset, double *price,
+EXPORT int32_t QT_PROFITDLL_CALL GetTheoreticalValues(const TConnectorAssetIdentifier *asset, double *price,
                                                  int64_t *qty) {
     if (!sim_current()) return NL_NOT_INITIALIZED;
     if (!asset || !price || !qty) return NL_INVALID_ARGS;
@@ -486,22 +486,22 @@ EXPORT int32_t QT_PDLL_CALL GetTheoreticalValues(const TConnectorAssetIdentifier
 CHECK_SIGNATURE(GetTheoreticalValues);
 
 /* The price-depth interface is not simulated; the price book is. */
-EXPORT int32_t QT_PDLL_CALL SubscribePriceDepth(const TConnectorAssetIdentifier *asset) {
+EXPORT int32_t QT_PROFITDLL_CALL SubscribePriceDepth(const TConnectorAssetIdentifier *asset) {
     if (!sim_current()) return NL_NOT_INITIALIZED;
     return asset ? NL_LICENSE_NOT_ALLOWED : NL_INVALID_ARGS;
 }
 CHECK_SIGNATURE(SubscribePriceDepth);
-EXPORT int32_t QT_PDLL_CALL UnsubscribePriceDepth(const TConnectorAssetIdentifier *asset) {
+EXPORT int32_t QT_PROFITDLL_CALL UnsubscribePriceDepth(const TConnectorAssetIdentifier *asset) {
     if (!sim_current()) return NL_NOT_INITIALIZED;
     return asset ? NL_LICENSE_NOT_ALLOWED : NL_INVALID_ARGS;
 }
 CHECK_SIGNATURE(UnsubscribePriceDepth);
-EXPORT int32_t QT_PDLL_CALL GetPriceDepthSideCount(const TConnectorAssetIdentifier *asset, uint8_t side) {
+EXPORT int32_t QT_PROFITDLL_CALL GetPriceDepthSideCount(const TConnectorAssetIdentifier *asset, uint8_t side) {
     if (!sim_current()) return NL_NOT_INITIALIZED;
     return asset && side <= 1 ? NL_LICENSE_NOT_ALLOWED : NL_INVALID_ARGS;
 }
 CHECK_SIGNATURE(GetPriceDepthSideCount);
-EXPORT int32_t QT_PDLL_CALL GetPriceGroup(const TConnectorAssetIdentifier *asset, uint8_t side, int32_t position,
+EXPORT int32_t QT_PROFITDLL_CALL GetPriceGroup(const TConnectorAssetIdentifier *asset, uint8_t side, int32_t position,
                                           TConnectorPriceGroup *out) {
     if (!sim_current()) return NL_NOT_INITIALIZED;
     return asset && out && side <= 1 && position >= 0 ? NL_LICENSE_NOT_ALLOWED : NL_INVALID_ARGS;
@@ -514,7 +514,7 @@ CHECK_SIGNATURE(GetPriceGroup);
 #define CONFIG_BEGIN sim_mutex_lock(&g_config_lock)
 #define CONFIG_END sim_mutex_unlock(&g_config_lock)
 
-EXPORT int QT_PDLL_CALL SimSetReplayLog(const char *path) {
+EXPORT int QT_PROFITDLL_CALL SimSetReplayLog(const char *path) {
     if (path && strlen(path) >= SIM_PATH_LEN) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     snprintf(g_config.log_path, sizeof(g_config.log_path), "%s", path ? path : "");
@@ -524,7 +524,7 @@ EXPORT int QT_PDLL_CALL SimSetReplayLog(const char *path) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimAddReplayLog(const char *path, const char *ticker, const char *exchange) {
+EXPORT int QT_PROFITDLL_CALL SimAddReplayLog(const char *path, const char *ticker, const char *exchange) {
     if (!path || !path[0] || strlen(path) >= SIM_PATH_LEN) return NL_INVALID_ARGS;
     if ((ticker && strlen(ticker) >= SIM_ID_LEN) || (exchange && strlen(exchange) >= SIM_EXCH_LEN))
         return NL_INVALID_ARGS;
@@ -546,7 +546,7 @@ EXPORT int QT_PDLL_CALL SimAddReplayLog(const char *path, const char *ticker, co
     return rc;
 }
 
-EXPORT int QT_PDLL_CALL SimSetSpeed(double speed) {
+EXPORT int QT_PROFITDLL_CALL SimSetSpeed(double speed) {
     if (!(speed >= 0) || !isfinite(speed)) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.speed = speed;
@@ -563,7 +563,7 @@ EXPORT int QT_PDLL_CALL SimSetSpeed(double speed) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetTicker(const char *ticker, const char *exchange) {
+EXPORT int QT_PROFITDLL_CALL SimSetTicker(const char *ticker, const char *exchange) {
     if ((ticker && strlen(ticker) >= SIM_ID_LEN) || (exchange && strlen(exchange) >= SIM_EXCH_LEN))
         return NL_INVALID_ARGS;
     CONFIG_BEGIN;
@@ -574,7 +574,7 @@ EXPORT int QT_PDLL_CALL SimSetTicker(const char *ticker, const char *exchange) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetUtcOffsetMinutes(int minutes) {
+EXPORT int QT_PROFITDLL_CALL SimSetUtcOffsetMinutes(int minutes) {
     if (minutes < -14 * 60 || minutes > 14 * 60) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.utc_offset_min = minutes;
@@ -583,7 +583,7 @@ EXPORT int QT_PDLL_CALL SimSetUtcOffsetMinutes(int minutes) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetContractMultiplier(double brl_per_point) {
+EXPORT int QT_PROFITDLL_CALL SimSetContractMultiplier(double brl_per_point) {
     if (!(brl_per_point >= 0) || !isfinite(brl_per_point)) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.multiplier = brl_per_point;
@@ -591,7 +591,7 @@ EXPORT int QT_PDLL_CALL SimSetContractMultiplier(double brl_per_point) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetBookPacketLevels(int levels) {
+EXPORT int QT_PROFITDLL_CALL SimSetBookPacketLevels(int levels) {
     if (levels < 1 || levels > 100000) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.book_packet_levels = levels;
@@ -600,7 +600,7 @@ EXPORT int QT_PDLL_CALL SimSetBookPacketLevels(int levels) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetMaxGapMs(int ms) {
+EXPORT int QT_PROFITDLL_CALL SimSetMaxGapMs(int ms) {
     if (ms < 0) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.max_gap_ms = ms;
@@ -608,17 +608,17 @@ EXPORT int QT_PDLL_CALL SimSetMaxGapMs(int ms) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetAutoStart(int on) {
+EXPORT int QT_PROFITDLL_CALL SimSetAutoStart(int on) {
     CONFIG_BEGIN;
     g_config.auto_start = on != 0;
     CONFIG_END;
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetLoginResult(int result) {
-    if (result != QT_PDLL_LOGIN_CONNECTED && result != QT_PDLL_LOGIN_INVALID &&
-        result != QT_PDLL_LOGIN_INVALID_PASSWORD && result != QT_PDLL_LOGIN_PASSWORD_BLOCKED &&
-        result != QT_PDLL_LOGIN_PASSWORD_EXPIRED && result != QT_PDLL_LOGIN_INTERNAL_ERROR)
+EXPORT int QT_PROFITDLL_CALL SimSetLoginResult(int result) {
+    if (result != QT_PROFITDLL_LOGIN_CONNECTED && result != QT_PROFITDLL_LOGIN_INVALID &&
+        result != QT_PROFITDLL_LOGIN_INVALID_PASSWORD && result != QT_PROFITDLL_LOGIN_PASSWORD_BLOCKED &&
+        result != QT_PROFITDLL_LOGIN_PASSWORD_EXPIRED && result != QT_PROFITDLL_LOGIN_INTERNAL_ERROR)
         return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.login_result = result;
@@ -626,7 +626,7 @@ EXPORT int QT_PDLL_CALL SimSetLoginResult(int result) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetAccount(int broker_id, const char *account_id, const char *sub_account_id,
+EXPORT int QT_PROFITDLL_CALL SimSetAccount(int broker_id, const char *account_id, const char *sub_account_id,
                                       const char *broker_name, const char *owner_name) {
     if (!account_id || !account_id[0] || strlen(account_id) >= SIM_ID_LEN ||
         (sub_account_id && strlen(sub_account_id) >= SIM_ID_LEN) ||
@@ -642,7 +642,7 @@ EXPORT int QT_PDLL_CALL SimSetAccount(int broker_id, const char *account_id, con
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetPhaseSchedule(const char *spec) {
+EXPORT int QT_PROFITDLL_CALL SimSetPhaseSchedule(const char *spec) {
     sim_phase_entry e[SIM_MAX_SCHEDULE];
     int n;
     if (sim_parse_schedule(spec, e, &n)) return NL_INVALID_ARGS;
@@ -654,7 +654,7 @@ EXPORT int QT_PDLL_CALL SimSetPhaseSchedule(const char *spec) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetDailyLimitPercent(double percent) {
+EXPORT int QT_PROFITDLL_CALL SimSetDailyLimitPercent(double percent) {
     if (!(percent > 0) || percent >= 100 || !isfinite(percent)) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.daily_limit_pct = percent;
@@ -675,14 +675,14 @@ static int live_cmd(int kind, int64_t a) {
     return sim_push_cmd(s, &c);
 }
 
-EXPORT int QT_PDLL_CALL SimStartReplay(void) { return live_cmd(SIM_CMD_START, 0); }
+EXPORT int QT_PROFITDLL_CALL SimStartReplay(void) { return live_cmd(SIM_CMD_START, 0); }
 
-EXPORT int QT_PDLL_CALL SimDropMarketData(int ms) {
+EXPORT int QT_PROFITDLL_CALL SimDropMarketData(int ms) {
     if (ms < 0) return NL_INVALID_ARGS;
     return live_cmd(SIM_CMD_DROP, ms);
 }
 
-EXPORT int QT_PDLL_CALL SimSetCallbackDelayUs(int us) {
+EXPORT int QT_PROFITDLL_CALL SimSetCallbackDelayUs(int us) {
     if (us < 0 || us > 10000000) return NL_INVALID_ARGS;
     CONFIG_BEGIN;
     g_config.callback_delay_us = us;
@@ -690,22 +690,22 @@ EXPORT int QT_PDLL_CALL SimSetCallbackDelayUs(int us) {
     return sim_current() ? live_cmd(SIM_CMD_DELAY, us) : NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimStallCallbacks(int ms) {
+EXPORT int QT_PROFITDLL_CALL SimStallCallbacks(int ms) {
     if (ms < 0 || ms > 60000) return NL_INVALID_ARGS;
     return live_cmd(SIM_CMD_STALL, ms);
 }
 
-EXPORT int QT_PDLL_CALL SimInjectMalformed(int kind) {
+EXPORT int QT_PROFITDLL_CALL SimInjectMalformed(int kind) {
     if (kind < SIM_MALFORMED_NAN_PRICE || kind > SIM_MALFORMED_BOOK_POSITION) return NL_INVALID_ARGS;
     return live_cmd(SIM_CMD_MALFORMED, kind);
 }
 
-EXPORT int QT_PDLL_CALL SimInjectPhase(int state) {
+EXPORT int QT_PROFITDLL_CALL SimInjectPhase(int state) {
     if (state < 0 || state > 255) return NL_INVALID_ARGS;
     return live_cmd(SIM_CMD_PHASE, state);
 }
 
-EXPORT int QT_PDLL_CALL SimGetCounters(SimCounters *out, int size) {
+EXPORT int QT_PROFITDLL_CALL SimGetCounters(SimCounters *out, int size) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (!out || size <= 0) return NL_INVALID_ARGS;
@@ -716,7 +716,7 @@ EXPORT int QT_PDLL_CALL SimGetCounters(SimCounters *out, int size) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimWaitReplayDone(int timeout_ms) {
+EXPORT int QT_PROFITDLL_CALL SimWaitReplayDone(int timeout_ms) {
     int64_t until = qt_monotonic_ns() + (int64_t)timeout_ms * 1000000;
     for (;;) {
         sim_session *s = sim_current();
@@ -730,7 +730,7 @@ EXPORT int QT_PDLL_CALL SimWaitReplayDone(int timeout_ms) {
 /* ------------------------------------------------------------------------ */
 /* Sim*: orders (latency, early callbacks, rejects, fees, seed)            */
 
-EXPORT int QT_PDLL_CALL SimSetOrderLatencyUs(int us) {
+EXPORT int QT_PROFITDLL_CALL SimSetOrderLatencyUs(int us) {
     if (us < 0 || us > 60000000) return NL_INVALID_ARGS;
     sim_mutex_lock(&g_config_lock);
     g_config.order_latency_us = us;
@@ -744,7 +744,7 @@ EXPORT int QT_PDLL_CALL SimSetOrderLatencyUs(int us) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability) {
+EXPORT int QT_PROFITDLL_CALL SimSetEarlyOrderCallback(double probability) {
     if (!(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
     sim_mutex_lock(&g_config_lock);
     g_config.early_callback_probability = probability;
@@ -758,7 +758,7 @@ EXPORT int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason) {
+EXPORT int QT_PROFITDLL_CALL SimRejectOrders(int count, double probability, const char *reason) {
     uint16_t check[SIM_REASON_LEN];
     if (count < 0 || !(probability >= 0 && probability <= 1)) return NL_INVALID_ARGS;
     if (reason && (strlen(reason) >= SIM_REASON_LEN || sim_utf8_to_u16(reason, check, SIM_REASON_LEN) < 0))
@@ -777,7 +777,7 @@ EXPORT int QT_PDLL_CALL SimRejectOrders(int count, double probability, const cha
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract) {
+EXPORT int QT_PROFITDLL_CALL SimSetOrderFees(double brl_per_contract) {
     if (!isfinite(brl_per_contract)) return NL_INVALID_ARGS;
     sim_mutex_lock(&g_config_lock);
     g_config.fee_per_contract = brl_per_contract < 0 ? -1.0 : brl_per_contract;
@@ -785,7 +785,7 @@ EXPORT int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimSetSeed(uint64_t seed) {
+EXPORT int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed) {
     sim_mutex_lock(&g_config_lock);
     g_config.seed = seed;
     sim_mutex_unlock(&g_config_lock);

@@ -165,7 +165,7 @@ static void deliver_trade_values(sim_feed *f, int64_t t_ns, uint32_t number, dou
     sim_format_date_u16(t_ns, f->c->utc_off, date);
     double volume = price * (double)qty * f->multiplier;
     before_callback(f);
-    if (v1) v1(asset_v1(f), date, number, price, volume, clamp32(qty), buy, sell, code, (qt_pdll_wchar)(edit ? 1 : 0));
+    if (v1) v1(asset_v1(f), date, number, price, volume, clamp32(qty), buy, sell, code, (qt_profitdll_wchar)(edit ? 1 : 0));
     if (v2) {
         sim_trade_obj obj;
         memset(&obj, 0, sizeof(obj));
@@ -202,8 +202,8 @@ static void deliver_book_action(sim_feed *f, const sim_book_action *a) {
     TPriceBookCallback v1 = SIM_CB(s, price_book);
     TPriceBookCallbackV2 v2 = SIM_CB(s, price_book_v2);
     if (!v1 && !v2) return;
-    int has_qty = a->action == QT_PDLL_BA_ADD || a->action == QT_PDLL_BA_EDIT;
-    double price = a->action == QT_PDLL_BA_ADD ? to_price(f, a->price) : 0.0;
+    int has_qty = a->action == QT_PROFITDLL_BA_ADD || a->action == QT_PROFITDLL_BA_EDIT;
+    double price = a->action == QT_PROFITDLL_BA_ADD ? to_price(f, a->price) : 0.0;
     int64_t qty = has_qty ? to_qty(f, a->qty) : 0;
     int32_t count = has_qty ? a->count : 0;
     before_callback(f);
@@ -215,20 +215,20 @@ static void deliver_book_action(sim_feed *f, const sim_book_action *a) {
 /* One packet's array of one side: levels [from, from+n) of the worst-to-best
  * list, header + entries + trailer.  NULL on allocation failure. */
 static void *price_array(sim_feed *f, const sim_side *sd, uint32_t from, uint32_t n, int v2, int last) {
-    size_t entry = v2 ? sizeof(qt_pdll_price_book_entry_v2) : sizeof(qt_pdll_price_book_entry);
-    size_t bytes = sizeof(qt_pdll_book_array_header) + (size_t)n * entry + QT_PDLL_BOOK_TRAILER_SIZE;
+    size_t entry = v2 ? sizeof(qt_profitdll_price_book_entry_v2) : sizeof(qt_profitdll_price_book_entry);
+    size_t bytes = sizeof(qt_profitdll_book_array_header) + (size_t)n * entry + QT_PROFITDLL_BOOK_TRAILER_SIZE;
     uint8_t *p = (uint8_t *)sim_alloc_array(f->s, bytes);
     if (!p) return NULL;
-    qt_pdll_book_array_header h = {(int32_t)n, (int32_t)bytes};
+    qt_profitdll_book_array_header h = {(int32_t)n, (int32_t)bytes};
     memcpy(p, &h, sizeof(h));
     uint8_t *at = p + sizeof(h);
     for (uint32_t i = 0; i < n; i++) {
         const sim_level *l = &sd->lv[from + i];
         if (v2) {
-            qt_pdll_price_book_entry_v2 e = {to_price(f, l->price), to_qty(f, l->qty), l->count};
+            qt_profitdll_price_book_entry_v2 e = {to_price(f, l->price), to_qty(f, l->qty), l->count};
             memcpy(at, &e, sizeof(e));
         } else {
-            qt_pdll_price_book_entry e = {to_price(f, l->price), clamp32(to_qty(f, l->qty)), l->count};
+            qt_profitdll_price_book_entry e = {to_price(f, l->price), clamp32(to_qty(f, l->qty)), l->count};
             memcpy(at, &e, sizeof(e));
         }
         at += entry;
@@ -267,9 +267,9 @@ static void deliver_full_book(sim_feed *f, unsigned mask) {
             if (!arr[0] && !arr[1]) continue;
             before_callback(f);
             if (v == 0)
-                v1(asset_v1(f), QT_PDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0.0, arr[1], arr[0]);
+                v1(asset_v1(f), QT_PROFITDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0.0, arr[1], arr[0]);
             else
-                v2(asset_v1(f), QT_PDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0.0, arr[1], arr[0]);
+                v2(asset_v1(f), QT_PROFITDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0.0, arr[1], arr[0]);
             SIM_COUNT(s, full_book_packets, 1);
         }
     }
@@ -351,7 +351,7 @@ static void send_ticker_state(sim_feed *f) {
 static void end_session(sim_feed *f) {
     if (!f->in_session) return;
     flush_daily(f);
-    if (f->synth_phases) sim_feed_set_phase(f, QT_PDLL_TS_CLOSED);
+    if (f->synth_phases) sim_feed_set_phase(f, QT_PROFITDLL_TS_CLOSED);
     if (f->daily.have) f->daily.prev_close = f->daily.close;
     f->in_session = 0;
     f->session_open = 0;
@@ -366,7 +366,7 @@ static void begin_session(sim_feed *f) {
     f->in_session = 1;
     f->session_open = 0;
     memset(f->sched_fired, 0, sizeof(f->sched_fired));
-    if (f->synth_phases) sim_feed_set_phase(f, QT_PDLL_TS_PRE_OPENING);
+    if (f->synth_phases) sim_feed_set_phase(f, QT_PROFITDLL_TS_PRE_OPENING);
 }
 
 /* Scheduled states whose local time the clock has reached (open session). */
@@ -410,11 +410,11 @@ static void daily_trade(sim_feed *f, double price, int64_t qty, int code, int64_
     d->volume += vol;
     d->qty += qty;
     d->trades++;
-    if (code == QT_PDLL_TT_BUY_AGGRESSION) {
+    if (code == QT_PROFITDLL_TT_BUY_AGGRESSION) {
         d->vol_buyer += vol;
         d->qty_buyer += qty;
         d->trades_buyer++;
-    } else if (code == QT_PDLL_TT_SELL_AGGRESSION) {
+    } else if (code == QT_PROFITDLL_TT_SELL_AGGRESSION) {
         d->vol_seller += vol;
         d->qty_seller += qty;
         d->trades_seller++;
@@ -481,9 +481,9 @@ static void process_record(sim_feed *f, const qt_event *ev) {
             SIM_COUNT(s, records_invalid, 1);
             return;
         }
-        if (f->synth_phases && !f->session_open && ev->code != QT_PDLL_TT_AUCTION) {
+        if (f->synth_phases && !f->session_open && ev->code != QT_PROFITDLL_TT_AUCTION) {
             f->session_open = 1;
-            sim_feed_set_phase(f, QT_PDLL_TS_OPEN);
+            sim_feed_set_phase(f, QT_PROFITDLL_TS_OPEN);
             run_schedule(f);
         }
         daily_trade(f, to_price(f, ev->price), to_qty(f, ev->qty), ev->code, f->clock);
@@ -526,7 +526,7 @@ static void process_record(sim_feed *f, const qt_event *ev) {
     }
     case QT_EV_PRICE_BOOK: {
         sim_book_action a = {ev->code, ev->side, ev->a, ev->price, ev->qty, ev->b};
-        if (ev->code > QT_PDLL_BA_DELETE_FROM || sim_book_apply_action(&f->book, &a)) {
+        if (ev->code > QT_PROFITDLL_BA_DELETE_FROM || sim_book_apply_action(&f->book, &a)) {
             SIM_COUNT(s, records_invalid, 1);
             return;
         }
@@ -604,7 +604,7 @@ static void process_record(sim_feed *f, const qt_event *ev) {
         break;
     }
     case QT_EV_PHASE:
-        if (ev->code == QT_PDLL_TS_OPEN) f->session_open = 1;
+        if (ev->code == QT_PROFITDLL_TS_OPEN) f->session_open = 1;
         if ((f->served & SIM_SUB_TICKER) && !deliver) lost = 1;
         sim_feed_set_phase(f, ev->code);
         break;
@@ -625,18 +625,18 @@ void sim_feed_inject_malformed(sim_feed *f, int kind) {
     switch (kind) {
     case SIM_MALFORMED_NAN_PRICE:
         if (!(f->served & SIM_SUB_TICKER)) return;
-        deliver_trade_values(f, t, 0xFFFFFFFFu, NAN, 1, 0, 0, QT_PDLL_TT_BUY_AGGRESSION, 0);
+        deliver_trade_values(f, t, 0xFFFFFFFFu, NAN, 1, 0, 0, QT_PROFITDLL_TT_BUY_AGGRESSION, 0);
         break;
     case SIM_MALFORMED_NEGATIVE_QTY: {
         if (!(f->served & SIM_SUB_TICKER)) return;
         const sim_level *b = sim_book_best(&f->book, 1);
         deliver_trade_values(f, t, 0xFFFFFFFEu, b ? to_price(f, b->price) : 1.0, -5, 0, 0,
-                             QT_PDLL_TT_BUY_AGGRESSION, 0);
+                             QT_PROFITDLL_TT_BUY_AGGRESSION, 0);
         break;
     }
     case SIM_MALFORMED_BOOK_POSITION: {
         if (!(f->served & SIM_SUB_PRICE_BOOK)) return;
-        sim_book_action a = {QT_PDLL_BA_EDIT, 0, (int)f->book.side[0].size + 7, 0, 1, 1};
+        sim_book_action a = {QT_PROFITDLL_BA_EDIT, 0, (int)f->book.side[0].size + 7, 0, 1, 1};
         deliver_book_action(f, &a);
         break;
     }

@@ -26,7 +26,7 @@ void sim_mutex_unlock(sim_mutex *m);
 
 typedef struct sim_phase_entry {
     int minute_of_day; /* local */
-    int state;         /* QT_PDLL_TS_* */
+    int state;         /* QT_PROFITDLL_TS_* */
 } sim_phase_entry;
 
 /* A further log of SimAddReplayLog, served under its own ticker. */

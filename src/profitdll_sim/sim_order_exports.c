@@ -32,9 +32,9 @@
 
 #include "sim_order_callbacks.h"
 
-#define EXPORT QT_PDLL_EXPORT
+#define EXPORT QT_PROFITDLL_EXPORT
 #define CHECK_SIGNATURE(name) \
-    _Static_assert(_Generic(&name, qt_pdll_##name##_fn: 1, default: 0), #name " signature differs from qt_profitdll.h")
+    _Static_assert(_Generic(&name, qt_profitdll_##name##_fn: 1, default: 0), #name " signature differs from qt_profitdll.h")
 
 /* ------------------------------------------------------------------------ */
 /* requests: the orders lock, and early callbacks                           */
@@ -88,7 +88,7 @@ static int order_session(sim_session **out) {
         SIM_COUNT(s, forbidden_calls, 1);
         return NL_INTERNAL_ERROR;
     }
-    if (s->cfg.login_result != QT_PDLL_LOGIN_CONNECTED) return NL_NO_LOGIN;
+    if (s->cfg.login_result != QT_PROFITDLL_LOGIN_CONNECTED) return NL_NO_LOGIN;
     if (!s->routing) return NL_MARKET_ONLY;
     if (!atomic_load(&s->routing_ready)) return NL_WAITING_SERVER;
     *out = s;
@@ -131,22 +131,22 @@ static int price_ok(double p) { return isfinite(p) && p > 0; }
 static int map_order_enums(uint8_t version, uint8_t type_in, uint8_t side_in, uint8_t *type, uint8_t *side) {
     if (version == 0) {
         switch (type_in) {
-        case QT_PDLL_OT_V0_LIMIT: *type = QT_PDLL_OT_LIMIT; break;
-        case QT_PDLL_OT_V0_STOP: *type = QT_PDLL_OT_STOP_LIMIT; break;
-        case QT_PDLL_OT_V0_MARKET: *type = QT_PDLL_OT_MARKET; break;
+        case QT_PROFITDLL_OT_V0_LIMIT: *type = QT_PROFITDLL_OT_LIMIT; break;
+        case QT_PROFITDLL_OT_V0_STOP: *type = QT_PROFITDLL_OT_STOP_LIMIT; break;
+        case QT_PROFITDLL_OT_V0_MARKET: *type = QT_PROFITDLL_OT_MARKET; break;
         default: return NL_INVALID_ARGS;
         }
-        if (side_in == QT_PDLL_OS_V0_BUY)
-            *side = QT_PDLL_OS_BUY;
-        else if (side_in == QT_PDLL_OS_V0_SELL)
-            *side = QT_PDLL_OS_SELL;
+        if (side_in == QT_PROFITDLL_OS_V0_BUY)
+            *side = QT_PROFITDLL_OS_BUY;
+        else if (side_in == QT_PROFITDLL_OS_V0_SELL)
+            *side = QT_PROFITDLL_OS_SELL;
         else
             return NL_INVALID_ARGS;
         return NL_OK;
     }
-    if (type_in != QT_PDLL_OT_MARKET && type_in != QT_PDLL_OT_LIMIT && type_in != QT_PDLL_OT_STOP_LIMIT)
+    if (type_in != QT_PROFITDLL_OT_MARKET && type_in != QT_PROFITDLL_OT_LIMIT && type_in != QT_PROFITDLL_OT_STOP_LIMIT)
         return NL_INVALID_ARGS;
-    if (side_in != QT_PDLL_OS_BUY && side_in != QT_PDLL_OS_SELL) return NL_INVALID_ARGS;
+    if (side_in != QT_PROFITDLL_OS_BUY && side_in != QT_PROFITDLL_OS_SELL) return NL_INVALID_ARGS;
     *type = type_in;
     *side = side_in;
     return NL_OK;
@@ -156,11 +156,11 @@ static int map_order_enums(uint8_t version, uint8_t type_in, uint8_t side_in, ui
 static int order_prices(sim_order_request *r) {
     if (r->quantity <= 0) return NL_INVALID_ARGS;
     switch (r->order_type) {
-    case QT_PDLL_OT_MARKET:
+    case QT_PROFITDLL_OT_MARKET:
         r->price = -1;
         r->stop_price = -1;
         return NL_OK;
-    case QT_PDLL_OT_LIMIT:
+    case QT_PROFITDLL_OT_LIMIT:
         r->stop_price = -1;
         return price_ok(r->price) ? NL_OK : NL_INVALID_ARGS;
     default:
@@ -181,12 +181,12 @@ static int64_t submit(sim_session *s, sim_order_request *req) {
 /* ------------------------------------------------------------------------ */
 /* V2 order entry                                                           */
 
-EXPORT int64_t QT_PDLL_CALL SendOrder(const TConnectorSendOrder *o) {
+EXPORT int64_t QT_PROFITDLL_CALL SendOrder(const TConnectorSendOrder *o) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
     if (!o) return NL_INVALID_ARGS;
-    if (o->Version > QT_PDLL_SEND_ORDER_VERSION) return NL_VERSION_NOT_SUPPORTED;
+    if (o->Version > QT_PROFITDLL_SEND_ORDER_VERSION) return NL_VERSION_NOT_SUPPORTED;
     sim_order_request req;
     memset(&req, 0, sizeof(req));
     if ((rc = map_order_enums(o->Version, o->OrderType, o->OrderSide, &req.order_type, &req.side)) != NL_OK) return rc;
@@ -208,7 +208,7 @@ static int order_ref_arg(const TConnectorOrderIdentifier *id, sim_order_ref *ref
     return ref->local_id > 0 || ref->cl_ord_id[0] ? NL_OK : NL_INVALID_ARGS;
 }
 
-EXPORT int32_t QT_PDLL_CALL SendChangeOrderV2(const TConnectorChangeOrder *c) {
+EXPORT int32_t QT_PROFITDLL_CALL SendChangeOrderV2(const TConnectorChangeOrder *c) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -231,7 +231,7 @@ EXPORT int32_t QT_PDLL_CALL SendChangeOrderV2(const TConnectorChangeOrder *c) {
 }
 CHECK_SIGNATURE(SendChangeOrderV2);
 
-EXPORT int32_t QT_PDLL_CALL SendCancelOrderV2(const TConnectorCancelOrder *c) {
+EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrderV2(const TConnectorCancelOrder *c) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -258,7 +258,7 @@ static int cancel_many(sim_session *s, sim_cancel_filter *f) {
     return rc;
 }
 
-EXPORT int32_t QT_PDLL_CALL SendCancelOrdersV2(const TConnectorCancelOrders *c) {
+EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrdersV2(const TConnectorCancelOrders *c) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -273,7 +273,7 @@ EXPORT int32_t QT_PDLL_CALL SendCancelOrdersV2(const TConnectorCancelOrders *c) 
 }
 CHECK_SIGNATURE(SendCancelOrdersV2);
 
-EXPORT int32_t QT_PDLL_CALL SendCancelAllOrdersV2(const TConnectorCancelAllOrders *c) {
+EXPORT int32_t QT_PROFITDLL_CALL SendCancelAllOrdersV2(const TConnectorCancelAllOrders *c) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -296,20 +296,20 @@ static int64_t zero_position(sim_session *s, sim_zero_request *z) {
     return rc;
 }
 
-EXPORT int64_t QT_PDLL_CALL SendZeroPositionV2(const TConnectorZeroPosition *c) {
+EXPORT int64_t QT_PROFITDLL_CALL SendZeroPositionV2(const TConnectorZeroPosition *c) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
     if (!c) return NL_INVALID_ARGS;
-    if (c->Version > QT_PDLL_ZERO_POSITION_VERSION) return NL_VERSION_NOT_SUPPORTED;
+    if (c->Version > QT_PROFITDLL_ZERO_POSITION_VERSION) return NL_VERSION_NOT_SUPPORTED;
     sim_zero_request z;
     memset(&z, 0, sizeof(z));
     if ((rc = account_arg(&c->AccountID, &z.account)) != NL_OK) return rc;
     if ((rc = asset_arg(c->AssetID.Ticker, c->AssetID.Exchange, z.ticker, z.exchange)) != NL_OK) return rc;
     if ((rc = password_arg(c->Password)) != NL_OK) return rc;
     z.price = c->Price;
-    z.position_type = c->Version >= 1 ? c->PositionType : QT_PDLL_POS_DAY_TRADE;
-    if (z.position_type != QT_PDLL_POS_DAY_TRADE && z.position_type != QT_PDLL_POS_CONSOLIDATED)
+    z.position_type = c->Version >= 1 ? c->PositionType : QT_PROFITDLL_POS_DAY_TRADE;
+    if (z.position_type != QT_PROFITDLL_POS_DAY_TRADE && z.position_type != QT_PROFITDLL_POS_CONSOLIDATED)
         return NL_INVALID_ARGS;
     return zero_position(s, &z);
 }
@@ -319,7 +319,7 @@ CHECK_SIGNATURE(SendZeroPositionV2);
 /* queries                                                                  */
 
 /* Copy text into a client buffer of *len + 1 units, or only report *len. */
-static void out_text(const char *utf8, qt_pdll_wchar *buf, int32_t *len) {
+static void out_text(const char *utf8, qt_profitdll_wchar *buf, int32_t *len) {
     uint16_t tmp[SIM_TEXT_LEN];
     int n = sim_utf8_to_u16(utf8, tmp, SIM_TEXT_LEN);
     if (n < 0) n = 0;
@@ -332,17 +332,17 @@ static void out_text(const char *utf8, qt_pdll_wchar *buf, int32_t *len) {
     *len = n;
 }
 
-static void fixed_text(const char *utf8, qt_pdll_wchar *buf, int32_t *len) {
-    int n = sim_utf8_to_u16(utf8, buf, QT_PDLL_STRING0_LEN);
+static void fixed_text(const char *utf8, qt_profitdll_wchar *buf, int32_t *len) {
+    int n = sim_utf8_to_u16(utf8, buf, QT_PROFITDLL_STRING0_LEN);
     *len = n < 0 ? 0 : n;
 }
 
-EXPORT int32_t QT_PDLL_CALL GetOrderDetails(TConnectorOrderOut *o) {
+EXPORT int32_t QT_PROFITDLL_CALL GetOrderDetails(TConnectorOrderOut *o) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (!s->routing) return NL_MARKET_ONLY;
     if (!o) return NL_INVALID_ARGS;
-    if (o->Version > QT_PDLL_ORDER_OUT_VERSION) return NL_VERSION_NOT_SUPPORTED;
+    if (o->Version > QT_PROFITDLL_ORDER_OUT_VERSION) return NL_VERSION_NOT_SUPPORTED;
     sim_order_ref ref;
     int rc = order_ref_arg(&o->OrderID, &ref);
     if (rc) return rc;
@@ -383,7 +383,7 @@ EXPORT int32_t QT_PDLL_CALL GetOrderDetails(TConnectorOrderOut *o) {
 }
 CHECK_SIGNATURE(GetOrderDetails);
 
-EXPORT int32_t QT_PDLL_CALL GetPositionV2(TConnectorTradingAccountPosition *p) {
+EXPORT int32_t QT_PROFITDLL_CALL GetPositionV2(TConnectorTradingAccountPosition *p) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (!s->routing) return NL_MARKET_ONLY;
@@ -394,8 +394,8 @@ EXPORT int32_t QT_PDLL_CALL GetPositionV2(TConnectorTradingAccountPosition *p) {
     int rc = account_arg(&p->AccountID, &acc);
     if (rc) return rc;
     if ((rc = asset_arg(p->AssetID.Ticker, p->AssetID.Exchange, ticker, exch)) != NL_OK) return rc;
-    uint8_t type = p->Version >= 1 ? p->PositionType : QT_PDLL_POS_DAY_TRADE;
-    if (type != QT_PDLL_POS_DAY_TRADE && type != QT_PDLL_POS_CONSOLIDATED) return NL_INVALID_ARGS;
+    uint8_t type = p->Version >= 1 ? p->PositionType : QT_PROFITDLL_POS_DAY_TRADE;
+    if (type != QT_PROFITDLL_POS_DAY_TRADE && type != QT_PROFITDLL_POS_CONSOLIDATED) return NL_INVALID_ARGS;
     if (!known_account(s, &acc)) return NL_NOT_FOUND;
     sim_position_view v;
     sim_mutex_lock(&s->lock);
@@ -481,13 +481,13 @@ static int enumerate(const TConnectorAccountIdentifier *account, uint8_t version
     return NL_OK;
 }
 
-EXPORT int32_t QT_PDLL_CALL EnumerateAllOrders(const TConnectorAccountIdentifier *account, uint8_t order_version,
+EXPORT int32_t QT_PROFITDLL_CALL EnumerateAllOrders(const TConnectorAccountIdentifier *account, uint8_t order_version,
                                                intptr_t param, TConnectorEnumerateOrdersProc callback) {
     return enumerate(account, order_version, INT64_MIN, INT64_MAX, param, callback);
 }
 CHECK_SIGNATURE(EnumerateAllOrders);
 
-EXPORT int32_t QT_PDLL_CALL EnumerateOrdersByInterval(const TConnectorAccountIdentifier *account,
+EXPORT int32_t QT_PROFITDLL_CALL EnumerateOrdersByInterval(const TConnectorAccountIdentifier *account,
                                                       uint8_t order_version, TSystemTime start, TSystemTime end,
                                                       intptr_t param, TConnectorEnumerateOrdersProc callback) {
     sim_session *s = sim_current();
@@ -499,7 +499,7 @@ EXPORT int32_t QT_PDLL_CALL EnumerateOrdersByInterval(const TConnectorAccountIde
 CHECK_SIGNATURE(EnumerateOrdersByInterval);
 
 /* The simulated history is complete at once: nothing to wait for. */
-EXPORT int32_t QT_PDLL_CALL HasOrdersInInterval(const TConnectorAccountIdentifier *account, TSystemTime start,
+EXPORT int32_t QT_PROFITDLL_CALL HasOrdersInInterval(const TConnectorAccountIdentifier *account, TSystemTime start,
                                                 TSystemTime end) {
     (void)start;
     (void)end;
@@ -519,7 +519,7 @@ static int served_asset(sim_session *s, char *ticker, char *exch) {
     return ticker[0] != 0;
 }
 
-EXPORT int32_t QT_PDLL_CALL EnumerateAllPositionAssets(const TConnectorAccountIdentifier *account,
+EXPORT int32_t QT_PROFITDLL_CALL EnumerateAllPositionAssets(const TConnectorAccountIdentifier *account,
                                                        uint8_t asset_version, intptr_t param,
                                                        TConnectorEnumerateAssetProc callback) {
     sim_session *s = sim_current();
@@ -536,7 +536,7 @@ EXPORT int32_t QT_PDLL_CALL EnumerateAllPositionAssets(const TConnectorAccountId
     char ticker[SIM_ID_LEN], exch[SIM_EXCH_LEN];
     if (!served_asset(s, ticker, exch)) return NL_OK;
     sim_mutex_lock(&s->lock);
-    rc = s->orders ? sim_orders_position(s->orders, &acc, ticker, exch, QT_PDLL_POS_CONSOLIDATED, &v)
+    rc = s->orders ? sim_orders_position(s->orders, &acc, ticker, exch, QT_PROFITDLL_POS_CONSOLIDATED, &v)
                    : NL_NO_POSITION;
     sim_mutex_unlock(&s->lock);
     if (rc == NL_OK) {
@@ -565,7 +565,7 @@ static int account_session(sim_session **out) {
     return NL_OK;
 }
 
-EXPORT int32_t QT_PDLL_CALL GetAccount(void) {
+EXPORT int32_t QT_PROFITDLL_CALL GetAccount(void) {
     sim_session *s = NULL;
     int rc = account_session(&s);
     if (rc) return rc;
@@ -578,7 +578,7 @@ EXPORT int32_t QT_PDLL_CALL GetAccount(void) {
 }
 CHECK_SIGNATURE(GetAccount);
 
-EXPORT int32_t QT_PDLL_CALL GetAccountCount(void) {
+EXPORT int32_t QT_PROFITDLL_CALL GetAccountCount(void) {
     sim_session *s = NULL;
     int rc = account_session(&s);
     return rc ? rc : 1;
@@ -599,7 +599,7 @@ static int fill_accounts(sim_session *s, int32_t start_source, int32_t start_des
     return filled;
 }
 
-EXPORT int32_t QT_PDLL_CALL GetAccounts(int32_t start_source, int32_t start_dest, int32_t count,
+EXPORT int32_t QT_PROFITDLL_CALL GetAccounts(int32_t start_source, int32_t start_dest, int32_t count,
                                         TConnectorAccountIdentifierOut *out) {
     sim_session *s = NULL;
     int rc = account_session(&s);
@@ -608,7 +608,7 @@ EXPORT int32_t QT_PDLL_CALL GetAccounts(int32_t start_source, int32_t start_dest
 }
 CHECK_SIGNATURE(GetAccounts);
 
-EXPORT int32_t QT_PDLL_CALL GetAccountCountByBroker(int32_t broker_id) {
+EXPORT int32_t QT_PROFITDLL_CALL GetAccountCountByBroker(int32_t broker_id) {
     sim_session *s = NULL;
     int rc = account_session(&s);
     if (rc) return rc;
@@ -616,7 +616,7 @@ EXPORT int32_t QT_PDLL_CALL GetAccountCountByBroker(int32_t broker_id) {
 }
 CHECK_SIGNATURE(GetAccountCountByBroker);
 
-EXPORT int32_t QT_PDLL_CALL GetAccountsByBroker(int32_t broker_id, int32_t start_source, int32_t start_dest,
+EXPORT int32_t QT_PROFITDLL_CALL GetAccountsByBroker(int32_t broker_id, int32_t start_source, int32_t start_dest,
                                                 int32_t count, TConnectorAccountIdentifierOut *out) {
     sim_session *s = NULL;
     int rc = account_session(&s);
@@ -626,7 +626,7 @@ EXPORT int32_t QT_PDLL_CALL GetAccountsByBroker(int32_t broker_id, int32_t start
 }
 CHECK_SIGNATURE(GetAccountsByBroker);
 
-EXPORT int32_t QT_PDLL_CALL GetAccountDetails(TConnectorTradingAccountOut *a) {
+EXPORT int32_t QT_PROFITDLL_CALL GetAccountDetails(TConnectorTradingAccountOut *a) {
     sim_session *s = NULL;
     int rc = account_session(&s);
     if (rc) return rc;
@@ -643,7 +643,7 @@ EXPORT int32_t QT_PDLL_CALL GetAccountDetails(TConnectorTradingAccountOut *a) {
 }
 CHECK_SIGNATURE(GetAccountDetails);
 
-EXPORT int32_t QT_PDLL_CALL GetSubAccountCount(const TConnectorAccountIdentifier *master) {
+EXPORT int32_t QT_PROFITDLL_CALL GetSubAccountCount(const TConnectorAccountIdentifier *master) {
     sim_session *s = NULL;
     int rc = account_session(&s);
     if (rc) return rc;
@@ -651,7 +651,7 @@ EXPORT int32_t QT_PDLL_CALL GetSubAccountCount(const TConnectorAccountIdentifier
 }
 CHECK_SIGNATURE(GetSubAccountCount);
 
-EXPORT int32_t QT_PDLL_CALL GetSubAccounts(const TConnectorAccountIdentifier *master, int32_t start_source,
+EXPORT int32_t QT_PROFITDLL_CALL GetSubAccounts(const TConnectorAccountIdentifier *master, int32_t start_source,
                                            int32_t start_dest, int32_t count, TConnectorAccountIdentifierOut *out) {
     (void)start_source;
     (void)start_dest;
@@ -678,8 +678,8 @@ static int legacy_account(const uint16_t *account_id, const uint16_t *broker_id,
     return NL_OK;
 }
 
-static int64_t legacy_send(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr password,
-                           qt_pdll_cstr ticker, qt_pdll_cstr exchange, uint8_t type, uint8_t side, double price,
+static int64_t legacy_send(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr password,
+                           qt_profitdll_cstr ticker, qt_profitdll_cstr exchange, uint8_t type, uint8_t side, double price,
                            double stop, int32_t qty) {
     sim_session *s = NULL;
     int rc = order_session(&s);
@@ -698,54 +698,54 @@ static int64_t legacy_send(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_p
     return submit(s, &req);
 }
 
-EXPORT int64_t QT_PDLL_CALL SendBuyOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr password,
-                                         qt_pdll_cstr ticker, qt_pdll_cstr exchange, double price, int32_t qty) {
-    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PDLL_OT_LIMIT, QT_PDLL_OS_BUY, price, -1,
+EXPORT int64_t QT_PROFITDLL_CALL SendBuyOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr password,
+                                         qt_profitdll_cstr ticker, qt_profitdll_cstr exchange, double price, int32_t qty) {
+    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PROFITDLL_OT_LIMIT, QT_PROFITDLL_OS_BUY, price, -1,
                        qty);
 }
 CHECK_SIGNATURE(SendBuyOrder);
 
-EXPORT int64_t QT_PDLL_CALL SendSellOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr password,
-                                          qt_pdll_cstr ticker, qt_pdll_cstr exchange, double price, int32_t qty) {
-    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PDLL_OT_LIMIT, QT_PDLL_OS_SELL, price,
+EXPORT int64_t QT_PROFITDLL_CALL SendSellOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr password,
+                                          qt_profitdll_cstr ticker, qt_profitdll_cstr exchange, double price, int32_t qty) {
+    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PROFITDLL_OT_LIMIT, QT_PROFITDLL_OS_SELL, price,
                        -1, qty);
 }
 CHECK_SIGNATURE(SendSellOrder);
 
-EXPORT int64_t QT_PDLL_CALL SendStopBuyOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id,
-                                             qt_pdll_cstr password, qt_pdll_cstr ticker, qt_pdll_cstr exchange,
+EXPORT int64_t QT_PROFITDLL_CALL SendStopBuyOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id,
+                                             qt_profitdll_cstr password, qt_profitdll_cstr ticker, qt_profitdll_cstr exchange,
                                              double price, double stop_price, int32_t qty) {
-    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PDLL_OT_STOP_LIMIT, QT_PDLL_OS_BUY,
+    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PROFITDLL_OT_STOP_LIMIT, QT_PROFITDLL_OS_BUY,
                        price, stop_price, qty);
 }
 CHECK_SIGNATURE(SendStopBuyOrder);
 
-EXPORT int64_t QT_PDLL_CALL SendStopSellOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id,
-                                              qt_pdll_cstr password, qt_pdll_cstr ticker, qt_pdll_cstr exchange,
+EXPORT int64_t QT_PROFITDLL_CALL SendStopSellOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id,
+                                              qt_profitdll_cstr password, qt_profitdll_cstr ticker, qt_profitdll_cstr exchange,
                                               double price, double stop_price, int32_t qty) {
-    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PDLL_OT_STOP_LIMIT, QT_PDLL_OS_SELL,
+    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PROFITDLL_OT_STOP_LIMIT, QT_PROFITDLL_OS_SELL,
                        price, stop_price, qty);
 }
 CHECK_SIGNATURE(SendStopSellOrder);
 
-EXPORT int64_t QT_PDLL_CALL SendMarketBuyOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id,
-                                               qt_pdll_cstr password, qt_pdll_cstr ticker, qt_pdll_cstr exchange,
+EXPORT int64_t QT_PROFITDLL_CALL SendMarketBuyOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id,
+                                               qt_profitdll_cstr password, qt_profitdll_cstr ticker, qt_profitdll_cstr exchange,
                                                int32_t qty) {
-    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PDLL_OT_MARKET, QT_PDLL_OS_BUY, -1, -1,
+    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PROFITDLL_OT_MARKET, QT_PROFITDLL_OS_BUY, -1, -1,
                        qty);
 }
 CHECK_SIGNATURE(SendMarketBuyOrder);
 
-EXPORT int64_t QT_PDLL_CALL SendMarketSellOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id,
-                                                qt_pdll_cstr password, qt_pdll_cstr ticker, qt_pdll_cstr exchange,
+EXPORT int64_t QT_PROFITDLL_CALL SendMarketSellOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id,
+                                                qt_profitdll_cstr password, qt_profitdll_cstr ticker, qt_profitdll_cstr exchange,
                                                 int32_t qty) {
-    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PDLL_OT_MARKET, QT_PDLL_OS_SELL, -1, -1,
+    return legacy_send(account_id, broker_id, password, ticker, exchange, QT_PROFITDLL_OT_MARKET, QT_PROFITDLL_OS_SELL, -1, -1,
                        qty);
 }
 CHECK_SIGNATURE(SendMarketSellOrder);
 
-EXPORT int32_t QT_PDLL_CALL SendChangeOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr password,
-                                            qt_pdll_cstr cl_ord_id, double price, int32_t qty) {
+EXPORT int32_t QT_PROFITDLL_CALL SendChangeOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr password,
+                                            qt_profitdll_cstr cl_ord_id, double price, int32_t qty) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -767,8 +767,8 @@ EXPORT int32_t QT_PDLL_CALL SendChangeOrder(qt_pdll_cstr account_id, qt_pdll_cst
 CHECK_SIGNATURE(SendChangeOrder);
 
 /* Note the argument order of the DLL: the password comes last. */
-EXPORT int32_t QT_PDLL_CALL SendCancelOrder(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr cl_ord_id,
-                                            qt_pdll_cstr password) {
+EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrder(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr cl_ord_id,
+                                            qt_profitdll_cstr password) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -785,8 +785,8 @@ EXPORT int32_t QT_PDLL_CALL SendCancelOrder(qt_pdll_cstr account_id, qt_pdll_cst
 }
 CHECK_SIGNATURE(SendCancelOrder);
 
-EXPORT int32_t QT_PDLL_CALL SendCancelOrders(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr password,
-                                             qt_pdll_cstr ticker, qt_pdll_cstr exchange) {
+EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrders(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr password,
+                                             qt_profitdll_cstr ticker, qt_profitdll_cstr exchange) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -799,8 +799,8 @@ EXPORT int32_t QT_PDLL_CALL SendCancelOrders(qt_pdll_cstr account_id, qt_pdll_cs
 }
 CHECK_SIGNATURE(SendCancelOrders);
 
-EXPORT int32_t QT_PDLL_CALL SendCancelAllOrders(qt_pdll_cstr account_id, qt_pdll_cstr broker_id,
-                                                qt_pdll_cstr password) {
+EXPORT int32_t QT_PROFITDLL_CALL SendCancelAllOrders(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id,
+                                                qt_profitdll_cstr password) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -812,8 +812,8 @@ EXPORT int32_t QT_PDLL_CALL SendCancelAllOrders(qt_pdll_cstr account_id, qt_pdll
 }
 CHECK_SIGNATURE(SendCancelAllOrders);
 
-static int64_t legacy_zero(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr ticker,
-                           qt_pdll_cstr exchange, qt_pdll_cstr password, double price) {
+static int64_t legacy_zero(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr ticker,
+                           qt_profitdll_cstr exchange, qt_profitdll_cstr password, double price) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -823,26 +823,26 @@ static int64_t legacy_zero(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_p
     if ((rc = asset_arg(ticker, exchange, z.ticker, z.exchange)) != NL_OK) return rc;
     if ((rc = password_arg(password)) != NL_OK) return rc;
     z.price = price;
-    z.position_type = QT_PDLL_POS_DAY_TRADE;
+    z.position_type = QT_PROFITDLL_POS_DAY_TRADE;
     return zero_position(s, &z);
 }
 
-EXPORT int64_t QT_PDLL_CALL SendZeroPosition(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr ticker,
-                                             qt_pdll_cstr exchange, qt_pdll_cstr password, double price) {
+EXPORT int64_t QT_PROFITDLL_CALL SendZeroPosition(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr ticker,
+                                             qt_profitdll_cstr exchange, qt_profitdll_cstr password, double price) {
     return legacy_zero(account_id, broker_id, ticker, exchange, password, price);
 }
 CHECK_SIGNATURE(SendZeroPosition);
 
-EXPORT int64_t QT_PDLL_CALL SendZeroPositionAtMarket(qt_pdll_cstr account_id, qt_pdll_cstr broker_id,
-                                                     qt_pdll_cstr ticker, qt_pdll_cstr exchange,
-                                                     qt_pdll_cstr password) {
+EXPORT int64_t QT_PROFITDLL_CALL SendZeroPositionAtMarket(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id,
+                                                     qt_profitdll_cstr ticker, qt_profitdll_cstr exchange,
+                                                     qt_profitdll_cstr password) {
     return legacy_zero(account_id, broker_id, ticker, exchange, password, -1);
 }
 CHECK_SIGNATURE(SendZeroPositionAtMarket);
 
 /* Legacy queries answer through the legacy callbacks. */
-EXPORT int32_t QT_PDLL_CALL GetOrders(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr date_start,
-                                      qt_pdll_cstr date_end) {
+EXPORT int32_t QT_PROFITDLL_CALL GetOrders(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr date_start,
+                                      qt_profitdll_cstr date_end) {
     sim_session *s = NULL;
     int rc = order_session(&s);
     if (rc) return rc;
@@ -871,7 +871,7 @@ static int renotify(const sim_order_ref *ref) {
     return rc;
 }
 
-EXPORT int32_t QT_PDLL_CALL GetOrder(qt_pdll_cstr cl_ord_id) {
+EXPORT int32_t QT_PROFITDLL_CALL GetOrder(qt_profitdll_cstr cl_ord_id) {
     sim_order_ref ref;
     memset(&ref, 0, sizeof(ref));
     if (text_arg(cl_ord_id, ref.cl_ord_id, SIM_ID_LEN, 0)) return sim_current() ? NL_INVALID_ARGS : NL_NOT_INITIALIZED;
@@ -879,7 +879,7 @@ EXPORT int32_t QT_PDLL_CALL GetOrder(qt_pdll_cstr cl_ord_id) {
 }
 CHECK_SIGNATURE(GetOrder);
 
-EXPORT int32_t QT_PDLL_CALL GetOrderProfitID(int64_t profit_id) {
+EXPORT int32_t QT_PROFITDLL_CALL GetOrderProfitID(int64_t profit_id) {
     sim_order_ref ref;
     memset(&ref, 0, sizeof(ref));
     if (profit_id <= 0) return sim_current() ? NL_INVALID_ARGS : NL_NOT_INITIALIZED;
@@ -890,8 +890,8 @@ CHECK_SIGNATURE(GetOrderProfitID);
 
 /* The legacy position buffer is not produced: NULL means "no position";
  * GetPositionV2 is the supported query. */
-EXPORT void *QT_PDLL_CALL GetPosition(qt_pdll_cstr account_id, qt_pdll_cstr broker_id, qt_pdll_cstr ticker,
-                                      qt_pdll_cstr exchange) {
+EXPORT void *QT_PROFITDLL_CALL GetPosition(qt_profitdll_cstr account_id, qt_profitdll_cstr broker_id, qt_profitdll_cstr ticker,
+                                      qt_profitdll_cstr exchange) {
     (void)account_id;
     (void)broker_id;
     (void)ticker;
@@ -903,7 +903,7 @@ CHECK_SIGNATURE(GetPosition);
 /* ------------------------------------------------------------------------ */
 /* Sim*: the order side's observations (its setters are in sim_exports.c)  */
 
-EXPORT int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size) {
+EXPORT int QT_PROFITDLL_CALL SimGetPositionStats(SimPositionStats *out, int size) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (!s->routing) return NL_MARKET_ONLY;
@@ -912,13 +912,13 @@ EXPORT int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size) {
     if (!served_asset(s, ticker, exch)) return NL_NO_POSITION;
     sim_position_view v;
     sim_mutex_lock(&s->lock);
-    int rc = s->orders ? sim_orders_position(s->orders, &s->cfg.account, ticker, exch, QT_PDLL_POS_CONSOLIDATED, &v)
+    int rc = s->orders ? sim_orders_position(s->orders, &s->cfg.account, ticker, exch, QT_PROFITDLL_POS_CONSOLIDATED, &v)
                        : NL_NO_POSITION;
     sim_mutex_unlock(&s->lock);
     if (rc != NL_OK) return rc;
     SimPositionStats p;
     memset(&p, 0, sizeof(p));
-    p.net_qty = v.open_side == QT_PDLL_OS_SELL ? -v.open_quantity : v.open_quantity;
+    p.net_qty = v.open_side == QT_PROFITDLL_OS_SELL ? -v.open_quantity : v.open_quantity;
     p.average_price = v.open_average_price;
     p.realized_pnl = v.realized_pnl;
     p.fees = v.fees;
@@ -927,7 +927,7 @@ EXPORT int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size) {
     return NL_OK;
 }
 
-EXPORT int QT_PDLL_CALL SimGetOrderFees(int64_t local_id, double *fees) {
+EXPORT int QT_PROFITDLL_CALL SimGetOrderFees(int64_t local_id, double *fees) {
     sim_session *s = sim_current();
     if (!s) return NL_NOT_INITIALIZED;
     if (!s->routing) return NL_MARKET_ONLY;

@@ -88,8 +88,8 @@ typedef struct sim_order_request {
     sim_account account;
     char ticker[SIM_ID_LEN];
     char exchange[SIM_EXCH_LEN];
-    uint8_t order_type; /* QT_PDLL_OT_MARKET / LIMIT / STOP_LIMIT (Version 1 numbering) */
-    uint8_t side;       /* QT_PDLL_OS_BUY / SELL (Version 1 numbering) */
+    uint8_t order_type; /* QT_PROFITDLL_OT_MARKET / LIMIT / STOP_LIMIT (Version 1 numbering) */
+    uint8_t side;       /* QT_PROFITDLL_OS_BUY / SELL (Version 1 numbering) */
     double price;       /* limit price; -1 for market */
     double stop_price;  /* stop trigger; -1 if none */
     int64_t quantity;
@@ -135,7 +135,7 @@ typedef struct sim_zero_request {
     char ticker[SIM_ID_LEN];
     char exchange[SIM_EXCH_LEN];
     double price;         /* -1: at market */
-    uint8_t position_type; /* QT_PDLL_POS_DAY_TRADE / CONSOLIDATED */
+    uint8_t position_type; /* QT_PROFITDLL_POS_DAY_TRADE / CONSOLIDATED */
 } sim_zero_request;
 
 /* Everything GetOrderDetails / the order callbacks report about an order. */
@@ -149,7 +149,7 @@ typedef struct sim_order_view {
     double price, stop_price, average_price;
     uint8_t side;          /* Version 1 numbering */
     uint8_t order_type;    /* Version 1 numbering */
-    uint8_t status;        /* QT_PDLL_ST_* */
+    uint8_t status;        /* QT_PROFITDLL_ST_* */
     uint8_t validity_type; /* 0 = day */
     int64_t created_ns, updated_ns; /* UTC ns */
     int64_t closed_ns;     /* UTC ns, 0 while working */
@@ -162,7 +162,7 @@ typedef struct sim_order_view {
 typedef struct sim_position_view {
     int64_t open_quantity;    /* >= 0 */
     double open_average_price;
-    uint8_t open_side;        /* QT_PDLL_OS_BUY / SELL, 0 when flat */
+    uint8_t open_side;        /* QT_PROFITDLL_OS_BUY / SELL, 0 when flat */
     double daily_average_buy_price, daily_average_sell_price;
     int64_t daily_buy_quantity, daily_sell_quantity;
     int64_t daily_quantity;   /* net, signed: buys - sells */

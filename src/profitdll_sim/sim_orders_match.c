@@ -131,9 +131,9 @@ static double uniform(uint64_t *state) {
 }
 
 static int final_status(int st) {
-    return st == QT_PDLL_ST_FILLED || st == QT_PDLL_ST_DONE_FOR_DAY || st == QT_PDLL_ST_CANCELED ||
-           st == QT_PDLL_ST_REJECTED || st == QT_PDLL_ST_EXPIRED || st == QT_PDLL_ST_PARTIALLY_FILLED_CANCELED ||
-           st == QT_PDLL_ST_PARTIALLY_FILLED_EXPIRED || st == QT_PDLL_ST_PARTIALLY_FILLED_REJECTED;
+    return st == QT_PROFITDLL_ST_FILLED || st == QT_PROFITDLL_ST_DONE_FOR_DAY || st == QT_PROFITDLL_ST_CANCELED ||
+           st == QT_PROFITDLL_ST_REJECTED || st == QT_PROFITDLL_ST_EXPIRED || st == QT_PROFITDLL_ST_PARTIALLY_FILLED_CANCELED ||
+           st == QT_PROFITDLL_ST_PARTIALLY_FILLED_EXPIRED || st == QT_PROFITDLL_ST_PARTIALLY_FILLED_REJECTED;
 }
 
 static int working(const order_rec *r) { return r->engine_id && !final_status(r->m.status); }
@@ -272,12 +272,12 @@ static void reject_here(sim_orders *o, order_rec *r, const sim_order_request *re
     m->time_ns = m->sent_ns = now;
     m->order_type = req->order_type;
     m->side = req->side;
-    m->status = QT_PDLL_ST_REJECTED;
+    m->status = QT_PROFITDLL_ST_REJECTED;
     m->kind = SIM_MATCH_UPD_REJECTED;
     m->quantity = req->quantity;
     m->price = m->stop_price = m->last_price = QT_PRICE_NONE;
-    m->price_f = req->order_type == QT_PDLL_OT_MARKET ? -1.0 : req->price;
-    m->stop_price_f = req->order_type == QT_PDLL_OT_STOP_LIMIT ? req->stop_price : -1.0;
+    m->price_f = req->order_type == QT_PROFITDLL_OT_MARKET ? -1.0 : req->price;
+    m->stop_price_f = req->order_type == QT_PROFITDLL_OT_STOP_LIMIT ? req->stop_price : -1.0;
     copy_text(m->reason_text, sizeof(m->reason_text), text);
     r->created_ns = r->updated_ns = r->closed_ns = now;
     notify(o, r);
@@ -405,9 +405,9 @@ static const char *refusal(sim_orders *o, const sim_order_request *req, int64_t 
     }
     if (o->reject_probability > 0 && uniform(&o->rng) < o->reject_probability) return o->reject_reason;
     *price = *stop = QT_PRICE_NONE;
-    if (req->order_type != QT_PDLL_OT_MARKET && !qt_price_from_double(req->price, o->price_unit, price))
+    if (req->order_type != QT_PROFITDLL_OT_MARKET && !qt_price_from_double(req->price, o->price_unit, price))
         return sim_match_reason_text(SIM_MATCH_R_TICK);
-    if (req->order_type == QT_PDLL_OT_STOP_LIMIT && !qt_price_from_double(req->stop_price, o->price_unit, stop))
+    if (req->order_type == QT_PROFITDLL_OT_STOP_LIMIT && !qt_price_from_double(req->stop_price, o->price_unit, stop))
         return sim_match_reason_text(SIM_MATCH_R_TICK);
     return NULL;
 }
@@ -500,7 +500,7 @@ int64_t sim_orders_zero_position(sim_orders *o, const sim_zero_request *req) {
     after_command(o);
     if (rc < 0) return nresult_of(rc);
     int64_t net = o->day.net;
-    if (req->position_type != QT_PDLL_POS_DAY_TRADE) {
+    if (req->position_type != QT_PROFITDLL_POS_DAY_TRADE) {
         sim_match_position p;
         sim_match_get_position(o->engine, ACCOUNT, INST, &p);
         net = p.net_qty;
@@ -511,8 +511,8 @@ int64_t sim_orders_zero_position(sim_orders *o, const sim_zero_request *req) {
     q.account = req->account;
     copy_text(q.ticker, sizeof(q.ticker), req->ticker);
     copy_text(q.exchange, sizeof(q.exchange), req->exchange);
-    q.order_type = req->price == -1 ? QT_PDLL_OT_MARKET : QT_PDLL_OT_LIMIT;
-    q.side = net > 0 ? QT_PDLL_OS_SELL : QT_PDLL_OS_BUY;
+    q.order_type = req->price == -1 ? QT_PROFITDLL_OT_MARKET : QT_PROFITDLL_OT_LIMIT;
+    q.side = net > 0 ? QT_PROFITDLL_OS_SELL : QT_PROFITDLL_OS_BUY;
     q.price = req->price;
     q.stop_price = -1;
     q.quantity = net > 0 ? net : -net;
@@ -578,11 +578,11 @@ int sim_orders_position(const sim_orders *o, const sim_account *account, const c
     sim_match_position p;
     if (sim_match_get_position(o->engine, ACCOUNT, INST, &p) != SIM_MATCH_OK) return NL_NO_POSITION;
     const day_position *d = &o->day;
-    int day = position_type == QT_PDLL_POS_DAY_TRADE;
+    int day = position_type == QT_PROFITDLL_POS_DAY_TRADE;
     if (day ? d->fills == 0 : p.fills == 0) return NL_NO_POSITION;
     int64_t net = day ? d->net : p.net_qty;
     out->open_quantity = net >= 0 ? net : -net;
-    out->open_side = net > 0 ? QT_PDLL_OS_BUY : net < 0 ? QT_PDLL_OS_SELL : 0;
+    out->open_side = net > 0 ? QT_PROFITDLL_OS_BUY : net < 0 ? QT_PROFITDLL_OS_SELL : 0;
     if (net != 0) out->open_average_price = day ? d->open_cost / (double)net * o->price_unit : p.avg_price;
     if (d->buy_qty) out->daily_average_buy_price = d->buy_value / (double)d->buy_qty * o->price_unit;
     if (d->sell_qty) out->daily_average_sell_price = d->sell_value / (double)d->sell_qty * o->price_unit;

@@ -59,7 +59,7 @@ void sim_state_callback(sim_session *s, int type, int result) {
 static void begin_drop(replay *r, int64_t ms) {
     sim_connector *c = &r->c;
     if (ms < 0) ms = 0;
-    if (!c->dropping) sim_state_callback(r->s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_DISCONNECTED);
+    if (!c->dropping) sim_state_callback(r->s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_DISCONNECTED);
     c->dropping = 1;
     c->drop_until_log = atomic_load(&r->s->clock_ns) + ms * 1000000;
     c->drop_until_wall = wall_now() + ms * 1000000;
@@ -68,8 +68,8 @@ static void begin_drop(replay *r, int64_t ms) {
 
 static void end_drop(replay *r) {
     r->c.dropping = 0;
-    sim_state_callback(r->s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTING);
-    sim_state_callback(r->s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTED);
+    sim_state_callback(r->s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTING);
+    sim_state_callback(r->s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTED);
     /* a reconnected feed starts with the current state */
     for (int i = 0; i < r->n_feeds; i++) sim_feed_resume(&r->feeds[i]);
 }
@@ -395,29 +395,29 @@ static void finish(replay *r) {
 
 static void login(replay *r) {
     sim_session *s = r->s;
-    sim_state_callback(s, QT_PDLL_CONN_LOGIN, s->cfg.login_result);
-    if (s->cfg.login_result != QT_PDLL_LOGIN_CONNECTED) return;
+    sim_state_callback(s, QT_PROFITDLL_CONN_LOGIN, s->cfg.login_result);
+    if (s->cfg.login_result != QT_PROFITDLL_LOGIN_CONNECTED) return;
     atomic_store(&s->logged_in, 1);
     if (s->routing) {
-        sim_state_callback(s, QT_PDLL_CONN_ROUTING, QT_PDLL_ROUTING_CONNECTING);
-        sim_state_callback(s, QT_PDLL_CONN_ROUTING, QT_PDLL_ROUTING_CONNECTED);
+        sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_CONNECTING);
+        sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_CONNECTED);
     }
-    sim_state_callback(s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTING);
+    sim_state_callback(s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTING);
     if (load_logs(r)) {
         for (int i = 0; i < r->n_feeds; i++) sim_feed_close(&r->feeds[i]);
         r->n_feeds = 0;
-        sim_state_callback(s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_DISCONNECTED);
+        sim_state_callback(s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_DISCONNECTED);
     } else {
-        sim_state_callback(s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_WAITING);
+        sim_state_callback(s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_WAITING);
         atomic_store(&s->market_ready, 1);
-        sim_state_callback(s, QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTED);
+        sim_state_callback(s, QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTED);
     }
-    sim_state_callback(s, QT_PDLL_CONN_MARKET_LOGIN, QT_PDLL_MARKET_LOGIN_VALID);
+    sim_state_callback(s, QT_PROFITDLL_CONN_MARKET_LOGIN, QT_PROFITDLL_MARKET_LOGIN_VALID);
     if (s->routing) {
         create_orders(r);
-        sim_state_callback(s, QT_PDLL_CONN_ROUTING, QT_PDLL_ROUTING_BROKER_CONNECTING);
+        sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_BROKER_CONNECTING);
         atomic_store(&s->routing_ready, 1);
-        sim_state_callback(s, QT_PDLL_CONN_ROUTING, QT_PDLL_ROUTING_BROKER_CONNECTED);
+        sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_BROKER_CONNECTED);
         sim_fire_accounts(s);
     }
     if (r->n_feeds == 0) {

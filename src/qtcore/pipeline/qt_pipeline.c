@@ -37,7 +37,7 @@ struct qt_pl {
     pl_inst inst[QT_PL_MAX_INSTRUMENTS];
     uint32_t n;
     qt_pl_hook default_hook;
-    qt_pdll_decoder dec;
+    qt_profitdll_decoder dec;
     int64_t pending_taken; /* taken_ns of a parent the decoder holds back */
     qt_ring *decisions;    /* may be NULL */
     qt_ring *controls;
@@ -67,7 +67,7 @@ qt_pl *qt_pl_create(const qt_pl_config *cfg) {
     if (!pl->cfg.control_capacity) pl->cfg.control_capacity = DEFAULT_CONTROLS;
     if (!pl->cfg.control_types) pl->cfg.control_types = QT_PL_CONTROL_DEFAULT;
     memset(pl->map, NO_SLOT, sizeof pl->map);
-    qt_pdll_decoder_init(&pl->dec, cfg->utc_offset_min);
+    qt_profitdll_decoder_init(&pl->dec, cfg->utc_offset_min);
     pl->decision_slot =
         QT_PL_DECISION_SIZE + (cfg->decision_vector ? (uint32_t)QT_PL_VECTOR_SIZE : 0u);
     pl->slot = (uint8_t *)calloc(1, pl->decision_slot);
@@ -112,7 +112,7 @@ static int add(qt_pl *pl, uint16_t id, qt_fe *fe, int owned) {
 }
 
 static int add_check(const qt_pl *pl, uint16_t id) {
-    if (id == QT_PDLL_ALL_INSTRUMENTS) return -1;
+    if (id == QT_PROFITDLL_ALL_INSTRUMENTS) return -1;
     if (pl->map[id] != NO_SLOT) return -3;
     if (pl->n >= QT_PL_MAX_INSTRUMENTS) return -2;
     return 0;
@@ -141,7 +141,7 @@ int qt_pl_set_hook(qt_pl *pl, uint16_t id, const qt_pl_hook *hook) {
     qt_pl_hook h;
     memset(&h, 0, sizeof h);
     if (hook) h = *hook;
-    if (id == QT_PDLL_ALL_INSTRUMENTS) {
+    if (id == QT_PROFITDLL_ALL_INSTRUMENTS) {
         pl->default_hook = h;
         for (uint32_t i = 0; i < pl->n; i++)
             if (!pl->inst[i].own_hook) pl->inst[i].hook = h;
@@ -211,7 +211,7 @@ static int decision(qt_pl *pl, pl_inst *in, const qt_event *e, int64_t taken, in
 /* One decoded record.  Returns QT_PL_STOP or 0. */
 static int route(qt_pl *pl, const qt_event *e, int64_t taken) {
     uint16_t id = e->instrument;
-    if (id == QT_PDLL_ALL_INSTRUMENTS) {
+    if (id == QT_PROFITDLL_ALL_INSTRUMENTS) {
         bump(&pl->c.all_instruments, 1);
         if (e->type == QT_EV_FEED_GAP) {
             bump(&pl->c.gaps, 1);
@@ -268,7 +268,7 @@ static int step(qt_pl *pl, const qt_event *ev, uint64_t k, uint64_t *used) {
     uint64_t n = (e->flags & QT_F_RAW_DATE) && k >= 2 ? 2 : 1;
     int had = pl->dec.has_pending;
     int64_t held_taken = pl->pending_taken;
-    uint64_t w = qt_pdll_decode(&pl->dec, e, n, pl->out);
+    uint64_t w = qt_profitdll_decode(&pl->dec, e, n, pl->out);
     if (pl->dec.has_pending) pl->pending_taken = taken; /* e waits for its EXT */
     *used = n;
     int r = 0;
@@ -355,7 +355,7 @@ uint64_t qt_pl_run_decoded(qt_pl *pl, const qt_event *ev, uint64_t n, int *statu
 }
 
 uint64_t qt_pl_flush(qt_pl *pl) {
-    uint64_t w = qt_pdll_decode_flush(&pl->dec, pl->out);
+    uint64_t w = qt_profitdll_decode_flush(&pl->dec, pl->out);
     if (w) route(pl, &pl->out[0], pl->pending_taken);
     sync_decoder(pl);
     return w;

@@ -1,13 +1,13 @@
 /* The live pipeline: one loop from the market ring to the decision.
  *
  * Input: the market ring exactly as the ProfitDLL callback entry points
- * (qt_pdll_callbacks.c) fill it: 64-byte qt_event records of every
+ * (qt_profitdll_callbacks.c) fill it: 64-byte qt_event records of every
  * subscribed instrument interleaved, V1 trades, DAILY and PHASE records
  * flagged QT_F_RAW_DATE with their date string in the QT_EV_EXT record
  * after them, recv_ns set at callback entry.  One thread (the caller of
  * qt_pl_run) takes the records in ring order and, per record:
  *
- *  1. decodes it (qt_pdll_decode: the parent of an EXT gets its exch_ns,
+ *  1. decodes it (qt_profitdll_decode: the parent of an EXT gets its exch_ns,
  *     DAILY_RANGE / DAILY_LIMITS the time of their DAILY; a parent whose
  *     EXT is still to come is held back, never reordered);
  *  2. routes it by `instrument`:
@@ -16,7 +16,7 @@
  *       hours) gets every record of that instrument, in ring order, through
  *       qt_fe_on_event, so its vectors equal bit for bit those of qt_fe_drain
  *       over that instrument's decoded records alone (the batch path);
- *     - QT_PDLL_ALL_INSTRUMENTS (CONN_STATE, FEED_GAP): no engine;
+ *     - QT_PROFITDLL_ALL_INSTRUMENTS (CONN_STATE, FEED_GAP): no engine;
  *     - any other instrument: counted (unknown_records) and dropped;
  *  3. control records (types in config.control_types; default CONN_STATE,
  *     FEED_GAP, PHASE) of a known instrument or of all instruments are also
@@ -77,11 +77,11 @@
 #include "platform/qt_atomic.h"
 #include "market/qt_events.h"
 #include "features/qt_features.h"
-#include "profitdll/qt_pdll_decode.h"
-#include "profitdll/qt_pdll_feed.h"
+#include "profitdll/qt_profitdll_decode.h"
+#include "profitdll/qt_profitdll_feed.h"
 #include "market/qt_ring.h"
 
-#define QT_PL_MAX_INSTRUMENTS QT_PDLL_MAX_INSTRUMENTS
+#define QT_PL_MAX_INSTRUMENTS QT_PROFITDLL_MAX_INSTRUMENTS
 #define QT_PL_OUTPUTS 3 /* model outputs a decision record carries */
 
 /* Decision record: what crosses from the loop to the decision thread.
@@ -207,7 +207,7 @@ int qt_pl_add_engine(qt_pl *pl, uint16_t id, qt_fe *fe);
 /* The engine of `id`, or NULL. */
 qt_fe *qt_pl_engine(qt_pl *pl, uint16_t id);
 /* Hook of instrument `id`, or of every instrument (present and later
- * added) with QT_PDLL_ALL_INSTRUMENTS.  NULL hook: the default (post every
+ * added) with QT_PROFITDLL_ALL_INSTRUMENTS.  NULL hook: the default (post every
  * row).  0, or -1 for an unknown id. */
 int qt_pl_set_hook(qt_pl *pl, uint16_t id, const qt_pl_hook *hook);
 

@@ -6,4 +6,4 @@ cdef extern from "profitdll/qt_profitdll.h" nogil:
     enum: NL_OK
     enum: NL_FIRST_ERROR
     enum: NL_LAST_ERROR
-    const char *qt_pdll_nresult_name(int64_t r)
+    const char *qt_profitdll_nresult_name(int64_t r)

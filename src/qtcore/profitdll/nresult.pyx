@@ -5,7 +5,7 @@ import the errors module without a cycle)."""
 
 from libc.stdint cimport int64_t
 
-from nresult cimport NL_FIRST_ERROR, NL_LAST_ERROR, NL_OK, qt_pdll_nresult_name
+from nresult cimport NL_FIRST_ERROR, NL_LAST_ERROR, NL_OK, qt_profitdll_nresult_name
 
 OK = NL_OK
 FIRST_ERROR = NL_FIRST_ERROR  # 0x80000001 as signed int32
@@ -15,4 +15,4 @@ LAST_ERROR = NL_LAST_ERROR
 def error_names() -> tuple:
     """The error names ("NL_INTERNAL_ERROR", ...) for FIRST_ERROR upward."""
     cdef int64_t code
-    return tuple(qt_pdll_nresult_name(code).decode("ascii") for code in range(NL_FIRST_ERROR, NL_LAST_ERROR + 1))
+    return tuple(qt_profitdll_nresult_name(code).decode("ascii") for code in range(NL_FIRST_ERROR, NL_LAST_ERROR + 1))

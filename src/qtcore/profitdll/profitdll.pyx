@@ -10,7 +10,7 @@ request export.
 - Strings go to the DLL as UTF-16LE (``PWideChar``), never ``wchar_t``.
 - Orders are always sent as ``TConnectorSendOrder`` Version 1.
 - Market data never passes through Python on the DLL's thread: the
-  callbacks (``qt_pdll_callbacks.c``) fill the market and order rings;
+  callbacks (``qt_profitdll_callbacks.c``) fill the market and order rings;
   :class:`MarketReader` consumes the market ring on the caller's thread.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer
@@ -29,25 +29,25 @@ from quantumtrader.venue.errors import LibraryLoadError, check_nresult, error_fo
 from clock cimport qt_monotonic_ns
 from events cimport QT_EVENT_SIZE, qt_event
 from profitdll cimport (
-    QT_PDLL_CB__COUNT, QT_PDLL_TICKER_MAX, TAssetID, TConnectorAccountIdentifier, TConnectorAssetIdentifier,
+    QT_PROFITDLL_CB__COUNT, QT_PROFITDLL_TICKER_MAX, TAssetID, TConnectorAccountIdentifier, TConnectorAssetIdentifier,
     TConnectorCancelAllOrders, TConnectorCancelOrder, TConnectorChangeOrder, TConnectorOrderIdentifier,
     TConnectorOrderOut, TConnectorSendOrder, TConnectorTradingAccountPosition, TConnectorZeroPosition,
-    TSystemTime, qt_pdll_api, qt_pdll_api_load, qt_pdll_api_login, qt_pdll_api_required_count,
-    qt_pdll_api_required_name, qt_pdll_api_symbol, qt_pdll_api_unload, qt_pdll_decode, qt_pdll_decode_flush,
-    qt_pdll_decoder, qt_pdll_decoder_init, qt_pdll_feed_add_instrument, qt_pdll_feed_attach,
-    qt_pdll_feed_clear_progress, qt_pdll_feed_counters, qt_pdll_feed_detach, qt_pdll_feed_get_counters,
-    qt_pdll_feed_instruments, qt_pdll_feed_reset, qt_pdll_feed_set_utc_offset, qt_pdll_feed_utc_offset,
-    qt_pdll_on_daily, qt_pdll_on_history_trade, qt_pdll_on_history_trade_v2, qt_pdll_on_offer_book,
-    qt_pdll_on_order, qt_pdll_on_price_book, qt_pdll_on_progress, qt_pdll_on_state, qt_pdll_on_ticker_state,
-    qt_pdll_on_tiny_book, qt_pdll_on_trade, qt_pdll_on_trade_v2, qt_pdll_parse_date,
-    qt_pdll_ticker_request_fn, qt_pdll_wchar,
+    TSystemTime, qt_profitdll_api, qt_profitdll_api_load, qt_profitdll_api_login, qt_profitdll_api_required_count,
+    qt_profitdll_api_required_name, qt_profitdll_api_symbol, qt_profitdll_api_unload, qt_profitdll_decode, qt_profitdll_decode_flush,
+    qt_profitdll_decoder, qt_profitdll_decoder_init, qt_profitdll_feed_add_instrument, qt_profitdll_feed_attach,
+    qt_profitdll_feed_clear_progress, qt_profitdll_feed_counters, qt_profitdll_feed_detach, qt_profitdll_feed_get_counters,
+    qt_profitdll_feed_instruments, qt_profitdll_feed_reset, qt_profitdll_feed_set_utc_offset, qt_profitdll_feed_utc_offset,
+    qt_profitdll_on_daily, qt_profitdll_on_history_trade, qt_profitdll_on_history_trade_v2, qt_profitdll_on_offer_book,
+    qt_profitdll_on_order, qt_profitdll_on_price_book, qt_profitdll_on_progress, qt_profitdll_on_state, qt_profitdll_on_ticker_state,
+    qt_profitdll_on_tiny_book, qt_profitdll_on_trade, qt_profitdll_on_trade_v2, qt_profitdll_parse_date,
+    qt_profitdll_ticker_request_fn, qt_profitdll_wchar,
 )
 from ring cimport qt_ring, qt_ring_pop, qt_ring_wait
 
 QT_TIME_NONE = -(1 << 63)
-assert QT_PDLL_CB__COUNT == 12, "profitdll.pxd qt_pdll_feed_counters.calls length"
+assert QT_PROFITDLL_CB__COUNT == 12, "profitdll.pxd qt_profitdll_feed_counters.calls length"
 
-#: Callback kinds in the order of qt_pdll_cb (qt_pdll_feed.h).
+#: Callback kinds in the order of qt_profitdll_cb (qt_profitdll_feed.h).
 CALLBACK_NAMES = (
     "state", "trade", "trade_v2", "history_trade", "history_trade_v2", "daily", "price_book",
     "offer_book", "tiny_book", "ticker_state", "progress", "order",
@@ -85,7 +85,7 @@ ctypedef int32_t (*sim_buf_fn)(void *, int32_t) noexcept nogil
 def required_exports():
     """Names of the exports resolved at load time (a library lacking any of
     them is refused before login)."""
-    return tuple(qt_pdll_api_required_name(i).decode() for i in range(qt_pdll_api_required_count()))
+    return tuple(qt_profitdll_api_required_name(i).decode() for i in range(qt_profitdll_api_required_count()))
 
 
 def monotonic_ns():
@@ -102,11 +102,11 @@ cdef bytes _w(object s, str what):
     return (s + "\0").encode("utf-16-le", "surrogatepass")
 
 
-cdef inline const qt_pdll_wchar *_p(bytes b):
-    return <const qt_pdll_wchar *><const char *>b
+cdef inline const qt_profitdll_wchar *_p(bytes b):
+    return <const qt_profitdll_wchar *><const char *>b
 
 
-cdef str _from_w(const qt_pdll_wchar *s, int32_t n):
+cdef str _from_w(const qt_profitdll_wchar *s, int32_t n):
     if s == NULL or n <= 0:
         return ""
     return (<const char *>s)[:2 * n].decode("utf-16-le", "replace")
@@ -129,9 +129,9 @@ def register_instrument(str ticker, int instrument_id, double price_unit):
     b = _w(ticker, "ticker")
     if not 0 <= instrument_id < ALL_INSTRUMENTS:
         raise ValueError(f"instrument id must be in 0..{ALL_INSTRUMENTS - 1}, got {instrument_id}")
-    if len(ticker) == 0 or len(ticker) > QT_PDLL_TICKER_MAX:
-        raise ValueError(f"ticker must have 1..{QT_PDLL_TICKER_MAX} characters, got {ticker!r}")
-    rc = qt_pdll_feed_add_instrument(_p(b), <uint16_t>instrument_id, price_unit)
+    if len(ticker) == 0 or len(ticker) > QT_PROFITDLL_TICKER_MAX:
+        raise ValueError(f"ticker must have 1..{QT_PROFITDLL_TICKER_MAX} characters, got {ticker!r}")
+    rc = qt_profitdll_feed_add_instrument(_p(b), <uint16_t>instrument_id, price_unit)
     if rc == -1:
         raise ValueError(f"invalid instrument registration {ticker!r} -> {instrument_id} "
                          f"(price unit {price_unit})")
@@ -142,7 +142,7 @@ def register_instrument(str ticker, int instrument_id, double price_unit):
 
 
 def registered_instruments():
-    return qt_pdll_feed_instruments()
+    return qt_profitdll_feed_instruments()
 
 
 def set_utc_offset(int minutes):
@@ -150,19 +150,19 @@ def set_utc_offset(int minutes):
     updates).  Sao Paulo: -180."""
     if not -14 * 60 <= minutes <= 14 * 60:
         raise ValueError(f"UTC offset out of range: {minutes} minutes")
-    qt_pdll_feed_set_utc_offset(minutes)
+    qt_profitdll_feed_set_utc_offset(minutes)
 
 
 def utc_offset():
-    return qt_pdll_feed_utc_offset()
+    return qt_profitdll_feed_utc_offset()
 
 
 def feed_counters():
-    """The callbacks' counters (a snapshot; see qt_pdll_feed.h)."""
-    cdef qt_pdll_feed_counters c
-    qt_pdll_feed_get_counters(&c)
+    """The callbacks' counters (a snapshot; see qt_profitdll_feed.h)."""
+    cdef qt_profitdll_feed_counters c
+    qt_profitdll_feed_get_counters(&c)
     return dict(
-        calls={CALLBACK_NAMES[i]: c.calls[i] for i in range(QT_PDLL_CB__COUNT)},
+        calls={CALLBACK_NAMES[i]: c.calls[i] for i in range(QT_PROFITDLL_CB__COUNT)},
         records=c.records, records_dropped=c.records_dropped, gaps_reported=c.gaps_reported,
         invalid=c.invalid, unknown_instrument=c.unknown_instrument,
         foreign_thread_calls=c.foreign_thread_calls, detached_calls=c.detached_calls,
@@ -178,12 +178,12 @@ def feed_counters():
 
 def clear_history_progress():
     """Forget the last Progress value (call before a history request)."""
-    qt_pdll_feed_clear_progress()
+    qt_profitdll_feed_clear_progress()
 
 
 def feed_reset():
     """Forget instruments, counters and sequence numbers (between sessions)."""
-    if qt_pdll_feed_reset() != 0:
+    if qt_profitdll_feed_reset() != 0:
         raise RuntimeError("cannot reset the feed while rings are attached (a session is open)")
 
 
@@ -192,30 +192,30 @@ def attach_rings(market, orders=None):
     exposed for tests that call the entry points directly)."""
     cdef qt_ring *m = _ring_ptr(market)
     cdef qt_ring *o = _ring_ptr(orders) if orders is not None else NULL
-    if qt_pdll_feed_attach(m, o) != 0:
+    if qt_profitdll_feed_attach(m, o) != 0:
         raise ValueError("market ring needs 64-byte slots, order ring 256-byte slots")
 
 
 def detach_rings():
-    qt_pdll_feed_detach()
+    qt_profitdll_feed_detach()
 
 
 def callback_address(str name):
     """Address of a callback entry point (for tests calling them through
     ctypes from a thread, as the DLL would)."""
     table = {
-        "state": <size_t>&qt_pdll_on_state,
-        "trade": <size_t>&qt_pdll_on_trade,
-        "trade_v2": <size_t>&qt_pdll_on_trade_v2,
-        "history_trade": <size_t>&qt_pdll_on_history_trade,
-        "history_trade_v2": <size_t>&qt_pdll_on_history_trade_v2,
-        "daily": <size_t>&qt_pdll_on_daily,
-        "price_book": <size_t>&qt_pdll_on_price_book,
-        "offer_book": <size_t>&qt_pdll_on_offer_book,
-        "tiny_book": <size_t>&qt_pdll_on_tiny_book,
-        "ticker_state": <size_t>&qt_pdll_on_ticker_state,
-        "progress": <size_t>&qt_pdll_on_progress,
-        "order": <size_t>&qt_pdll_on_order,
+        "state": <size_t>&qt_profitdll_on_state,
+        "trade": <size_t>&qt_profitdll_on_trade,
+        "trade_v2": <size_t>&qt_profitdll_on_trade_v2,
+        "history_trade": <size_t>&qt_profitdll_on_history_trade,
+        "history_trade_v2": <size_t>&qt_profitdll_on_history_trade_v2,
+        "daily": <size_t>&qt_profitdll_on_daily,
+        "price_book": <size_t>&qt_profitdll_on_price_book,
+        "offer_book": <size_t>&qt_profitdll_on_offer_book,
+        "tiny_book": <size_t>&qt_profitdll_on_tiny_book,
+        "ticker_state": <size_t>&qt_profitdll_on_ticker_state,
+        "progress": <size_t>&qt_profitdll_on_progress,
+        "order": <size_t>&qt_profitdll_on_order,
     }
     return table[name]
 
@@ -223,7 +223,7 @@ def callback_address(str name):
 def parse_date(str text, int utc_offset_min=EXCHANGE_UTC_OFFSET_MIN):
     """A DLL date string ("DD/MM/YYYY HH:mm:SS.ZZZ", local) as UTC ns, or None."""
     b = _w(text, "text")
-    cdef int64_t t = qt_pdll_parse_date(<const uint16_t *>_p(b), len(text), utc_offset_min)
+    cdef int64_t t = qt_profitdll_parse_date(<const uint16_t *>_p(b), len(text), utc_offset_min)
     return None if t == QT_TIME_NONE else t
 
 
@@ -236,7 +236,7 @@ cdef class MarketReader:
 
     cdef qt_ring *_r
     cdef object _ring
-    cdef qt_pdll_decoder _dec
+    cdef qt_profitdll_decoder _dec
     cdef qt_event *_raw
     cdef uint64_t _cap
 
@@ -249,7 +249,7 @@ cdef class MarketReader:
         self._raw = <qt_event *>malloc(batch * QT_EVENT_SIZE)
         if self._raw == NULL:
             raise MemoryError()
-        qt_pdll_decoder_init(&self._dec, utc_offset_min)
+        qt_profitdll_decoder_init(&self._dec, utc_offset_min)
 
     def __dealloc__(self):
         free(self._raw)
@@ -264,7 +264,7 @@ cdef class MarketReader:
         cdef uint64_t n, w
         with nogil:
             n = qt_ring_pop(self._r, self._raw, max_records)
-            w = qt_pdll_decode(&self._dec, self._raw, n, o)
+            w = qt_profitdll_decode(&self._dec, self._raw, n, o)
         return out[:w]
 
     def wait(self, double timeout_s=-1.0, uint32_t spin=2000):
@@ -280,7 +280,7 @@ cdef class MarketReader:
         """End of stream: a record still waiting for its date comes out
         without it."""
         out = np.empty(1, dtype=EVENT_DTYPE)
-        cdef uint64_t w = qt_pdll_decode_flush(&self._dec, <qt_event *><size_t>out.ctypes.data)
+        cdef uint64_t w = qt_profitdll_decode_flush(&self._dec, <qt_event *><size_t>out.ctypes.data)
         return out[:w]
 
     property utc_offset_min:
@@ -322,8 +322,8 @@ cdef void _account(TConnectorAccountIdentifier *a, object account, list keep) ex
     memset(a, 0, sizeof(TConnectorAccountIdentifier))
     a.Version = 0
     a.BrokerID = int(account.broker_id)
-    a.AccountID = <qt_pdll_wchar *>_p(acc)
-    a.SubAccountID = <qt_pdll_wchar *>_p(sub)
+    a.AccountID = <qt_profitdll_wchar *>_p(acc)
+    a.SubAccountID = <qt_profitdll_wchar *>_p(sub)
 
 
 cdef void _asset(TConnectorAssetIdentifier *a, str ticker, str exchange, list keep) except *:
@@ -333,8 +333,8 @@ cdef void _asset(TConnectorAssetIdentifier *a, str ticker, str exchange, list ke
     keep.append(e)
     memset(a, 0, sizeof(TConnectorAssetIdentifier))
     a.Version = 0
-    a.Ticker = <qt_pdll_wchar *>_p(t)
-    a.Exchange = <qt_pdll_wchar *>_p(e)
+    a.Ticker = <qt_profitdll_wchar *>_p(t)
+    a.Exchange = <qt_profitdll_wchar *>_p(e)
     a.FeedType = 0
 
 
@@ -351,7 +351,7 @@ cdef class ProfitDLL:
     only one session can be open per process (the DLL's callbacks carry no
     context).  Credentials are passed through to the DLL and not kept."""
 
-    cdef qt_pdll_api api
+    cdef qt_profitdll_api api
     cdef readonly str path
     cdef object _market
     cdef object _orders
@@ -363,7 +363,7 @@ cdef class ProfitDLL:
         self.path = os.fspath(path)
         cdef char err[1024]
         bpath = self.path.encode("utf-8")
-        cdef int rc = qt_pdll_api_load(&self.api, bpath, err, sizeof(err))
+        cdef int rc = qt_profitdll_api_load(&self.api, bpath, err, sizeof(err))
         if rc != 0:
             msg = err.decode("utf-8", "replace")
             missing = ()
@@ -378,10 +378,10 @@ cdef class ProfitDLL:
             with nogil:
                 rc = self.api.DLLFinalize()
             if rc == 0:
-                qt_pdll_feed_detach()
+                qt_profitdll_feed_detach()
                 self.logged_in = False
         if not self.logged_in and self.api.lib != NULL:
-            qt_pdll_api_unload(&self.api)
+            qt_profitdll_api_unload(&self.api)
         # a failed finalize leaves the library mapped: its thread may still call back
 
     def __repr__(self):
@@ -389,10 +389,10 @@ cdef class ProfitDLL:
         return f"ProfitDLL({self.path!r}, {state})"
 
     def has_export(self, str name):
-        return qt_pdll_api_symbol(&self.api, name.encode()) != NULL
+        return qt_profitdll_api_symbol(&self.api, name.encode()) != NULL
 
     cdef void *_sim(self, str name) except NULL:
-        cdef void *p = qt_pdll_api_symbol(&self.api, name.encode())
+        cdef void *p = qt_profitdll_api_symbol(&self.api, name.encode())
         if p == NULL:
             raise LibraryLoadError(f"{self.path} does not export {name}: not the simulator",
                                    self.path, (name,))
@@ -417,7 +417,7 @@ cdef class ProfitDLL:
         pb = _w(password, "password")
         cdef qt_ring *m = _ring_ptr(market)
         cdef qt_ring *o = _ring_ptr(orders) if orders is not None else NULL
-        if qt_pdll_feed_attach(m, o) != 0:
+        if qt_profitdll_feed_attach(m, o) != 0:
             raise ValueError("market ring needs 64-byte slots, order ring 256-byte slots")
         self._market = market
         self._orders = orders
@@ -425,17 +425,17 @@ cdef class ProfitDLL:
         cdef int32_t rc
         cdef int r = routing
         cdef int v2 = trades_v2
-        cdef const qt_pdll_wchar *kp = _p(kb)
-        cdef const qt_pdll_wchar *up = _p(ub)
-        cdef const qt_pdll_wchar *pp = _p(pb)
+        cdef const qt_profitdll_wchar *kp = _p(kb)
+        cdef const qt_profitdll_wchar *up = _p(ub)
+        cdef const qt_profitdll_wchar *pp = _p(pb)
         with nogil:
-            rc = qt_pdll_api_login(&self.api, r, v2, kp, up, pp, &failed)
+            rc = qt_profitdll_api_login(&self.api, r, v2, kp, up, pp, &failed)
         del kb, ub, pb
         call = failed.decode() if failed != NULL else "login"
         if rc != 0:
             if call in ("DLLInitializeLogin", "DLLInitializeMarketLogin"):
                 # nothing started: the rings are free again
-                qt_pdll_feed_detach()
+                qt_profitdll_feed_detach()
                 self._market = self._orders = None
             else:
                 self.logged_in = True  # started: finalize() must still run
@@ -457,7 +457,7 @@ cdef class ProfitDLL:
             rc = self.api.DLLFinalize()
         if rc != 0:
             raise error_for(rc, "DLLFinalize")
-        qt_pdll_feed_detach()
+        qt_profitdll_feed_detach()
         self.logged_in = False
         self._market = self._orders = None
         if _session_owner is self:
@@ -468,7 +468,7 @@ cdef class ProfitDLL:
         t = _w(ticker, "ticker")
         e = _w(exchange, "exchange")
         cdef int32_t rc
-        cdef qt_pdll_ticker_request_fn fn
+        cdef qt_profitdll_ticker_request_fn fn
         if call == "SubscribeTicker":
             fn = self.api.SubscribeTicker
         elif call == "UnsubscribeTicker":
@@ -481,8 +481,8 @@ cdef class ProfitDLL:
             fn = self.api.SubscribeOfferBook
         else:
             fn = self.api.UnsubscribeOfferBook
-        cdef const qt_pdll_wchar *tp = _p(t)
-        cdef const qt_pdll_wchar *ep = _p(e)
+        cdef const qt_profitdll_wchar *tp = _p(t)
+        cdef const qt_profitdll_wchar *ep = _p(e)
         with nogil:
             rc = fn(tp, ep)
         check_nresult(rc, f"{call}({ticker}:{exchange})")
@@ -513,10 +513,10 @@ cdef class ProfitDLL:
         s = _w(start, "start")
         n = _w(end, "end")
         cdef int32_t rc
-        cdef const qt_pdll_wchar *tp = _p(t)
-        cdef const qt_pdll_wchar *ep = _p(e)
-        cdef const qt_pdll_wchar *sp = _p(s)
-        cdef const qt_pdll_wchar *np_ = _p(n)
+        cdef const qt_profitdll_wchar *tp = _p(t)
+        cdef const qt_profitdll_wchar *ep = _p(e)
+        cdef const qt_profitdll_wchar *sp = _p(s)
+        cdef const qt_profitdll_wchar *np_ = _p(n)
         with nogil:
             rc = self.api.GetHistoryTrades(tp, ep, sp, np_)
         check_nresult(rc, f"GetHistoryTrades({ticker}:{exchange})")
@@ -551,7 +551,7 @@ cdef class ProfitDLL:
         _account(&o.AccountID, account, keep)
         _asset(&o.AssetID, ticker, exchange, keep)
         pw = _w(password, "password")
-        o.Password = <qt_pdll_wchar *>_p(pw)
+        o.Password = <qt_profitdll_wchar *>_p(pw)
         o.OrderType = <uint8_t>order_type
         o.OrderSide = <uint8_t>side
         o.Price = price
@@ -573,8 +573,8 @@ cdef class ProfitDLL:
         cl = _w(cl_ord_id, "cl_ord_id")
         pw = _w(password, "password")
         c.OrderID.LocalOrderID = local_id
-        c.OrderID.ClOrderID = <qt_pdll_wchar *>_p(cl)
-        c.Password = <qt_pdll_wchar *>_p(pw)
+        c.OrderID.ClOrderID = <qt_profitdll_wchar *>_p(cl)
+        c.Password = <qt_profitdll_wchar *>_p(pw)
         c.Price = price
         c.StopPrice = stop_price
         c.Quantity = quantity
@@ -591,8 +591,8 @@ cdef class ProfitDLL:
         cl = _w(cl_ord_id, "cl_ord_id")
         pw = _w(password, "password")
         c.OrderID.LocalOrderID = local_id
-        c.OrderID.ClOrderID = <qt_pdll_wchar *>_p(cl)
-        c.Password = <qt_pdll_wchar *>_p(pw)
+        c.OrderID.ClOrderID = <qt_profitdll_wchar *>_p(cl)
+        c.Password = <qt_profitdll_wchar *>_p(pw)
         cdef int32_t rc
         with nogil:
             rc = self.api.SendCancelOrderV2(&c)
@@ -604,7 +604,7 @@ cdef class ProfitDLL:
         memset(&c, 0, sizeof(c))
         _account(&c.AccountID, account, keep)
         pw = _w(password, "password")
-        c.Password = <qt_pdll_wchar *>_p(pw)
+        c.Password = <qt_profitdll_wchar *>_p(pw)
         cdef int32_t rc
         with nogil:
             rc = self.api.SendCancelAllOrdersV2(&c)
@@ -623,7 +623,7 @@ cdef class ProfitDLL:
         _account(&z.AccountID, account, keep)
         _asset(&z.AssetID, ticker, exchange, keep)
         pw = _w(password, "password")
-        z.Password = <qt_pdll_wchar *>_p(pw)
+        z.Password = <qt_profitdll_wchar *>_p(pw)
         z.Price = price
         z.PositionType = <uint8_t>position_type
         cdef int64_t rc
@@ -662,7 +662,7 @@ cdef class ProfitDLL:
         memset(&o, 0, sizeof(o))
         o.Version = 1
         o.OrderID.LocalOrderID = local_id
-        o.OrderID.ClOrderID = <qt_pdll_wchar *>_p(cl)
+        o.OrderID.ClOrderID = <qt_profitdll_wchar *>_p(cl)
         cdef int32_t rc
         with nogil:
             rc = self.api.GetOrderDetails(&o)
@@ -673,9 +673,9 @@ cdef class ProfitDLL:
         cdef char *tp = tb
         cdef char *ep = eb
         cdef char *mp = mb
-        o.AssetID.Ticker = <qt_pdll_wchar *>tp
-        o.AssetID.Exchange = <qt_pdll_wchar *>ep
-        o.TextMessage = <qt_pdll_wchar *>mp
+        o.AssetID.Ticker = <qt_profitdll_wchar *>tp
+        o.AssetID.Exchange = <qt_profitdll_wchar *>ep
+        o.TextMessage = <qt_profitdll_wchar *>mp
         with nogil:
             rc = self.api.GetOrderDetails(&o)
         check_nresult(rc, "GetOrderDetails")

@@ -1,8 +1,8 @@
-#include "market/qt_replay.h"
+#include "market/qt_audit.h"
 
 #include <string.h>
 
-void qt_replay_stats_init(qt_replay_stats *st) {
+void qt_audit_stats_init(qt_audit_stats *st) {
     memset(st, 0, sizeof *st);
     st->first_outside_index = -1;
     st->first_crossed_index = -1;
@@ -12,7 +12,7 @@ void qt_replay_stats_init(qt_replay_stats *st) {
     st->last_exch_ns = QT_TIME_NONE;
 }
 
-static void audit_trade(const qt_book *book, const qt_event *e, uint64_t index, qt_replay_stats *st) {
+static void audit_trade(const qt_book *book, const qt_event *e, uint64_t index, qt_audit_stats *st) {
     if ((e->flags & (QT_F_EDIT | QT_F_AFTER_HOURS | QT_F_INVALID)) || e->price == QT_PRICE_NONE ||
         e->qty <= 0) {
         st->trades_skipped++;
@@ -38,7 +38,7 @@ static void audit_trade(const qt_book *book, const qt_event *e, uint64_t index, 
     }
 }
 
-static void audit_book_event(const qt_book *book, uint64_t index, qt_replay_stats *st) {
+static void audit_book_event(const qt_book *book, uint64_t index, qt_audit_stats *st) {
     st->book_events++;
     unsigned state = qt_book_state(book);
     if (state & QT_BOOK_CROSSED) {
@@ -54,7 +54,7 @@ static void audit_book_event(const qt_book *book, uint64_t index, qt_replay_stat
     }
 }
 
-uint64_t qt_replay_audit(qt_book *book, const qt_event *ev, uint64_t n, qt_replay_stats *st) {
+uint64_t qt_audit_apply(qt_book *book, const qt_event *ev, uint64_t n, qt_audit_stats *st) {
     for (uint64_t i = 0; i < n; i++) {
         const qt_event *e = &ev[i];
         uint64_t index = st->records++;

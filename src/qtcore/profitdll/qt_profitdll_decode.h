@@ -7,8 +7,8 @@
  * (Sao Paulo: -180; the caller picks the offset of the session's day).
  *
  * Pure functions and a small state, no allocation, no OS calls. */
-#ifndef QT_PDLL_DECODE_H
-#define QT_PDLL_DECODE_H
+#ifndef QT_PROFITDLL_DECODE_H
+#define QT_PROFITDLL_DECODE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@
 
 /* Local civil time -> UTC ns, or QT_TIME_NONE when a field is out of range
  * (years 1970..9999, leap second 60 accepted as the next second). */
-static inline int64_t qt_pdll_local_to_utc_ns(int64_t y, int64_t mo, int64_t d, int64_t h,
+static inline int64_t qt_profitdll_local_to_utc_ns(int64_t y, int64_t mo, int64_t d, int64_t h,
                                               int64_t mi, int64_t s, int64_t ms,
                                               int32_t utc_offset_min) {
     if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > qt_days_in_month(y, mo) ||
@@ -33,9 +33,9 @@ static inline int64_t qt_pdll_local_to_utc_ns(int64_t y, int64_t mo, int64_t d, 
  * (UTF-16 units, ending at a NUL or after max_units; 1 to 3 fraction
  * digits, more are read as milliseconds and the rest ignored).  Returns UTC
  * ns or QT_TIME_NONE if the text is not such a date. */
-int64_t qt_pdll_parse_date(const uint16_t *s, size_t max_units, int32_t utc_offset_min);
+int64_t qt_profitdll_parse_date(const uint16_t *s, size_t max_units, int32_t utc_offset_min);
 
-typedef struct qt_pdll_decoder {
+typedef struct qt_profitdll_decoder {
     int32_t utc_offset_min;
     int has_pending;      /* a parent whose EXT is still to come */
     qt_event pending;
@@ -45,9 +45,9 @@ typedef struct qt_pdll_decoder {
     uint64_t bad_dates;    /* EXT text that is not a date: parent keeps QT_TIME_NONE */
     uint64_t missing_ext;  /* parent flagged RAW_DATE without its EXT next */
     uint64_t orphan_ext;   /* EXT with no parent before it: dropped */
-} qt_pdll_decoder;
+} qt_profitdll_decoder;
 
-void qt_pdll_decoder_init(qt_pdll_decoder *d, int32_t utc_offset_min);
+void qt_profitdll_decoder_init(qt_profitdll_decoder *d, int32_t utc_offset_min);
 
 /* Resolve n ring records into out (room for n + 1 records): each parent
  * gets the exch_ns of its EXT and loses QT_F_RAW_DATE, EXT records are
@@ -55,10 +55,10 @@ void qt_pdll_decoder_init(qt_pdll_decoder *d, int32_t utc_offset_min);
  * them.  A parent that ends `in` without its EXT is held back and written
  * by the next call (records of one callback may straddle two reads of the
  * ring).  Returns the number of records written. */
-uint64_t qt_pdll_decode(qt_pdll_decoder *d, const qt_event *in, uint64_t n, qt_event *out);
+uint64_t qt_profitdll_decode(qt_profitdll_decoder *d, const qt_event *in, uint64_t n, qt_event *out);
 
 /* End of stream: write a held-back parent (its date never came: counted in
  * missing_ext).  Returns 0 or 1. */
-uint64_t qt_pdll_decode_flush(qt_pdll_decoder *d, qt_event *out);
+uint64_t qt_profitdll_decode_flush(qt_profitdll_decoder *d, qt_event *out);
 
 #endif

@@ -1,13 +1,13 @@
 # cython: freethreading_compatible=False
-"""Replay audit for Python: feeds event arrays through a C price book and
-accumulates the consistency statistics of ``qt_replay.h`` (trades against the
+"""The book audit of a log for Python: feeds event arrays through a C price book and
+accumulates the consistency statistics of ``qt_audit.h`` (trades against the
 touch they met, crossed books, spreads).  The loop runs in C without the GIL;
 Python only hands over chunks of a log."""
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 from book cimport qt_book, qt_book_create, qt_book_deepest, qt_book_destroy
 from events cimport QT_EVENT_SIZE, qt_event
-from replay cimport QT_EV__COUNT, qt_replay_audit, qt_replay_stats, qt_replay_stats_init
+from audit cimport QT_EV__COUNT, qt_audit_apply, qt_audit_stats, qt_audit_stats_init
 
 import numpy as np
 
@@ -21,7 +21,7 @@ cdef class ReplayAudit:
     per side (the Binance capture: 5,170); a level refused for capacity is
     counted in ``book_rejects``."""
     cdef qt_book *_book
-    cdef qt_replay_stats _st
+    cdef qt_audit_stats _st
 
     def __cinit__(self, int64_t tick_units=1, unsigned capacity=65536):
         if tick_units <= 0:
@@ -29,7 +29,7 @@ cdef class ReplayAudit:
         self._book = qt_book_create(tick_units, capacity)
         if self._book == NULL:
             raise MemoryError("cannot create the price book")
-        qt_replay_stats_init(&self._st)
+        qt_audit_stats_init(&self._st)
 
     def __dealloc__(self):
         if self._book != NULL:
@@ -46,7 +46,7 @@ cdef class ReplayAudit:
             return
         cdef const uint8_t[::1] raw = arr.view(np.uint8).reshape(-1)
         with nogil:
-            qt_replay_audit(self._book, <const qt_event *>&raw[0], n, &self._st)
+            qt_audit_apply(self._book, <const qt_event *>&raw[0], n, &self._st)
 
     @property
     def deepest(self) -> tuple[int, int]:
@@ -55,7 +55,7 @@ cdef class ReplayAudit:
 
     @property
     def stats(self) -> dict:
-        """The statistics as a dict (fields of ``qt_replay_stats``; record
+        """The statistics as a dict (fields of ``qt_audit_stats``; record
         counts per type under ``by_type`` keyed by event-type name)."""
         s = self._st
         by_type = {}

@@ -1,4 +1,4 @@
-/* Replay audit, C level (runs under ASan+UBSan in CI): trades judged
+/* Book audit, C level (runs under ASan+UBSan in CI): trades judged
  * against the touch they met, crossing judged at message ends only, skipped
  * trades, refused records, and that chunked calls accumulate exactly like
  * one call. */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "market/qt_replay.h"
+#include "market/qt_audit.h"
 
 #include "qt_check.h"
 
@@ -49,9 +49,9 @@ int main(void) {
 
     qt_book *b = qt_book_create(1, 64);
     CHECK(b);
-    qt_replay_stats st;
-    qt_replay_stats_init(&st);
-    CHECK(qt_replay_audit(b, ev, n - 1, &st) == n - 1);
+    qt_audit_stats st;
+    qt_audit_stats_init(&st);
+    CHECK(qt_audit_apply(b, ev, n - 1, &st) == n - 1);
     CHECK(st.records == n - 1);
     CHECK(st.trades == 3 && st.trades_skipped == 2 && st.trade_qty == 4);
     CHECK(st.trades_at_touch == 1 && st.trades_inside == 1 && st.trades_outside == 1);
@@ -66,22 +66,22 @@ int main(void) {
 
     /* chunked == whole */
     qt_book *b1 = qt_book_create(1, 64), *b2 = qt_book_create(1, 64);
-    qt_replay_stats whole, parts;
-    qt_replay_stats_init(&whole);
-    qt_replay_stats_init(&parts);
-    qt_replay_audit(b1, ev, n, &whole);
-    for (uint64_t i = 0; i < n; i += 3) qt_replay_audit(b2, ev + i, i + 3 <= n ? 3 : n - i, &parts);
+    qt_audit_stats whole, parts;
+    qt_audit_stats_init(&whole);
+    qt_audit_stats_init(&parts);
+    qt_audit_apply(b1, ev, n, &whole);
+    for (uint64_t i = 0; i < n; i += 3) qt_audit_apply(b2, ev + i, i + 3 <= n ? 3 : n - i, &parts);
     CHECK(memcmp(&whole, &parts, sizeof whole) == 0);
     qt_book_destroy(b1);
     qt_book_destroy(b2);
 
     /* a refused record: tick 2 units, price 101 */
     qt_book *b3 = qt_book_create(2, 64);
-    qt_replay_stats st3;
-    qt_replay_stats_init(&st3);
-    qt_replay_audit(b3, &ev[n - 1], 1, &st3);
+    qt_audit_stats st3;
+    qt_audit_stats_init(&st3);
+    qt_audit_apply(b3, &ev[n - 1], 1, &st3);
     CHECK(st3.book_rejects == 1 && st3.book_events == 0);
     qt_book_destroy(b3);
-    puts("test_replay: ok");
+    puts("test_audit: ok");
     return 0;
 }

@@ -1,5 +1,5 @@
-/* Replay audit: runs an event stream through a price book and checks the
- * market it describes is consistent, the check behind `quantumtrader replay`
+/* Book audit: runs an event stream through a price book and checks the
+ * market it describes is consistent, the check behind `quantumtrader audit`
  * and the demo.  A consistent market executes every trade at or inside the
  * touch of the book as it stood just before the trade, and no complete book
  * event leaves the book crossed.
@@ -7,15 +7,15 @@
  * The audit reads the book only between records, so it sees the state a
  * trade met; partial L2 messages (records without QT_F_LAST) are not judged.
  * Accumulates over calls: feed a long log chunk by chunk. */
-#ifndef QT_REPLAY_H
-#define QT_REPLAY_H
+#ifndef QT_AUDIT_H
+#define QT_AUDIT_H
 
 #include <stdint.h>
 
 #include "market/qt_book.h"
 #include "market/qt_events.h"
 
-typedef struct qt_replay_stats {
+typedef struct qt_audit_stats {
     uint64_t records;
     uint64_t by_type[QT_EV__COUNT];
     /* trades of the live stream (not edits, not after-hours, not flagged invalid) */
@@ -39,12 +39,12 @@ typedef struct qt_replay_stats {
     uint64_t spread_samples;     /* book events with both sides present, not crossed */
     int64_t spread_sum;          /* in price units, over those samples */
     int64_t spread_max;
-} qt_replay_stats;
+} qt_audit_stats;
 
-void qt_replay_stats_init(qt_replay_stats *st);
+void qt_audit_stats_init(qt_audit_stats *st);
 
 /* Applies ev[0..n) to the book in order and accumulates into st.  Runs
  * without touching Python; returns the number of records processed (n). */
-uint64_t qt_replay_audit(qt_book *book, const qt_event *ev, uint64_t n, qt_replay_stats *st);
+uint64_t qt_audit_apply(qt_book *book, const qt_event *ev, uint64_t n, qt_audit_stats *st);
 
 #endif

@@ -1,5 +1,5 @@
-/* Consumer-side date decoding of ProfitDLL callback records (qt_pdll_decode.h). */
-#include "profitdll/qt_pdll_decode.h"
+/* Consumer-side date decoding of ProfitDLL callback records (qt_profitdll_decode.h). */
+#include "profitdll/qt_profitdll_decode.h"
 
 #include <string.h>
 
@@ -22,7 +22,7 @@ static int expect(const uint16_t *s, size_t len, size_t *i, uint16_t c) {
     return 1;
 }
 
-int64_t qt_pdll_parse_date(const uint16_t *s, size_t max_units, int32_t utc_offset_min) {
+int64_t qt_profitdll_parse_date(const uint16_t *s, size_t max_units, int32_t utc_offset_min) {
     if (!s) return QT_TIME_NONE;
     size_t len = 0;
     while (len < max_units && s[len] != 0) len++;
@@ -54,19 +54,19 @@ int64_t qt_pdll_parse_date(const uint16_t *s, size_t max_units, int32_t utc_offs
             for (; nd < 3; nd++) ms *= 10;
         }
     }
-    return qt_pdll_local_to_utc_ns(y, mo, d, h, mi, sec, ms, utc_offset_min);
+    return qt_profitdll_local_to_utc_ns(y, mo, d, h, mi, sec, ms, utc_offset_min);
 }
 
-void qt_pdll_decoder_init(qt_pdll_decoder *d, int32_t utc_offset_min) {
+void qt_profitdll_decoder_init(qt_profitdll_decoder *d, int32_t utc_offset_min) {
     memset(d, 0, sizeof(*d));
     d->utc_offset_min = utc_offset_min;
     d->daily_exch_ns = QT_TIME_NONE;
 }
 
-static void apply_ext(qt_pdll_decoder *d, qt_event *parent, const qt_event *ext) {
+static void apply_ext(qt_profitdll_decoder *d, qt_event *parent, const qt_event *ext) {
     uint16_t units[QT_EVENT_SIZE / 2];
     memcpy(units, (const uint8_t *)ext + 8, QT_EVENT_SIZE - 8);
-    int64_t t = qt_pdll_parse_date(units, (QT_EVENT_SIZE - 8) / 2, d->utc_offset_min);
+    int64_t t = qt_profitdll_parse_date(units, (QT_EVENT_SIZE - 8) / 2, d->utc_offset_min);
     if (t == QT_TIME_NONE)
         d->bad_dates++;
     else
@@ -76,14 +76,14 @@ static void apply_ext(qt_pdll_decoder *d, qt_event *parent, const qt_event *ext)
 }
 
 /* A parent is complete: remember a DAILY's time for the records after it. */
-static void emitted(qt_pdll_decoder *d, const qt_event *e) {
+static void emitted(qt_profitdll_decoder *d, const qt_event *e) {
     if (e->type == QT_EV_DAILY) {
         d->daily_exch_ns = e->exch_ns;
         d->daily_instrument = e->instrument;
     }
 }
 
-uint64_t qt_pdll_decode(qt_pdll_decoder *d, const qt_event *in, uint64_t n, qt_event *out) {
+uint64_t qt_profitdll_decode(qt_profitdll_decoder *d, const qt_event *in, uint64_t n, qt_event *out) {
     uint64_t w = 0, i = 0;
     if (d->has_pending) {
         d->has_pending = 0;
@@ -134,7 +134,7 @@ uint64_t qt_pdll_decode(qt_pdll_decoder *d, const qt_event *in, uint64_t n, qt_e
     return w;
 }
 
-uint64_t qt_pdll_decode_flush(qt_pdll_decoder *d, qt_event *out) {
+uint64_t qt_profitdll_decode_flush(qt_profitdll_decoder *d, qt_event *out) {
     if (!d->has_pending) return 0;
     d->has_pending = 0;
     d->missing_ext++;

@@ -1,4 +1,4 @@
-/* ProfitDLL callback entry points (qt_pdll_feed.h).
+/* ProfitDLL callback entry points (qt_profitdll_feed.h).
  *
  * Runs on the DLL's ConnectorThread, which also delivers every other piece
  * of market data: each entry point copies, converts a few numbers and
@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "platform/qt_atomic.h"
-#include "profitdll/qt_pdll_decode.h"
-#include "profitdll/qt_pdll_feed.h"
+#include "profitdll/qt_profitdll_decode.h"
+#include "profitdll/qt_profitdll_feed.h"
 #include "market/qt_ring.h"
 
 typedef struct feed_instrument {
-    qt_pdll_wchar ticker[QT_PDLL_TICKER_MAX + 1];
+    qt_profitdll_wchar ticker[QT_PROFITDLL_TICKER_MAX + 1];
     uint32_t len;
     uint16_t id;
     double price_unit;
@@ -25,10 +25,10 @@ typedef struct feed_snapshot {
     uint8_t done; /* sides whose OB_LAST_PACKET has arrived */
 } feed_snapshot;
 
-typedef _Atomic(qt_pdll_TranslateTrade_fn) atomic_translate_fn;
-typedef _Atomic(qt_pdll_FreePointer_fn) atomic_free_fn;
-typedef _Atomic(qt_pdll_GetOrderDetails_fn) atomic_details_fn;
-typedef _Atomic(qt_pdll_GetServerClock_fn) atomic_clock_fn;
+typedef _Atomic(qt_profitdll_TranslateTrade_fn) atomic_translate_fn;
+typedef _Atomic(qt_profitdll_FreePointer_fn) atomic_free_fn;
+typedef _Atomic(qt_profitdll_GetOrderDetails_fn) atomic_details_fn;
+typedef _Atomic(qt_profitdll_GetServerClock_fn) atomic_clock_fn;
 
 static struct feed {
     _Atomic(qt_ring *) market;
@@ -38,8 +38,8 @@ static struct feed {
     qt_atomic_u64 foreign_calls;
 
     qt_atomic_u32 n_instruments; /* published with release after the entry is written */
-    feed_instrument inst[QT_PDLL_MAX_INSTRUMENTS];
-    feed_snapshot snap[QT_PDLL_MAX_INSTRUMENTS];
+    feed_instrument inst[QT_PROFITDLL_MAX_INSTRUMENTS];
+    feed_snapshot snap[QT_PROFITDLL_MAX_INSTRUMENTS];
     uint32_t last_hit;
 
     atomic_translate_fn translate;
@@ -57,7 +57,7 @@ static struct feed {
     uint32_t staged;
 
     /* counters: written under the lock with relaxed stores, read anywhere */
-    qt_atomic_u64 calls[QT_PDLL_CB__COUNT];
+    qt_atomic_u64 calls[QT_PROFITDLL_CB__COUNT];
     qt_atomic_u64 records, records_dropped, gaps_reported, invalid, unknown_instrument,
         detached_calls, bad_arrays, arrays_freed, free_errors, levels_truncated, translate_errors,
         history_trades, history_done, order_updates, order_detail_errors, order_ring_lost,
@@ -66,15 +66,15 @@ static struct feed {
     qt_atomic_i32 conn_state[4];
 
     /* scratch: slot 0 is kept for a FEED_GAP in front of the staged records */
-    qt_event scratch[1 + QT_PDLL_BOOK_SCRATCH + 8];
+    qt_event scratch[1 + QT_PROFITDLL_BOOK_SCRATCH + 8];
 } g = {
-    .order_out_version = QT_PDLL_ORDER_OUT_VERSION,
+    .order_out_version = QT_PROFITDLL_ORDER_OUT_VERSION,
     .utc_offset_min = -180,
     .history_progress = -1,
     .conn_state = {-1, -1, -1, -1},
 };
 
-#define STAGE_CAP (QT_PDLL_BOOK_SCRATCH + 8)
+#define STAGE_CAP (QT_PROFITDLL_BOOK_SCRATCH + 8)
 
 static inline void bump(qt_atomic_u64 *c, uint64_t n) {
     qt_store_relaxed(c, qt_load_relaxed(c) + n);
@@ -134,13 +134,13 @@ static inline qt_event *stage(uint8_t type, uint16_t instrument) {
 static inline uint32_t stage_room(void) { return STAGE_CAP - g.staged; }
 
 /* Raw UTF-16 date after its parent. */
-static void stage_date(qt_event *parent, const qt_pdll_wchar *date) {
+static void stage_date(qt_event *parent, const qt_profitdll_wchar *date) {
     if (!date) return;
     parent->flags |= QT_F_RAW_DATE;
     qt_event *x = stage(QT_EV_EXT, parent->instrument);
-    uint16_t units[QT_PDLL_EXT_UNITS];
+    uint16_t units[QT_PROFITDLL_EXT_UNITS];
     memset(units, 0, sizeof(units));
-    for (int i = 0; i < QT_PDLL_EXT_UNITS && date[i]; i++) units[i] = date[i];
+    for (int i = 0; i < QT_PROFITDLL_EXT_UNITS && date[i]; i++) units[i] = date[i];
     memcpy((uint8_t *)x + 8, units, sizeof(units));
 }
 
@@ -166,7 +166,7 @@ static void commit(qt_ring *r, int64_t recv_ns) {
         qt_event *gap = &g.scratch[0];
         memset(gap, 0, sizeof(*gap));
         gap->type = QT_EV_FEED_GAP;
-        gap->instrument = QT_PDLL_ALL_INSTRUMENTS;
+        gap->instrument = QT_PROFITDLL_ALL_INSTRUMENTS;
         gap->seq = ++g.seq;
         gap->recv_ns = recv_ns;
         gap->exch_ns = QT_TIME_NONE;
@@ -201,7 +201,7 @@ static void commit(qt_ring *r, int64_t recv_ns) {
 /* ------------------------------------------------------------------ */
 /* instruments and values                                             */
 
-static size_t wlen(const qt_pdll_wchar *s, size_t max) {
+static size_t wlen(const qt_profitdll_wchar *s, size_t max) {
     size_t n = 0;
     if (!s) return 0;
     while (n <= max && s[n]) n++;
@@ -209,11 +209,11 @@ static size_t wlen(const qt_pdll_wchar *s, size_t max) {
 }
 
 /* Table slot of a ticker, or -1 (counted). */
-static int find_instrument(const qt_pdll_wchar *ticker) {
+static int find_instrument(const qt_profitdll_wchar *ticker) {
     uint32_t n = qt_load_acquire(&g.n_instruments);
     if (!ticker) goto unknown;
-    size_t len = wlen(ticker, QT_PDLL_TICKER_MAX);
-    if (len > QT_PDLL_TICKER_MAX) goto unknown;
+    size_t len = wlen(ticker, QT_PROFITDLL_TICKER_MAX);
+    if (len > QT_PROFITDLL_TICKER_MAX) goto unknown;
     uint32_t h = g.last_hit;
     if (h < n && g.inst[h].len == len && memcmp(g.inst[h].ticker, ticker, len * 2) == 0)
         return (int)h;
@@ -256,12 +256,12 @@ static inline void set_optional_price(qt_event *e, int64_t *out, double price, d
  * callbacks carry no time of their own; this one makes their records' time
  * windows mean the same live as in a recording. */
 static int64_t server_time_ns(void) {
-    qt_pdll_GetServerClock_fn clock = atomic_load_explicit(&g.server_clock, memory_order_acquire);
+    qt_profitdll_GetServerClock_fn clock = atomic_load_explicit(&g.server_clock, memory_order_acquire);
     double tdatetime;
     int32_t y, mo, d, h, mi, s, ms;
     int64_t t = QT_TIME_NONE;
     if (clock && clock(&tdatetime, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK)
-        t = qt_pdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, qt_load_relaxed(&g.utc_offset_min));
+        t = qt_profitdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, qt_load_relaxed(&g.utc_offset_min));
     if (t == QT_TIME_NONE) bump(&g.clock_errors, 1);
     return t;
 }
@@ -277,7 +277,7 @@ static void stamp_staged(int64_t t) {
 }
 
 static int64_t systemtime_ns(const TSystemTime *t) {
-    return qt_pdll_local_to_utc_ns(t->wYear, t->wMonth, t->wDay, t->wHour, t->wMinute, t->wSecond,
+    return qt_profitdll_local_to_utc_ns(t->wYear, t->wMonth, t->wDay, t->wHour, t->wMinute, t->wSecond,
                                    t->wMilliseconds, qt_load_relaxed(&g.utc_offset_min));
 }
 
@@ -293,36 +293,36 @@ static void push_order_update(const qt_order_update *u) {
         bump(&g.order_ring_lost, 1); /* the ring is now marked overflowed for good */
 }
 
-void QT_PDLL_CALL qt_pdll_on_state(int32_t conn_type, int32_t result) {
+void QT_PROFITDLL_CALL qt_profitdll_on_state(int32_t conn_type, int32_t result) {
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_STATE);
+    qt_ring *r = enter(QT_PROFITDLL_CB_STATE);
     if (!r) return;
     if (conn_type >= 0 && conn_type < 4) qt_store_relaxed(&g.conn_state[conn_type], result);
-    qt_event *e = stage(QT_EV_CONN_STATE, QT_PDLL_ALL_INSTRUMENTS);
+    qt_event *e = stage(QT_EV_CONN_STATE, QT_PROFITDLL_ALL_INSTRUMENTS);
     e->a = conn_type;
     e->b = result;
     if (conn_type < 0 || conn_type > 3) flag_invalid(e);
-    if (conn_type == QT_PDLL_CONN_MARKET_DATA) {
-        if (result == QT_PDLL_MARKET_CONNECTED) {
+    if (conn_type == QT_PROFITDLL_CONN_MARKET_DATA) {
+        if (result == QT_PROFITDLL_MARKET_CONNECTED) {
             g.market_up = 1;
         } else if (g.market_up) {
             g.market_up = 0;
-            qt_event *gap = stage(QT_EV_FEED_GAP, QT_PDLL_ALL_INSTRUMENTS);
+            qt_event *gap = stage(QT_EV_FEED_GAP, QT_PROFITDLL_ALL_INSTRUMENTS);
             gap->a = QT_GAP_DISCONNECT;
             gap->ref = -1;
             gap->qty = -1;
             /* a full book cut by the drop is resent whole after reconnecting */
             memset(g.snap, 0, sizeof(g.snap));
         }
-    } else if (conn_type == QT_PDLL_CONN_ROUTING) {
-        if (result == QT_PDLL_ROUTING_BROKER_CONNECTED) {
+    } else if (conn_type == QT_PROFITDLL_CONN_ROUTING) {
+        if (result == QT_PROFITDLL_ROUTING_BROKER_CONNECTED) {
             g.routing_up = 1;
         } else if (g.routing_up) {
             g.routing_up = 0;
             qt_order_update u;
             memset(&u, 0, sizeof(u));
             u.type = QT_OU_VENUE_LOST;
-            u.instrument = QT_PDLL_ALL_INSTRUMENTS;
+            u.instrument = QT_PROFITDLL_ALL_INSTRUMENTS;
             u.seq = ++g.order_seq;
             u.recv_ns = now;
             u.exch_ns = QT_TIME_NONE;
@@ -337,7 +337,7 @@ void QT_PDLL_CALL qt_pdll_on_state(int32_t conn_type, int32_t result) {
 /* ------------------------------------------------------------------ */
 /* trades                                                             */
 
-static void stage_trade_v1(int slot, const qt_pdll_wchar *date, uint32_t trade_number,
+static void stage_trade_v1(int slot, const qt_profitdll_wchar *date, uint32_t trade_number,
                            double price, int32_t qty, int32_t buy_agent, int32_t sell_agent,
                            int32_t trade_type, uint8_t flags) {
     const feed_instrument *in = &g.inst[slot];
@@ -354,13 +354,13 @@ static void stage_trade_v1(int slot, const qt_pdll_wchar *date, uint32_t trade_n
     stage_date(e, date);
 }
 
-void QT_PDLL_CALL qt_pdll_on_trade(TAssetID asset, qt_pdll_str date, uint32_t trade_number,
+void QT_PROFITDLL_CALL qt_profitdll_on_trade(TAssetID asset, qt_profitdll_str date, uint32_t trade_number,
                                    double price, double volume, int32_t qty, int32_t buy_agent,
                                    int32_t sell_agent, int32_t trade_type,
-                                   qt_pdll_wchar is_edit) {
+                                   qt_profitdll_wchar is_edit) {
     (void)volume; /* price * qty * multiplier: derived, not stored */
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_TRADE);
+    qt_ring *r = enter(QT_PROFITDLL_CB_TRADE);
     if (!r) return;
     int slot = find_instrument(asset.ticker);
     if (slot >= 0)
@@ -369,13 +369,13 @@ void QT_PDLL_CALL qt_pdll_on_trade(TAssetID asset, qt_pdll_str date, uint32_t tr
     commit(r, now);
 }
 
-void QT_PDLL_CALL qt_pdll_on_history_trade(TAssetID asset, qt_pdll_str date,
+void QT_PROFITDLL_CALL qt_profitdll_on_history_trade(TAssetID asset, qt_profitdll_str date,
                                            uint32_t trade_number, double price, double volume,
                                            int32_t qty, int32_t buy_agent, int32_t sell_agent,
                                            int32_t trade_type) {
     (void)volume;
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_HISTORY_TRADE);
+    qt_ring *r = enter(QT_PROFITDLL_CB_HISTORY_TRADE);
     if (!r) return;
     int slot = find_instrument(asset.ticker);
     if (slot >= 0) {
@@ -397,10 +397,10 @@ static void trade_v2(int cb, TConnectorAssetIdentifier asset, const void *trade,
         commit(r, now);
         return;
     }
-    qt_pdll_TranslateTrade_fn translate = atomic_load_explicit(&g.translate, memory_order_acquire);
+    qt_profitdll_TranslateTrade_fn translate = atomic_load_explicit(&g.translate, memory_order_acquire);
     TConnectorTrade t;
     memset(&t, 0, sizeof(t));
-    t.Version = QT_PDLL_TRADE_VERSION;
+    t.Version = QT_PROFITDLL_TRADE_VERSION;
     if (!trade || !translate || translate(trade, &t) != NL_OK) {
         /* the last packet of a history answer may carry no trade */
         if (trade || !(flags & TC_LAST_PACKET)) bump(&g.translate_errors, 1);
@@ -427,20 +427,20 @@ static void trade_v2(int cb, TConnectorAssetIdentifier asset, const void *trade,
     commit(r, now);
 }
 
-void QT_PDLL_CALL qt_pdll_on_trade_v2(TConnectorAssetIdentifier asset, const void *trade,
+void QT_PROFITDLL_CALL qt_profitdll_on_trade_v2(TConnectorAssetIdentifier asset, const void *trade,
                                       uint32_t flags) {
-    trade_v2(QT_PDLL_CB_TRADE_V2, asset, trade, flags, 0);
+    trade_v2(QT_PROFITDLL_CB_TRADE_V2, asset, trade, flags, 0);
 }
 
-void QT_PDLL_CALL qt_pdll_on_history_trade_v2(TConnectorAssetIdentifier asset,
+void QT_PROFITDLL_CALL qt_profitdll_on_history_trade_v2(TConnectorAssetIdentifier asset,
                                               const void *trade, uint32_t flags) {
-    trade_v2(QT_PDLL_CB_HISTORY_TRADE_V2, asset, trade, flags, 1);
+    trade_v2(QT_PROFITDLL_CB_HISTORY_TRADE_V2, asset, trade, flags, 1);
 }
 
 /* ------------------------------------------------------------------ */
 /* daily, tiny book, phase, progress                                  */
 
-void QT_PDLL_CALL qt_pdll_on_daily(TAssetID asset, qt_pdll_str date, double open, double high,
+void QT_PROFITDLL_CALL qt_profitdll_on_daily(TAssetID asset, qt_profitdll_str date, double open, double high,
                                    double low, double close, double volume, double adjust,
                                    double max_limit, double min_limit, double volume_buyer,
                                    double volume_seller, int32_t qty, int32_t trades,
@@ -451,7 +451,7 @@ void QT_PDLL_CALL qt_pdll_on_daily(TAssetID asset, qt_pdll_str date, double open
     (void)volume, (void)adjust, (void)volume_buyer, (void)volume_seller, (void)qty_buyer;
     (void)qty_seller, (void)trades_buyer, (void)trades_seller;
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_DAILY);
+    qt_ring *r = enter(QT_PROFITDLL_CB_DAILY);
     if (!r) return;
     int slot = find_instrument(asset.ticker);
     if (slot >= 0) {
@@ -474,9 +474,9 @@ void QT_PDLL_CALL qt_pdll_on_daily(TAssetID asset, qt_pdll_str date, double open
     commit(r, now);
 }
 
-void QT_PDLL_CALL qt_pdll_on_tiny_book(TAssetID asset, double price, int32_t qty, int32_t side) {
+void QT_PROFITDLL_CALL qt_profitdll_on_tiny_book(TAssetID asset, double price, int32_t qty, int32_t side) {
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_TINY_BOOK);
+    qt_ring *r = enter(QT_PROFITDLL_CB_TINY_BOOK);
     if (!r) return;
     int slot = find_instrument(asset.ticker);
     if (slot >= 0) {
@@ -491,9 +491,9 @@ void QT_PDLL_CALL qt_pdll_on_tiny_book(TAssetID asset, double price, int32_t qty
     commit(r, now);
 }
 
-void QT_PDLL_CALL qt_pdll_on_ticker_state(TAssetID asset, qt_pdll_str date, int32_t state) {
+void QT_PROFITDLL_CALL qt_profitdll_on_ticker_state(TAssetID asset, qt_profitdll_str date, int32_t state) {
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_TICKER_STATE);
+    qt_ring *r = enter(QT_PROFITDLL_CB_TICKER_STATE);
     if (!r) return;
     int slot = find_instrument(asset.ticker);
     if (slot >= 0) {
@@ -505,9 +505,9 @@ void QT_PDLL_CALL qt_pdll_on_ticker_state(TAssetID asset, qt_pdll_str date, int3
     commit(r, now);
 }
 
-void QT_PDLL_CALL qt_pdll_on_progress(TAssetID asset, int32_t progress) {
+void QT_PROFITDLL_CALL qt_profitdll_on_progress(TAssetID asset, int32_t progress) {
     (void)asset;
-    qt_ring *r = enter(QT_PDLL_CB_PROGRESS);
+    qt_ring *r = enter(QT_PROFITDLL_CB_PROGRESS);
     if (!r) return;
     atomic_store_explicit(&g.history_progress, (int64_t)progress, memory_order_release);
     unlock();
@@ -519,21 +519,21 @@ void QT_PDLL_CALL qt_pdll_on_progress(TAssetID asset, int32_t progress) {
 /* Read an array's header; 1 if count and size agree with `min_bytes`
  * (the size of `count` entries plus header and trailer). */
 static int array_header(const void *arr, int32_t *count, int32_t *size) {
-    qt_pdll_book_array_header h;
+    qt_profitdll_book_array_header h;
     memcpy(&h, arr, sizeof(h));
     *count = h.count;
     *size = h.size_bytes;
-    return h.count >= 0 && h.size_bytes >= (int32_t)(sizeof(h) + QT_PDLL_BOOK_TRAILER_SIZE);
+    return h.count >= 0 && h.size_bytes >= (int32_t)(sizeof(h) + QT_PROFITDLL_BOOK_TRAILER_SIZE);
 }
 
 static int32_t array_size(const void *arr) {
-    qt_pdll_book_array_header h;
+    qt_profitdll_book_array_header h;
     memcpy(&h, arr, sizeof(h));
     return h.size_bytes;
 }
 
 static void free_array(void *arr, int32_t size) {
-    qt_pdll_FreePointer_fn fp = atomic_load_explicit(&g.free_pointer, memory_order_acquire);
+    qt_profitdll_FreePointer_fn fp = atomic_load_explicit(&g.free_pointer, memory_order_acquire);
     if (!fp) return;
     if (fp(arr, size) != NL_OK) bump(&g.free_errors, 1);
     bump(&g.arrays_freed, 1);
@@ -548,7 +548,7 @@ static void free_arrays(void *sell_array, void *buy_array) {
 
 /* An incremental book action the DLL's rules cannot produce. */
 static int bad_book_action(int32_t action, int32_t side, int32_t position) {
-    return action < 0 || action > QT_PDLL_BA_DELETE_FROM || side < 0 || side > 1 || position < 0;
+    return action < 0 || action > QT_PROFITDLL_BA_DELETE_FROM || side < 0 || side > 1 || position < 0;
 }
 
 /* One side of a price-book full book: L2 levels staged; returns the
@@ -557,19 +557,19 @@ static int64_t stage_price_array(const feed_instrument *in, int side, const void
                                  int *truncated) {
     int32_t count, size;
     if (!array_header(arr, &count, &size) ||
-        (int64_t)count * (int64_t)sizeof(qt_pdll_price_book_entry) >
-            (int64_t)size - (int64_t)sizeof(qt_pdll_book_array_header) - QT_PDLL_BOOK_TRAILER_SIZE) {
+        (int64_t)count * (int64_t)sizeof(qt_profitdll_price_book_entry) >
+            (int64_t)size - (int64_t)sizeof(qt_profitdll_book_array_header) - QT_PROFITDLL_BOOK_TRAILER_SIZE) {
         bump(&g.bad_arrays, 1);
         return -1;
     }
-    const uint8_t *p = (const uint8_t *)arr + sizeof(qt_pdll_book_array_header);
-    for (int32_t i = 0; i < count; i++, p += sizeof(qt_pdll_price_book_entry)) {
+    const uint8_t *p = (const uint8_t *)arr + sizeof(qt_profitdll_book_array_header);
+    for (int32_t i = 0; i < count; i++, p += sizeof(qt_profitdll_price_book_entry)) {
         if (stage_room() < 2) { /* keep one for SNAPSHOT_END */
             bump(&g.levels_truncated, (uint64_t)(count - i));
             *truncated = 1;
             break;
         }
-        qt_pdll_price_book_entry en;
+        qt_profitdll_price_book_entry en;
         memcpy(&en, p, sizeof(en));
         qt_event *e = stage(QT_EV_L2_LEVEL, in->id);
         e->side = (uint8_t)side;
@@ -579,8 +579,8 @@ static int64_t stage_price_array(const feed_instrument *in, int side, const void
             flag_invalid(e);
     }
     uint32_t flags;
-    memcpy(&flags, (const uint8_t *)arr + sizeof(qt_pdll_book_array_header) +
-                       (size_t)count * sizeof(qt_pdll_price_book_entry),
+    memcpy(&flags, (const uint8_t *)arr + sizeof(qt_profitdll_book_array_header) +
+                       (size_t)count * sizeof(qt_profitdll_price_book_entry),
            sizeof(flags));
     return flags;
 }
@@ -632,11 +632,11 @@ static void price_full_book(int slot, void *sell_array, void *buy_array) {
         if (arr[s]) free_array(arr[s], sizes[s]);
 }
 
-void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t position,
+void QT_PROFITDLL_CALL qt_profitdll_on_price_book(TAssetID asset, int32_t action, int32_t position,
                                         int32_t side, int32_t qty, int32_t count, double price,
                                         void *sell_array, void *buy_array) {
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_PRICE_BOOK);
+    qt_ring *r = enter(QT_PROFITDLL_CB_PRICE_BOOK);
     if (!r) {
         /* the arrays are ours to free even when nobody listens */
         lock();
@@ -647,7 +647,7 @@ void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t 
     int slot = find_instrument(asset.ticker);
     if (slot < 0) {
         free_arrays(sell_array, buy_array);
-    } else if (action == QT_PDLL_BA_FULL_BOOK) {
+    } else if (action == QT_PROFITDLL_BA_FULL_BOOK) {
         price_full_book(slot, sell_array, buy_array);
     } else {
         const feed_instrument *in = &g.inst[slot];
@@ -656,12 +656,12 @@ void QT_PDLL_CALL qt_pdll_on_price_book(TAssetID asset, int32_t action, int32_t 
         e->side = (uint8_t)side;
         e->a = position;
         int bad = bad_book_action(action, side, position);
-        if (action == QT_PDLL_BA_ADD || action == QT_PDLL_BA_EDIT) {
+        if (action == QT_PROFITDLL_BA_ADD || action == QT_PROFITDLL_BA_EDIT) {
             e->qty = qty;
             e->b = count;
             bad |= qty <= 0 || count < 0;
         }
-        if (action == QT_PDLL_BA_ADD && !set_price(&e->price, price, in->price_unit)) bad = 1;
+        if (action == QT_PROFITDLL_BA_ADD && !set_price(&e->price, price, in->price_unit)) bad = 1;
         if (bad) flag_invalid(e);
         /* arrays come with full books only; free strays all the same */
         free_arrays(sell_array, buy_array);
@@ -678,11 +678,11 @@ static void stage_offer_array(const feed_instrument *in, int side, const void *a
         return;
     }
     const uint8_t *base = (const uint8_t *)arr;
-    size_t at = sizeof(qt_pdll_book_array_header);
-    size_t end = (size_t)size - QT_PDLL_BOOK_TRAILER_SIZE;
+    size_t at = sizeof(qt_profitdll_book_array_header);
+    size_t end = (size_t)size - QT_PROFITDLL_BOOK_TRAILER_SIZE;
     qt_event *last = NULL;
     for (int32_t i = 0; i < count; i++) {
-        qt_pdll_offer_book_entry en;
+        qt_profitdll_offer_book_entry en;
         if (at + sizeof(en) > end) {
             bump(&g.bad_arrays, 1);
             return;
@@ -713,14 +713,14 @@ static void stage_offer_array(const feed_instrument *in, int side, const void *a
     if (last && (flags & OB_LAST_PACKET)) last->flags |= QT_F_LAST;
 }
 
-void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t position,
+void QT_PROFITDLL_CALL qt_profitdll_on_offer_book(TAssetID asset, int32_t action, int32_t position,
                                         int32_t side, int32_t qty, int32_t agent,
-                                        int64_t offer_id, double price, qt_pdll_wchar has_price,
-                                        qt_pdll_wchar has_qty, qt_pdll_wchar has_date,
-                                        qt_pdll_wchar has_offer_id, qt_pdll_wchar has_agent,
-                                        qt_pdll_str date, void *sell_array, void *buy_array) {
+                                        int64_t offer_id, double price, qt_profitdll_wchar has_price,
+                                        qt_profitdll_wchar has_qty, qt_profitdll_wchar has_date,
+                                        qt_profitdll_wchar has_offer_id, qt_profitdll_wchar has_agent,
+                                        qt_profitdll_str date, void *sell_array, void *buy_array) {
     int64_t now = qt_monotonic_ns();
-    qt_ring *r = enter(QT_PDLL_CB_OFFER_BOOK);
+    qt_ring *r = enter(QT_PROFITDLL_CB_OFFER_BOOK);
     if (!r) {
         lock();
         free_arrays(sell_array, buy_array);
@@ -728,7 +728,7 @@ void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t 
         return;
     }
     int slot = find_instrument(asset.ticker);
-    if (slot >= 0 && action == QT_PDLL_BA_FULL_BOOK) {
+    if (slot >= 0 && action == QT_PROFITDLL_BA_FULL_BOOK) {
         const feed_instrument *in = &g.inst[slot];
         if (buy_array) stage_offer_array(in, QT_SIDE_BUY, buy_array);
         if (sell_array) stage_offer_array(in, QT_SIDE_SELL, sell_array);
@@ -750,7 +750,7 @@ void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t 
         e->aux = has;
         int bad = bad_book_action(action, side, position);
         /* an edit's qty is a delta and may be negative */
-        if (has_qty && action == QT_PDLL_BA_ADD && qty <= 0) bad = 1;
+        if (has_qty && action == QT_PROFITDLL_BA_ADD && qty <= 0) bad = 1;
         if (has_price && !set_price(&e->price, price, in->price_unit)) bad = 1;
         if (bad) flag_invalid(e);
         if (has_date) stage_date(e, date);
@@ -763,11 +763,11 @@ void QT_PDLL_CALL qt_pdll_on_offer_book(TAssetID asset, int32_t action, int32_t 
 /* ------------------------------------------------------------------ */
 /* orders                                                             */
 
-void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
+void QT_PROFITDLL_CALL qt_profitdll_on_order(TConnectorOrderIdentifier order) {
     int64_t now = qt_monotonic_ns();
     check_thread();
     lock();
-    bump(&g.calls[QT_PDLL_CB_ORDER], 1);
+    bump(&g.calls[QT_PROFITDLL_CB_ORDER], 1);
     int attached = atomic_load_explicit(&g.orders, memory_order_acquire) != NULL;
     if (!attached) bump(&g.detached_calls, 1);
     unlock();
@@ -777,7 +777,7 @@ void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
     qt_order_update u;
     memset(&u, 0, sizeof(u));
     u.type = QT_OU_ORDER;
-    u.instrument = QT_PDLL_ALL_INSTRUMENTS;
+    u.instrument = QT_PROFITDLL_ALL_INSTRUMENTS;
     u.recv_ns = now;
     u.exch_ns = QT_TIME_NONE;
     u.local_id = order.LocalOrderID;
@@ -789,7 +789,7 @@ void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
     if (cl) memcpy(u.cl_ord_id, order.ClOrderID, cl * 2);
     u.cl_ord_id_len = (uint8_t)cl;
 
-    qt_pdll_GetOrderDetails_fn details =
+    qt_profitdll_GetOrderDetails_fn details =
         atomic_load_explicit(&g.get_details, memory_order_acquire);
     TConnectorOrderOut o;
     memset(&o, 0, sizeof(o));
@@ -804,7 +804,7 @@ void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
     }
     /* second call with buffers for the strings whose lengths the first
      * reported; a string longer than our buffer is not asked for */
-    qt_pdll_wchar ticker[64], exchange[16], text[512];
+    qt_profitdll_wchar ticker[64], exchange[16], text[512];
     if (rc == NL_OK) {
         o.AssetID.Ticker = o.AssetID.TickerLength >= 0 && o.AssetID.TickerLength < 64 ? ticker : NULL;
         if (!o.AssetID.Ticker) o.AssetID.TickerLength = 0;
@@ -835,7 +835,7 @@ void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
         if (o.AssetID.Ticker) {
             ticker[63] = 0;
             uint32_t n = qt_load_acquire(&g.n_instruments);
-            size_t len = wlen(ticker, QT_PDLL_TICKER_MAX);
+            size_t len = wlen(ticker, QT_PROFITDLL_TICKER_MAX);
             for (uint32_t i = 0; i < n; i++)
                 if (g.inst[i].len == len && memcmp(g.inst[i].ticker, ticker, len * 2) == 0)
                     u.instrument = g.inst[i].id;
@@ -851,17 +851,17 @@ void QT_PDLL_CALL qt_pdll_on_order(TConnectorOrderIdentifier order) {
 /* ------------------------------------------------------------------ */
 /* configuration and counters                                         */
 
-void qt_pdll_feed_set_accessors(qt_pdll_TranslateTrade_fn translate_trade,
-                                qt_pdll_FreePointer_fn free_pointer,
-                                qt_pdll_GetOrderDetails_fn get_order_details,
-                                qt_pdll_GetServerClock_fn get_server_clock) {
+void qt_profitdll_feed_set_accessors(qt_profitdll_TranslateTrade_fn translate_trade,
+                                qt_profitdll_FreePointer_fn free_pointer,
+                                qt_profitdll_GetOrderDetails_fn get_order_details,
+                                qt_profitdll_GetServerClock_fn get_server_clock) {
     atomic_store_explicit(&g.translate, translate_trade, memory_order_release);
     atomic_store_explicit(&g.free_pointer, free_pointer, memory_order_release);
     atomic_store_explicit(&g.get_details, get_order_details, memory_order_release);
     atomic_store_explicit(&g.server_clock, get_server_clock, memory_order_release);
 }
 
-int qt_pdll_feed_attach(qt_ring *market, qt_ring *orders) {
+int qt_profitdll_feed_attach(qt_ring *market, qt_ring *orders) {
     if (!market || market->slot_size != QT_EVENT_SIZE) return -1;
     if (orders && orders->slot_size != QT_ORDER_UPDATE_SIZE) return -1;
     lock();
@@ -871,7 +871,7 @@ int qt_pdll_feed_attach(qt_ring *market, qt_ring *orders) {
     return 0;
 }
 
-void qt_pdll_feed_detach(void) {
+void qt_profitdll_feed_detach(void) {
     lock(); /* a callback in flight holds it until it has pushed */
     atomic_store_explicit(&g.market, NULL, memory_order_release);
     atomic_store_explicit(&g.orders, NULL, memory_order_release);
@@ -884,10 +884,10 @@ void qt_pdll_feed_detach(void) {
     unlock();
 }
 
-int qt_pdll_feed_add_instrument(const qt_pdll_wchar *ticker, uint16_t id, double price_unit) {
-    size_t len = wlen(ticker, QT_PDLL_TICKER_MAX);
-    if (!ticker || len == 0 || len > QT_PDLL_TICKER_MAX || !(price_unit > 0.0) ||
-        !isfinite(price_unit) || id == QT_PDLL_ALL_INSTRUMENTS)
+int qt_profitdll_feed_add_instrument(const qt_profitdll_wchar *ticker, uint16_t id, double price_unit) {
+    size_t len = wlen(ticker, QT_PROFITDLL_TICKER_MAX);
+    if (!ticker || len == 0 || len > QT_PROFITDLL_TICKER_MAX || !(price_unit > 0.0) ||
+        !isfinite(price_unit) || id == QT_PROFITDLL_ALL_INSTRUMENTS)
         return -1;
     lock(); /* registrations are serialised; readers need no lock */
     uint32_t n = qt_load_relaxed(&g.n_instruments);
@@ -898,7 +898,7 @@ int qt_pdll_feed_add_instrument(const qt_pdll_wchar *ticker, uint16_t id, double
             return same ? 0 : -3;
         }
     }
-    if (n >= QT_PDLL_MAX_INSTRUMENTS) {
+    if (n >= QT_PROFITDLL_MAX_INSTRUMENTS) {
         unlock();
         return -2;
     }
@@ -914,14 +914,14 @@ int qt_pdll_feed_add_instrument(const qt_pdll_wchar *ticker, uint16_t id, double
     return 0;
 }
 
-uint32_t qt_pdll_feed_instruments(void) { return qt_load_acquire(&g.n_instruments); }
+uint32_t qt_profitdll_feed_instruments(void) { return qt_load_acquire(&g.n_instruments); }
 
-void qt_pdll_feed_set_utc_offset(int32_t minutes) { qt_store_relaxed(&g.utc_offset_min, minutes); }
-int32_t qt_pdll_feed_utc_offset(void) { return qt_load_relaxed(&g.utc_offset_min); }
+void qt_profitdll_feed_set_utc_offset(int32_t minutes) { qt_store_relaxed(&g.utc_offset_min, minutes); }
+int32_t qt_profitdll_feed_utc_offset(void) { return qt_load_relaxed(&g.utc_offset_min); }
 
-void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out) {
+void qt_profitdll_feed_get_counters(qt_profitdll_feed_counters *out) {
     memset(out, 0, sizeof(*out));
-    for (int i = 0; i < QT_PDLL_CB__COUNT; i++) out->calls[i] = qt_load_relaxed(&g.calls[i]);
+    for (int i = 0; i < QT_PROFITDLL_CB__COUNT; i++) out->calls[i] = qt_load_relaxed(&g.calls[i]);
     out->records = qt_load_relaxed(&g.records);
     out->records_dropped = qt_load_relaxed(&g.records_dropped);
     out->gaps_reported = qt_load_relaxed(&g.gaps_reported);
@@ -946,11 +946,11 @@ void qt_pdll_feed_get_counters(qt_pdll_feed_counters *out) {
     for (int i = 0; i < 4; i++) out->conn_state[i] = qt_load_relaxed(&g.conn_state[i]);
 }
 
-void qt_pdll_feed_clear_progress(void) {
+void qt_profitdll_feed_clear_progress(void) {
     atomic_store_explicit(&g.history_progress, (int64_t)-1, memory_order_release);
 }
 
-int qt_pdll_feed_reset(void) {
+int qt_profitdll_feed_reset(void) {
     lock();
     if (atomic_load_explicit(&g.market, memory_order_acquire)) {
         unlock();
@@ -961,10 +961,10 @@ int qt_pdll_feed_reset(void) {
     g.last_hit = 0;
     g.seq = g.order_seq = g.pending_lost = 0;
     g.market_up = g.routing_up = 0;
-    qt_store_relaxed(&g.order_out_version, (uint32_t)QT_PDLL_ORDER_OUT_VERSION);
+    qt_store_relaxed(&g.order_out_version, (uint32_t)QT_PROFITDLL_ORDER_OUT_VERSION);
     qt_store_relaxed(&g.callback_thread, 0u);
     qt_store_relaxed(&g.foreign_calls, 0u);
-    for (int i = 0; i < QT_PDLL_CB__COUNT; i++) qt_store_relaxed(&g.calls[i], 0u);
+    for (int i = 0; i < QT_PROFITDLL_CB__COUNT; i++) qt_store_relaxed(&g.calls[i], 0u);
     qt_atomic_u64 *cs[] = {&g.records, &g.records_dropped, &g.gaps_reported, &g.invalid,
                            &g.unknown_instrument, &g.detached_calls, &g.bad_arrays,
                            &g.arrays_freed, &g.free_errors, &g.levels_truncated, &g.translate_errors,

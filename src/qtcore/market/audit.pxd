@@ -1,13 +1,13 @@
-# Typed interface to qt_replay.h (the book audit of a log), cimported by replay.pyx.
+# Typed interface to qt_audit.h (the book audit of a log), cimported by audit.pyx.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from book cimport qt_book
 from events cimport qt_event
 
 
-cdef extern from "market/qt_replay.h" nogil:
+cdef extern from "market/qt_audit.h" nogil:
     enum: QT_EV__COUNT
-    ctypedef struct qt_replay_stats:
+    ctypedef struct qt_audit_stats:
         uint64_t records
         uint64_t by_type[QT_EV__COUNT]
         uint64_t trades
@@ -31,5 +31,5 @@ cdef extern from "market/qt_replay.h" nogil:
         uint64_t spread_samples
         int64_t spread_sum
         int64_t spread_max
-    void qt_replay_stats_init(qt_replay_stats *st)
-    uint64_t qt_replay_audit(qt_book *book, const qt_event *ev, uint64_t n, qt_replay_stats *st)
+    void qt_audit_stats_init(qt_audit_stats *st)
+    uint64_t qt_audit_apply(qt_book *book, const qt_event *ev, uint64_t n, qt_audit_stats *st)
