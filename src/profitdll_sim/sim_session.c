@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "sim_session.h"
 
 void sim_mutex_lock(sim_mutex *m) {
     uint32_t c = 0;

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #include "market/qt_events.h"
-#include "sim_book.h"
-#include "sim_internal.h"
+#include "replay/sim_book.h"
+#include "sim_session.h"
 #include "sim_log.h"
 
 #define SIM_MAX_SUBS 64

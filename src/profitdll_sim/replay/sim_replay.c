@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "market/qt_events.h"
-#include "sim_feed.h"
+#include "replay/sim_feed.h"
 #include "sim_order_callbacks.h"
 #include "sim_text.h"
 

@@ -66,8 +66,8 @@
 #include <string.h>
 
 #include "platform/qt_atomic.h"
-#include "sim_matching.h"
-#include "sim_orders.h"
+#include "matching/sim_matching.h"
+#include "matching/sim_orders.h"
 #include "sim_text.h"
 
 #define ORDER_CAP 65536u /* orders remembered (a ring, as the engine's) */

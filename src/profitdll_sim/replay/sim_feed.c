@@ -46,7 +46,7 @@
 #include <string.h>
 
 #include "market/qt_events.h"
-#include "sim_feed.h"
+#include "replay/sim_feed.h"
 #include "sim_text.h"
 
 /* ------------------------------------------------------------------------ */

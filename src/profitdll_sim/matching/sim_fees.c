@@ -16,7 +16,7 @@
  * exchange rate B3 uses, whether the trade is day trade, and changes when B3
  * revises its tables.  Configure fee_per_contract per instrument when the
  * exact figure matters. */
-#include "sim_fees.h"
+#include "matching/sim_fees.h"
 
 #include <string.h>
 

@@ -4,8 +4,8 @@
  * update protocol; sim_match_internal.h for how the engine is split. */
 #include <string.h>
 
-#include "sim_fees.h"
-#include "sim_match_internal.h"
+#include "matching/sim_fees.h"
+#include "matching/sim_match_internal.h"
 
 /* ---- working list -------------------------------------------------------- */
 

@@ -1,18 +1,17 @@
 /* Shared state of the simulator's modules: configuration, the session
  * created at login (connector thread, callbacks, lock, queues) and the
  * helpers the exports and the replay thread both use.  Not installed. */
-#ifndef SIM_INTERNAL_H
-#define SIM_INTERNAL_H
+#ifndef SIM_SESSION_H
+#define SIM_SESSION_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "profitdll_sim.h"
+#include "matching/sim_orders.h"
 #include "platform/qt_atomic.h"
 #include "profitdll/qt_profitdll.h"
-#include "sim_book.h"
+#include "profitdll_sim.h"
 #include "sim_log.h"
-#include "sim_orders.h"
 
 /* ---- a small futex mutex over qt_wait_u32 / qt_wake_all_u32 ---- */
 typedef qt_atomic_u32 sim_mutex;

@@ -1,6 +1,6 @@
 /* Queue-position model of the matching engine: see sim_queue.h for the
  * contract. */
-#include "sim_queue.h"
+#include "matching/sim_queue.h"
 
 #include "market/qt_events.h"
 

@@ -1,5 +1,5 @@
 /* Position-keeping price book (see sim_book.h). */
-#include "sim_book.h"
+#include "replay/sim_book.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,12 +2,12 @@
  * create / destroy, the commands (each goes through the latency model) and
  * the getters.  See sim_matching.h for the model, the update protocol and
  * the threading rule; sim_match_internal.h for how the engine is split. */
-#include "sim_matching.h"
+#include "matching/sim_matching.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_match_internal.h"
+#include "matching/sim_match_internal.h"
 
 static const char *const REASON_TEXT[SIM_MATCH_R__COUNT] = {
     "",

@@ -1,5 +1,5 @@
 /* Latency model of the matching engine: see sim_latency.h for the contract. */
-#include "sim_latency.h"
+#include "matching/sim_latency.h"
 
 #include <stdlib.h>
 

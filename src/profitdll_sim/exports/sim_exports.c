@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "sim_session.h"
 #include "sim_text.h"
 
 #define EXPORT QT_PROFITDLL_EXPORT

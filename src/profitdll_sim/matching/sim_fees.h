@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "sim_matching.h"
+#include "matching/sim_matching.h"
 
 /* The fee of one fill of qty contracts, BRL. */
 double sim_fee_for_fill(const sim_match_instrument *ins, int64_t qty);

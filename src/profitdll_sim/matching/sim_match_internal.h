@@ -18,9 +18,9 @@
 
 #include "market/qt_book.h"
 #include "market/qt_events.h"
-#include "sim_latency.h"
-#include "sim_matching.h"
-#include "sim_queue.h"
+#include "matching/sim_latency.h"
+#include "matching/sim_matching.h"
+#include "matching/sim_queue.h"
 
 #define TAKE_CAP 256 /* remembered takes per instrument */
 #define MAX_INSTRUMENTS 256

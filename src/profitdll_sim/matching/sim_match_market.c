@@ -4,7 +4,7 @@
  * sim_matching.h for the model. */
 #include <string.h>
 
-#include "sim_match_internal.h"
+#include "matching/sim_match_internal.h"
 
 /* ---- market events -------------------------------------------------------- */
 
