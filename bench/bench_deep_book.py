@@ -13,7 +13,7 @@ import numpy as np
 from bench_book import realistic_l2_stream
 from harness import Report, Result, median_time
 
-from quantumtrader.book_capacity import book_capacity_for, tick_units_of
+from quantumtrader.data.book_capacity import book_capacity_for, tick_units_of
 from quantumtrader.data.events import EventType
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
 

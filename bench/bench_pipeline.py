@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import c_extension
 import numpy as np
 from harness import Report, Result
 
@@ -147,10 +148,11 @@ def run(report: Report) -> None:
                       "rec/s"))
 
     # ---- with a producer thread: throughput and ring pop -> hook latency
+    bench_c = c_extension.load()
     base_rates, base_lat = [], []
     for _ in range(REPEATS):
         fe = FeatureEngine(wdo.tick_size, wdo.price_unit)
-        lat, info = fe.bench_ring(wdo.events, rate=0.0)
+        lat, info = bench_c.feature_ring_latency(fe, wdo.events, rate=0.0)
         base_rates.append(info["rows"] / info["seconds"])
         base_lat.append(_percentiles(lat))
     base_rate = statistics.median(base_rates)
@@ -159,7 +161,7 @@ def run(report: Report) -> None:
     rates, lats = [], []
     for _ in range(REPEATS):
         pl = pipeline()
-        lat, info = pl.bench_ring(raw)
+        lat, info = bench_c.pipeline_ring_latency(pl, raw)
         assert info["rows"] == trades and len(lat) == trades, info
         c = pl.counters
         assert c["missing_ext"] == c["orphan_ext"] == c["bad_dates"] == c["unknown_records"] == 0, c

@@ -1,7 +1,10 @@
 # Typed interface of the benchmark-only C in bench/c (see the headers).
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
-from qt_core cimport qt_event, qt_fe
+from events cimport qt_event
+from features cimport qt_fe
+
+from pipeline cimport qt_pl
 
 
 cdef extern from "qt_ring_bench.h" nogil:
@@ -18,3 +21,13 @@ cdef extern from "qt_fe_bench.h" nogil:
         uint64_t records, rows, lat_n, late
     int qt_fe_bench_ring(qt_fe *fe, const qt_event *ev, size_t n, double rate, uint64_t capacity,
                          uint32_t spin_iters, int64_t *lat_ns, size_t lat_cap, qt_fe_bench_result *out)
+
+
+cdef extern from "qt_pl_bench.h" nogil:
+    ctypedef struct qt_pl_bench_result:
+        double seconds
+        uint64_t records
+        uint64_t rows
+        uint64_t lat_n
+    int qt_pl_bench_ring(qt_pl *pl, const qt_event *ev, size_t n, uint64_t capacity,
+                         uint32_t spin_iters, int64_t *lat_ns, size_t lat_cap, qt_pl_bench_result *out)

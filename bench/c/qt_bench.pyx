@@ -6,7 +6,10 @@ import numpy as np
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
-from qt_core cimport qt_event, qt_fe
+from events cimport qt_event
+from features cimport qt_fe
+
+from pipeline cimport qt_pl
 
 
 def ring_throughput(uint64_t n, uint64_t capacity=1 << 16, uint32_t batch=1, bint reference=False):
@@ -32,7 +35,7 @@ def feature_ring_latency(engine, events, double rate=0.0, uint64_t capacity=1 <<
     FeatureEngine, not used elsewhere meanwhile) drains it with a timer per
     decision point.  Returns ``(latencies_ns, info)``: one latency per
     feature vector (ring pop to vector)."""
-    from quantumtrader.events import EVENT_DTYPE
+    from quantumtrader.data.events import EVENT_DTYPE
     if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
         raise TypeError("events must be a numpy array of EVENT_DTYPE records")
     cdef const uint8_t[::1] buf = np.ascontiguousarray(events).reshape(-1).view(np.uint8)
@@ -50,3 +53,29 @@ def feature_ring_latency(engine, events, double rate=0.0, uint64_t capacity=1 <<
     if rc != 0:
         raise MemoryError("cannot create the benchmark ring or thread")
     return lat[: res.lat_n], dict(seconds=res.seconds, records=res.records, rows=res.rows, late=res.late)
+
+
+def pipeline_ring_latency(pipeline, events, uint64_t capacity=1 << 16, uint32_t spin=2000):
+    """A C producer thread pushes ``events`` (raw ring records, EVENT_DTYPE)
+    into a new ring as fast as it takes them while ``pipeline`` (a Pipeline
+    without hooks, not used elsewhere meanwhile; its hooks are replaced by
+    the timing hook) runs on this thread.  Returns ``(latencies_ns, info)``:
+    per decision point, the loop taking the trade -> the hook called."""
+    from quantumtrader.data.events import EVENT_DTYPE, EventType
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+        raise TypeError("events must be a numpy array of EVENT_DTYPE records")
+    cdef const uint8_t[::1] buf = np.ascontiguousarray(events).reshape(-1).view(np.uint8)
+    cdef size_t n = buf.shape[0] // 64
+    cdef qt_pl *pl = <qt_pl *>PyCapsule_GetPointer(pipeline.capsule(), b"qt_pl")
+    lat = np.zeros(max(int(np.count_nonzero(events["type"] == EventType.TRADE)), 1), dtype=np.int64)
+    cdef int64_t[::1] l = lat
+    cdef size_t cap = lat.shape[0]
+    cdef qt_pl_bench_result res
+    cdef int rc
+    if n == 0:
+        return lat[:0], {}
+    with nogil:
+        rc = qt_pl_bench_ring(pl, <const qt_event *>&buf[0], n, capacity, spin, &l[0], cap, &res)
+    if rc != 0:
+        raise MemoryError("cannot create the benchmark ring or thread")
+    return lat[: res.lat_n], dict(seconds=res.seconds, records=res.records, rows=res.rows)

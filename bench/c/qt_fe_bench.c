@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#include "qt_atomic.h"
-#include "qt_ring.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_ring.h"
 
 typedef struct {
     qt_ring *ring;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qt_features.h"
+#include "features/qt_features.h"
 
 typedef struct qt_fe_bench_result {
     double seconds;     /* from the first push to the ring closed and drained */

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "qt_events.h"
+#include "market/qt_events.h"
 #include "ring_head_reference.h"
 
 typedef struct {

@@ -1,6 +1,6 @@
 #ifndef QT_RING_BENCH_H
 #define QT_RING_BENCH_H
-#include "qt_ring.h"
+#include "market/qt_ring.h"
 
 typedef struct qt_ring_bench_result {
     double seconds;

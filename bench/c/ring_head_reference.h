@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "qt_atomic.h"
+#include "platform/qt_atomic.h"
 
 #ifndef HEAD_RING_PREFETCH
 #define HEAD_RING_PREFETCH 8

@@ -26,14 +26,14 @@
 
 #include <stdint.h>
 
-#include "qt_profitdll.h"
+#include "profitdll/qt_profitdll.h"
 
-#define SIM_API QT_PDLL_EXPORT
+#define SIM_API QT_PROFITDLL_EXPORT
 
 /* Configuration */
 /* The log to replay (NULL: none); it also removes the logs SimAddReplayLog
  * added.  Served under SimSetTicker's name (default: the log's instrument). */
-SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8);
+SIM_API int QT_PROFITDLL_CALL SimSetReplayLog(const char *path_utf8);
 /* One more log replayed in the same session, served under its own ticker
  * (NULL or "": the log's instrument) and exchange (NULL or "": "F"): the
  * logs are merged by exchange time and each ticker gets its log's records
@@ -41,44 +41,44 @@ SIM_API int QT_PDLL_CALL SimSetReplayLog(const char *path_utf8);
  * SimSetReplayLog first.  Two logs under one ticker fail the login's
  * market-data connection (SimGetLastError says why).  The order engine
  * trades the first log's instrument. */
-SIM_API int QT_PDLL_CALL SimAddReplayLog(const char *path_utf8, const char *ticker, const char *exchange);
-SIM_API int QT_PDLL_CALL SimSetSpeed(double speed);              /* >= 0 */
-SIM_API int QT_PDLL_CALL SimSetTicker(const char *ticker, const char *exchange);
-SIM_API int QT_PDLL_CALL SimSetUtcOffsetMinutes(int minutes);
-SIM_API int QT_PDLL_CALL SimSetContractMultiplier(double brl_per_point); /* 0: by root (WDO 10, WIN 0.2) */
-SIM_API int QT_PDLL_CALL SimSetBookPacketLevels(int levels);             /* 1..100000 */
+SIM_API int QT_PROFITDLL_CALL SimAddReplayLog(const char *path_utf8, const char *ticker, const char *exchange);
+SIM_API int QT_PROFITDLL_CALL SimSetSpeed(double speed);              /* >= 0 */
+SIM_API int QT_PROFITDLL_CALL SimSetTicker(const char *ticker, const char *exchange);
+SIM_API int QT_PROFITDLL_CALL SimSetUtcOffsetMinutes(int minutes);
+SIM_API int QT_PROFITDLL_CALL SimSetContractMultiplier(double brl_per_point); /* 0: by root (WDO 10, WIN 0.2) */
+SIM_API int QT_PROFITDLL_CALL SimSetBookPacketLevels(int levels);             /* 1..100000 */
 /* At speed > 0, the longest wall-clock pause between two records (a night
  * between sessions is not waited out).  Default 2000 ms. */
-SIM_API int QT_PDLL_CALL SimSetMaxGapMs(int ms);
+SIM_API int QT_PROFITDLL_CALL SimSetMaxGapMs(int ms);
 /* 1 (default): the replay starts at the first subscription to the served
  * ticker.  0: it starts at SimStartReplay(), so a test can subscribe first. */
-SIM_API int QT_PDLL_CALL SimSetAutoStart(int on);
-SIM_API int QT_PDLL_CALL SimStartReplay(void);
-/* Make the next login answer this login result (QT_PDLL_LOGIN_*): 0 logs in. */
-SIM_API int QT_PDLL_CALL SimSetLoginResult(int result);
-SIM_API int QT_PDLL_CALL SimSetAccount(int broker_id, const char *account_id, const char *sub_account_id,
+SIM_API int QT_PROFITDLL_CALL SimSetAutoStart(int on);
+SIM_API int QT_PROFITDLL_CALL SimStartReplay(void);
+/* Make the next login answer this login result (QT_PROFITDLL_LOGIN_*): 0 logs in. */
+SIM_API int QT_PROFITDLL_CALL SimSetLoginResult(int result);
+SIM_API int QT_PROFITDLL_CALL SimSetAccount(int broker_id, const char *account_id, const char *sub_account_id,
                                        const char *broker_name, const char *owner_name);
 /* "HH:MM=state,..." local times of synthesized ticker states inside each
  * session (e.g. an intraday auction 4 and back to 0, a halt 2 and back).
  * NULL or "" clears.  See sim_replay.c for how phases are synthesized. */
-SIM_API int QT_PDLL_CALL SimSetPhaseSchedule(const char *spec);
+SIM_API int QT_PROFITDLL_CALL SimSetPhaseSchedule(const char *spec);
 /* Synthesized daily price limits: reference price +- percent (default 10),
  * rounded inwards to whole ticks of the log (limits are prices). */
-SIM_API int QT_PDLL_CALL SimSetDailyLimitPercent(double percent);
+SIM_API int QT_PROFITDLL_CALL SimSetDailyLimitPercent(double percent);
 
 /* Fault injection (asynchronous: acted on by the connector thread) */
 /* Drop the market-data connection for `ms` of replay time (wall time while
  * nothing replays): state (2,0), every market record of that span is lost to
  * the client, then (2,1), (2,4) and fresh full books for subscribed books. */
-SIM_API int QT_PDLL_CALL SimDropMarketData(int ms);
+SIM_API int QT_PROFITDLL_CALL SimDropMarketData(int ms);
 /* Sleep this long before every market-data callback (0 = off). */
-SIM_API int QT_PDLL_CALL SimSetCallbackDelayUs(int us);
+SIM_API int QT_PROFITDLL_CALL SimSetCallbackDelayUs(int us);
 /* Stall the connector thread once for `ms`: data queues up, then bursts. */
-SIM_API int QT_PDLL_CALL SimStallCallbacks(int ms);
+SIM_API int QT_PROFITDLL_CALL SimStallCallbacks(int ms);
 /* Send one malformed event for the (first) served ticker (SIM_MALFORMED_*). */
-SIM_API int QT_PDLL_CALL SimInjectMalformed(int kind);
-/* Send a ticker state now (QT_PDLL_TS_*) for every served ticker, e.g. a halt. */
-SIM_API int QT_PDLL_CALL SimInjectPhase(int state);
+SIM_API int QT_PROFITDLL_CALL SimInjectMalformed(int kind);
+/* Send a ticker state now (QT_PROFITDLL_TS_*) for every served ticker, e.g. a halt. */
+SIM_API int QT_PROFITDLL_CALL SimInjectPhase(int state);
 
 /* Orders (a routing login, DLLInitializeLogin): every order export, V2 and
  * legacy, goes to one matching engine that fills orders against the
@@ -86,25 +86,25 @@ SIM_API int QT_PDLL_CALL SimInjectPhase(int state);
  * sim_orders_match.c: what GetOrderDetails and GetPositionV2 report). */
 /* Latency of an order, change or cancel to the exchange, in market (replay)
  * time; default 5000 us.  Live: applies to what is sent from then on. */
-SIM_API int QT_PDLL_CALL SimSetOrderLatencyUs(int us); /* 0..60000000 */
+SIM_API int QT_PROFITDLL_CALL SimSetOrderLatencyUs(int us); /* 0..60000000 */
 /* With this probability (0..1, default 0) an order request (SendOrder and
  * the legacy Send*Order, change, cancel, cancel-all, zero position) returns
  * only after the connector thread has fired the order callbacks it caused,
  * as the real DLL may: the client then sees a callback for a local id
  * SendOrder has not returned yet.  The wait gives up after 1 s (the
  * connector thread may be held in a callback of the client's). */
-SIM_API int QT_PDLL_CALL SimSetEarlyOrderCallback(double probability);
+SIM_API int QT_PROFITDLL_CALL SimSetEarlyOrderCallback(double probability);
 /* Fault injection: reject the next `count` new orders, then each later one
  * with `probability` (0..1), with the text `reason` (UTF-8, under 64 bytes;
  * NULL or "": a default text).  (0, 0, NULL) turns it off.  Applies to the
  * session running now and to each later login (starting with the full
  * count). */
-SIM_API int QT_PDLL_CALL SimRejectOrders(int count, double probability, const char *reason);
+SIM_API int QT_PROFITDLL_CALL SimRejectOrders(int count, double probability, const char *reason);
 /* Fees, BRL per contract per fill.  < 0 (default): B3's fee approximations
  * of sim_matching.c for WDO and WIN, 0 for other instruments. */
-SIM_API int QT_PDLL_CALL SimSetOrderFees(double brl_per_contract);
+SIM_API int QT_PROFITDLL_CALL SimSetOrderFees(double brl_per_contract);
 /* Seed of the random choices (early callbacks, random rejections). */
-SIM_API int QT_PDLL_CALL SimSetSeed(uint64_t seed);
+SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
 
 /* What the DLL's position record lacks, for the (first) served instrument and the
  * simulated account: consolidated, since the login. */
@@ -116,9 +116,9 @@ typedef struct SimPositionStats {
     int64_t fills;
 } SimPositionStats;
 /* NL_OK, or NL_NO_POSITION before the first fill.  Copies min(size, sizeof). */
-SIM_API int QT_PDLL_CALL SimGetPositionStats(SimPositionStats *out, int size);
+SIM_API int QT_PROFITDLL_CALL SimGetPositionStats(SimPositionStats *out, int size);
 /* BRL charged for one order's fills so far. */
-SIM_API int QT_PDLL_CALL SimGetOrderFees(int64_t local_id, double *fees);
+SIM_API int QT_PROFITDLL_CALL SimGetOrderFees(int64_t local_id, double *fees);
 
 enum sim_malformed_kind {
     SIM_MALFORMED_NAN_PRICE = 1,     /* a trade whose price is NaN */
@@ -155,11 +155,11 @@ typedef struct SimCounters {
 } SimCounters;
 
 /* Copies min(size, sizeof(SimCounters)) bytes. */
-SIM_API int QT_PDLL_CALL SimGetCounters(SimCounters *out, int size);
+SIM_API int QT_PROFITDLL_CALL SimGetCounters(SimCounters *out, int size);
 /* NL_OK once the log has been replayed to its end and its callbacks have
  * returned; NL_WAITING_SERVER when timeout_ms passes first; NL_NOT_INITIALIZED. */
-SIM_API int QT_PDLL_CALL SimWaitReplayDone(int timeout_ms);
+SIM_API int QT_PROFITDLL_CALL SimWaitReplayDone(int timeout_ms);
 /* The last configuration or log error as UTF-8 text ("" if none). */
-SIM_API int QT_PDLL_CALL SimGetLastError(char *buf, int size);
+SIM_API int QT_PROFITDLL_CALL SimGetLastError(char *buf, int size);
 
 #endif

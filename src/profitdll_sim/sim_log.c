@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_file.h"
+#include "platform/qt_file.h"
 #include "sim_text.h"
 
 static void set_err(char *err, size_t cap, const char *fmt, ...) {

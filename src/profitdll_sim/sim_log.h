@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "qt_events.h"
-#include "qt_evlog.h"
+#include "market/qt_events.h"
+#include "market/qt_evlog.h"
 
 typedef struct sim_log {
     char *path;

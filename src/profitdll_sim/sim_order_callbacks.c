@@ -33,9 +33,9 @@ int64_t sim_host_now_ns(void *ctx) { return sim_clock_now((sim_session *)ctx); }
 
 static const char *type_word(int t) {
     switch (t) {
-    case QT_PDLL_OT_MARKET: return "Market";
-    case QT_PDLL_OT_LIMIT: return "Limit";
-    case QT_PDLL_OT_STOP_LIMIT: return "StopLimit";
+    case QT_PROFITDLL_OT_MARKET: return "Market";
+    case QT_PROFITDLL_OT_LIMIT: return "Limit";
+    case QT_PROFITDLL_OT_STOP_LIMIT: return "StopLimit";
     default: return "Unknown";
     }
 }

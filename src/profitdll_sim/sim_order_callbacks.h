@@ -4,7 +4,7 @@
 #ifndef SIM_ORDER_CALLBACKS_H
 #define SIM_ORDER_CALLBACKS_H
 
-#include "sim_internal.h"
+#include "sim_session.h"
 #include "sim_text.h"
 
 /* sim_orders_host: queue an order id for its callbacks (orders lock held);

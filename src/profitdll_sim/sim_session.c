@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "sim_session.h"
 
 void sim_mutex_lock(sim_mutex *m) {
     uint32_t c = 0;
@@ -54,7 +54,7 @@ void sim_set_error(const char *fmt, ...) {
     sim_mutex_unlock(&g_error_lock);
 }
 
-int QT_PDLL_CALL SimGetLastError(char *buf, int size) {
+int QT_PROFITDLL_CALL SimGetLastError(char *buf, int size) {
     if (!buf || size <= 0) return NL_INVALID_ARGS;
     sim_mutex_lock(&g_error_lock);
     snprintf(buf, (size_t)size, "%s", g_error);

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "qt_civil_date.h"
+#include "platform/qt_civil_date.h"
 
 int sim_ascii_ieq(const char *a, const char *b) {
     for (;; a++, b++) {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qt_profitdll.h"
+#include "profitdll/qt_profitdll.h"
 
 /* Length of a NUL-terminated UTF-16 string, counting at most `max` units
  * (returns max if no NUL within them). */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_book.h"
+#include "market/qt_book.h"
 
 #include "qt_check.h"
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_crc32c.h"
-#include "qt_evlog.h"
+#include "platform/qt_crc32c.h"
+#include "market/qt_evlog.h"
 
 #include "qt_check.h"
 

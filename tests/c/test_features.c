@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_features.h"
-#include "qt_ring.h"
+#include "features/qt_features.h"
+#include "market/qt_ring.h"
 
 static int failures = 0;
 #define CHECK(cond)                                                          \

@@ -1,7 +1,7 @@
 /* The live pipeline (qt_pipeline.h) behind the real ProfitDLL callback entry
  * points, for two instruments interleaved in one market ring:
  *  1. reference: the same callback sequence into a ring, popped, decoded
- *     (qt_pdll_decode), split by instrument, each through its own engine
+ *     (qt_profitdll_decode), split by instrument, each through its own engine
  *     with qt_fe_drain (the batch path);
  *  2. live: a "DLL thread" calls the entry points while this thread runs
  *     qt_pl_run and a decision thread waits on the decision ring; every
@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_atomic.h"
-#include "qt_events.h"
-#include "qt_features.h"
-#include "qt_pdll_decode.h"
-#include "qt_pdll_feed.h"
-#include "qt_pipeline.h"
-#include "qt_ring.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_events.h"
+#include "features/qt_features.h"
+#include "profitdll/qt_profitdll_decode.h"
+#include "profitdll/qt_profitdll_feed.h"
+#include "pipeline/qt_pipeline.h"
+#include "market/qt_ring.h"
 
 #include "qt_check.h"
 
@@ -50,7 +50,7 @@ static TAssetID asset(uint16_t *ticker) {
     return a;
 }
 
-static int32_t QT_PDLL_CALL fake_free(void *p, int32_t size) {
+static int32_t QT_PROFITDLL_CALL fake_free(void *p, int32_t size) {
     (void)size;
     free(p);
     return NL_OK;
@@ -63,7 +63,7 @@ static void *price_array(int n, double worst, double step) {
     memcpy(p, &n, 4);
     memcpy(p + 4, &size, 4);
     for (int i = 0; i < n; i++) {
-        qt_pdll_price_book_entry e = {worst + step * i, 10 + i, 1 + i};
+        qt_profitdll_price_book_entry e = {worst + step * i, 10 + i, 1 + i};
         memcpy(p + 8 + i * 16, &e, 16);
     }
     uint32_t fl = OB_LAST_PACKET;
@@ -88,7 +88,7 @@ static const market_def WIN = {W_WIN, 5.0, 130002.5};
 
 static void full_book(const market_def *m) {
     double bid = m->mid - m->tick / 2, ask = m->mid + m->tick / 2;
-    qt_pdll_on_price_book(asset(m->ticker), QT_PDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0.0,
+    qt_profitdll_on_price_book(asset(m->ticker), QT_PROFITDLL_BA_FULL_BOOK, 0, 0, 0, 0, 0.0,
                           price_array(5, ask + 4 * m->tick, -m->tick),
                           price_array(5, bid - 4 * m->tick, m->tick));
 }
@@ -98,8 +98,8 @@ static void full_book(const market_def *m) {
 static void session(void) {
     rng_state = 42;
     uint16_t date[32];
-    qt_pdll_on_state(QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTED);
-    qt_pdll_on_ticker_state(asset(W_WDO), u16("03/11/2026 09:00:00.000", date), QT_PHASE_OPEN);
+    qt_profitdll_on_state(QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTED);
+    qt_profitdll_on_ticker_state(asset(W_WDO), u16("03/11/2026 09:00:00.000", date), QT_PHASE_OPEN);
     full_book(&WDO);
     full_book(&WIN);
     for (int t = 0; t < TRADES; t++) {
@@ -108,7 +108,7 @@ static void session(void) {
         int books = 1 + (int)(rnd() % 8);
         for (int b = 0; b < books; b++) {
             int side = (int)(rnd() % 2), pos = (int)(rnd() % 5);
-            qt_pdll_on_price_book(a, QT_PDLL_BA_EDIT, pos, side, 1 + (int32_t)(rnd() % 60), 1, 0.0,
+            qt_profitdll_on_price_book(a, QT_PROFITDLL_BA_EDIT, pos, side, 1 + (int32_t)(rnd() % 60), 1, 0.0,
                                   NULL, NULL);
         }
         int buy = (int)(rnd() % 2);
@@ -117,22 +117,22 @@ static void session(void) {
         char text[32];
         snprintf(text, sizeof text, "03/11/2026 10:%02d:%02d.%03d", ms / 60000 % 60,
                  ms / 1000 % 60, ms % 1000);
-        qt_pdll_on_trade(a, u16(text, date), (uint32_t)(1000 + t), price, 0.0,
+        qt_profitdll_on_trade(a, u16(text, date), (uint32_t)(1000 + t), price, 0.0,
                          1 + (int32_t)(rnd() % 20), (int32_t)(rnd() % 7), (int32_t)(rnd() % 7),
                          buy ? 2 : 3, 0);
         if (t % 97 == 0)
-            qt_pdll_on_trade(asset(W_OTHER), u16(text, date), (uint32_t)t, 10.0, 0.0, 1, 1, 2, 2,
+            qt_profitdll_on_trade(asset(W_OTHER), u16(text, date), (uint32_t)t, 10.0, 0.0, 1, 1, 2, 2,
                              0);
         if (t == TRADES / 2) { /* a drop and a reconnection, then fresh full books */
-            qt_pdll_on_state(QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTING);
-            qt_pdll_on_state(QT_PDLL_CONN_MARKET_DATA, QT_PDLL_MARKET_CONNECTED);
-            qt_pdll_on_trade(asset(W_WDO), u16(text, date), 999999, WDO.mid + 0.25, 0.0, 1, 1,
+            qt_profitdll_on_state(QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTING);
+            qt_profitdll_on_state(QT_PROFITDLL_CONN_MARKET_DATA, QT_PROFITDLL_MARKET_CONNECTED);
+            qt_profitdll_on_trade(asset(W_WDO), u16(text, date), 999999, WDO.mid + 0.25, 0.0, 1, 1,
                              2, 2, 0); /* a decision on a suspect book */
             full_book(&WDO);
             full_book(&WIN);
         }
     }
-    qt_pdll_on_ticker_state(asset(W_WIN), u16("03/11/2026 18:00:00.000", date), QT_PHASE_CLOSED);
+    qt_profitdll_on_ticker_state(asset(W_WIN), u16("03/11/2026 18:00:00.000", date), QT_PHASE_CLOSED);
 }
 
 static qt_fe_config fe_config(double tick) {
@@ -149,14 +149,14 @@ static qt_fe_config fe_config(double tick) {
 }
 
 static void start_feed(qt_ring *r) {
-    qt_pdll_feed_detach();
-    CHECK(qt_pdll_feed_reset() == 0);
-    qt_pdll_feed_set_accessors(NULL, fake_free, NULL, NULL);
-    qt_pdll_feed_set_utc_offset(-180);
-    CHECK(qt_pdll_feed_add_instrument(W_WDO, ID_WDO, WDO.tick) == 0);
-    CHECK(qt_pdll_feed_add_instrument(W_WIN, ID_WIN, WIN.tick) == 0);
-    CHECK(qt_pdll_feed_add_instrument(W_OTHER, ID_OTHER, 0.01) == 0);
-    CHECK(qt_pdll_feed_attach(r, NULL) == 0);
+    qt_profitdll_feed_detach();
+    CHECK(qt_profitdll_feed_reset() == 0);
+    qt_profitdll_feed_set_accessors(NULL, fake_free, NULL, NULL);
+    qt_profitdll_feed_set_utc_offset(-180);
+    CHECK(qt_profitdll_feed_add_instrument(W_WDO, ID_WDO, WDO.tick) == 0);
+    CHECK(qt_profitdll_feed_add_instrument(W_WIN, ID_WIN, WIN.tick) == 0);
+    CHECK(qt_profitdll_feed_add_instrument(W_OTHER, ID_OTHER, 0.01) == 0);
+    CHECK(qt_profitdll_feed_attach(r, NULL) == 0);
 }
 
 /* ---- 1. the batch reference ---- */
@@ -171,14 +171,14 @@ static void build_reference(void) {
     qt_ring *r = qt_ring_create(1 << 18, QT_EVENT_SIZE, QT_RING_DROP);
     start_feed(r);
     session();
-    qt_pdll_feed_detach();
+    qt_profitdll_feed_detach();
     static qt_event raw[MAX_REC], dec[MAX_REC + 1], mine[MAX_REC];
     uint64_t n = qt_ring_pop(r, raw, MAX_REC);
     CHECK(n > 0 && n < MAX_REC && qt_ring_dropped(r) == 0);
-    qt_pdll_decoder d;
-    qt_pdll_decoder_init(&d, -180);
-    uint64_t w = qt_pdll_decode(&d, raw, n, dec);
-    w += qt_pdll_decode_flush(&d, dec + w);
+    qt_profitdll_decoder d;
+    qt_profitdll_decoder_init(&d, -180);
+    uint64_t w = qt_profitdll_decode(&d, raw, n, dec);
+    w += qt_profitdll_decode_flush(&d, dec + w);
     for (int id = ID_WDO; id <= ID_WIN; id++) {
         size_t k = 0;
         for (uint64_t i = 0; i < w; i++)
@@ -242,7 +242,7 @@ static void test_live(void) {
     CHECK(qt_pl_add_instrument(pl, ID_WDO, &cw) == 0);
     CHECK(qt_pl_add_instrument(pl, ID_WIN, &cn) == 0);
     CHECK(qt_pl_add_instrument(pl, ID_WIN, &cn) == -3);
-    CHECK(qt_pl_add_instrument(pl, QT_PDLL_ALL_INSTRUMENTS, &cn) == -1);
+    CHECK(qt_pl_add_instrument(pl, QT_PROFITDLL_ALL_INSTRUMENTS, &cn) == -1);
     consumer cons = {pl, NULL, 0, 2 * TRADES + 64};
     uint32_t sz = qt_pl_decision_slot_size(pl);
     CHECK(sz == QT_PL_DECISION_SIZE + QT_PL_VECTOR_SIZE);
@@ -257,7 +257,7 @@ static void test_live(void) {
     qt_pl_close(pl);
     qt_thread_join(&dll);
     qt_thread_join(&dt);
-    qt_pdll_feed_detach();
+    qt_profitdll_feed_detach();
     CHECK(qt_ring_dropped(live_ring) == 0);
     CHECK(taken == qt_ring_pushed(live_ring));
 
@@ -302,12 +302,12 @@ static void test_live(void) {
     uint64_t nc = qt_pl_pop_controls(pl, ctl, 64);
     CHECK(nc == c.controls && c.controls_dropped == 0);
     CHECK(nc == 6); /* connected, phase, connecting + gap, connected, phase */
-    CHECK(ctl[0].type == QT_EV_CONN_STATE && ctl[0].b == QT_PDLL_MARKET_CONNECTED);
+    CHECK(ctl[0].type == QT_EV_CONN_STATE && ctl[0].b == QT_PROFITDLL_MARKET_CONNECTED);
     CHECK(ctl[1].type == QT_EV_PHASE && ctl[1].instrument == ID_WDO &&
           ctl[1].exch_ns != QT_TIME_NONE && !(ctl[1].flags & QT_F_RAW_DATE));
-    CHECK(ctl[2].type == QT_EV_CONN_STATE && ctl[2].b == QT_PDLL_MARKET_CONNECTING);
+    CHECK(ctl[2].type == QT_EV_CONN_STATE && ctl[2].b == QT_PROFITDLL_MARKET_CONNECTING);
     CHECK(ctl[3].type == QT_EV_FEED_GAP && ctl[3].a == QT_GAP_DISCONNECT &&
-          ctl[3].instrument == QT_PDLL_ALL_INSTRUMENTS);
+          ctl[3].instrument == QT_PROFITDLL_ALL_INSTRUMENTS);
     CHECK(ctl[4].type == QT_EV_CONN_STATE);
     CHECK(ctl[5].type == QT_EV_PHASE && ctl[5].instrument == ID_WIN && ctl[5].code == QT_PHASE_CLOSED);
     qt_pl_instrument_counters ic;
@@ -340,7 +340,7 @@ static void test_hooks(void) {
     qt_ring *r = qt_ring_create(1 << 18, QT_EVENT_SIZE, QT_RING_DROP);
     start_feed(r);
     session();
-    qt_pdll_feed_detach();
+    qt_profitdll_feed_detach();
     qt_pl_config pc;
     memset(&pc, 0, sizeof pc);
     pc.utc_offset_min = -180;
@@ -352,7 +352,7 @@ static void test_hooks(void) {
     CHECK(qt_pl_add_instrument(pl, ID_WIN, &cn) == 0);
     int calls = 0;
     qt_pl_hook h = {every_third, NULL, model, &calls};
-    CHECK(qt_pl_set_hook(pl, QT_PDLL_ALL_INSTRUMENTS, &h) == 0);
+    CHECK(qt_pl_set_hook(pl, QT_PROFITDLL_ALL_INSTRUMENTS, &h) == 0);
     CHECK(qt_pl_set_hook(pl, 77, &h) == -1);
     int st;
     qt_pl_run(pl, r, UINT64_MAX, 0, 0, &st);
@@ -371,7 +371,7 @@ static void test_hooks(void) {
         CHECK(d->decision_seq == (uint64_t)i + 1);
     }
     /* resume: the rest of the ring, then no more */
-    qt_pl_set_hook(pl, QT_PDLL_ALL_INSTRUMENTS, NULL);
+    qt_pl_set_hook(pl, QT_PROFITDLL_ALL_INSTRUMENTS, NULL);
     qt_pl_run(pl, r, UINT64_MAX, 0, 0, &st);
     CHECK(st == QT_PL_IDLE);
     qt_pl_get_counters(pl, &c);
@@ -437,8 +437,8 @@ int main(void) {
     test_live();
     test_hooks();
     test_edges();
-    qt_pdll_feed_detach();
-    qt_pdll_feed_reset();
+    qt_profitdll_feed_detach();
+    qt_profitdll_feed_reset();
     printf("pipeline: ok\n");
     return 0;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_profit_csv.h"
+#include "market/qt_profit_csv.h"
 
 #include "qt_check.h"
 

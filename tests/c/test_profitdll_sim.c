@@ -19,15 +19,15 @@
 #include <string.h>
 
 #include "profitdll_sim.h"
-#include "qt_atomic.h"
-#include "qt_evlog.h"
-#include "qt_profitdll.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_evlog.h"
+#include "profitdll/qt_profitdll.h"
 
 #include "qt_check.h"
 
 /* Declare each export from its ABI pointer type: the test then also checks
  * that the library's symbols exist with those names. */
-#define DECL(name) extern __typeof__(*(qt_pdll_##name##_fn)0) name
+#define DECL(name) extern __typeof__(*(qt_profitdll_##name##_fn)0) name
 DECL(DLLInitializeLogin);
 DECL(DLLInitializeMarketLogin);
 DECL(DLLFinalize);
@@ -169,7 +169,7 @@ static int write_log(const char *path, int n_updates) {
                 int32_t q = 1 + (int32_t)(rng() % 5);
                 CHECK(g_n_expect < MAX_TRADES);
                 expect_trade *x = &g_expect[g_n_expect++];
-                int type = (day == 0 && i == 0) ? QT_PDLL_TT_AUCTION : buy ? QT_PDLL_TT_BUY_AGGRESSION : QT_PDLL_TT_SELL_AGGRESSION;
+                int type = (day == 0 && i == 0) ? QT_PROFITDLL_TT_AUCTION : buy ? QT_PROFITDLL_TT_BUY_AGGRESSION : QT_PROFITDLL_TT_SELL_AGGRESSION;
                 x->number = ++trade_no;
                 x->price = (double)p * UNIT;
                 x->qty = q;
@@ -230,11 +230,11 @@ static uint64_t g_thread;
 static void apply(client_book *b, int action, int position, int side, int64_t qty, double price, void *sell,
                   void *buy, int v2) {
     if (atomic_load(&g_finalized)) g_after_finalize++;
-    if (action == QT_PDLL_BA_FULL_BOOK) {
+    if (action == QT_PROFITDLL_BA_FULL_BOOK) {
         void *arr[2] = {buy, sell};
         for (int sd = 0; sd < 2; sd++) {
             if (!arr[sd]) continue;
-            qt_pdll_book_array_header h;
+            qt_profitdll_book_array_header h;
             memcpy(&h, arr[sd], sizeof(h));
             if (!b->pending_open[sd]) {
                 b->pending[sd].n = 0;
@@ -244,13 +244,13 @@ static void apply(client_book *b, int action, int position, int side, int64_t qt
             for (int i = 0; i < h.count; i++) {
                 client_side *p = &b->pending[sd];
                 if (v2) {
-                    qt_pdll_price_book_entry_v2 e;
+                    qt_profitdll_price_book_entry_v2 e;
                     memcpy(&e, at, sizeof(e));
                     at += sizeof(e);
                     p->price[p->n] = e.price;
                     p->qty[p->n++] = e.qty;
                 } else {
-                    qt_pdll_price_book_entry e;
+                    qt_profitdll_price_book_entry e;
                     memcpy(&e, at, sizeof(e));
                     at += sizeof(e);
                     p->price[p->n] = e.price;
@@ -270,7 +270,7 @@ static void apply(client_book *b, int action, int position, int side, int64_t qt
     }
     client_side *s = &b->s[side];
     switch (action) {
-    case QT_PDLL_BA_ADD: {
+    case QT_PROFITDLL_BA_ADD: {
         if (position < 0 || position > s->n) {
             g_book_errors++;
             return;
@@ -283,14 +283,14 @@ static void apply(client_book *b, int action, int position, int side, int64_t qt
         s->n++;
         break;
     }
-    case QT_PDLL_BA_EDIT:
+    case QT_PROFITDLL_BA_EDIT:
         if (position < 0 || position >= s->n) {
             g_book_errors++;
             return;
         }
         s->qty[s->n - position - 1] = qty;
         break;
-    case QT_PDLL_BA_DELETE: {
+    case QT_PROFITDLL_BA_DELETE: {
         if (position < 0 || position >= s->n) {
             g_book_errors++;
             return;
@@ -301,7 +301,7 @@ static void apply(client_book *b, int action, int position, int side, int64_t qt
         s->n--;
         break;
     }
-    case QT_PDLL_BA_DELETE_FROM:
+    case QT_PROFITDLL_BA_DELETE_FROM:
         if (position < 0 || position >= s->n) {
             g_book_errors++;
             return;
@@ -313,7 +313,7 @@ static void apply(client_book *b, int action, int position, int side, int64_t qt
     }
 }
 
-static void QT_PDLL_CALL on_state(int32_t type, int32_t result) {
+static void QT_PROFITDLL_CALL on_state(int32_t type, int32_t result) {
     /* one writer (the connector thread): fill the slot, then publish it */
     int i = atomic_load(&g_n_states);
     if (i < 64) {
@@ -325,8 +325,8 @@ static void QT_PDLL_CALL on_state(int32_t type, int32_t result) {
 }
 
 static int g_trade_index;
-static void QT_PDLL_CALL on_trade(TAssetID a, qt_pdll_str date, uint32_t number, double price, double volume,
-                                  int32_t qty, int32_t buy, int32_t sell, int32_t type, qt_pdll_wchar edit) {
+static void QT_PROFITDLL_CALL on_trade(TAssetID a, qt_profitdll_str date, uint32_t number, double price, double volume,
+                                  int32_t qty, int32_t buy, int32_t sell, int32_t type, qt_profitdll_wchar edit) {
     if (atomic_load(&g_finalized)) g_after_finalize++;
     char d[32];
     int i;
@@ -358,7 +358,7 @@ static void QT_PDLL_CALL on_trade(TAssetID a, qt_pdll_str date, uint32_t number,
     g_trades1++;
 }
 
-static void QT_PDLL_CALL on_trade_v2(TConnectorAssetIdentifier a, const void *trade, uint32_t flags) {
+static void QT_PROFITDLL_CALL on_trade_v2(TConnectorAssetIdentifier a, const void *trade, uint32_t flags) {
     TConnectorTrade t;
     memset(&t, 0, sizeof(t));
     CHECK(TranslateTrade(trade, &t) == NL_OK);
@@ -370,27 +370,27 @@ static void QT_PDLL_CALL on_trade_v2(TConnectorAssetIdentifier a, const void *tr
     g_trades2++;
 }
 
-static void QT_PDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, int32_t side, int32_t qty,
+static void QT_PROFITDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, int32_t side, int32_t qty,
                                  int32_t count, double price, void *sell, void *buy) {
     (void)a;
     (void)count;
     apply(&g_book1, action, position, side, qty, price, sell, buy, 0);
 }
 
-static void QT_PDLL_CALL on_book_v2(TAssetID a, int32_t action, int32_t position, int32_t side, int64_t qty,
+static void QT_PROFITDLL_CALL on_book_v2(TAssetID a, int32_t action, int32_t position, int32_t side, int64_t qty,
                                     int64_t count, double price, void *sell, void *buy) {
     (void)a;
     (void)count;
     apply(&g_book2, action, position, side, qty, price, sell, buy, 1);
 }
 
-static void QT_PDLL_CALL on_phase(TAssetID a, qt_pdll_str date, int32_t state) {
+static void QT_PROFITDLL_CALL on_phase(TAssetID a, qt_profitdll_str date, int32_t state) {
     (void)a;
     (void)date;
     if (g_n_phases < 16) g_phases[g_n_phases++] = state;
 }
 
-static void QT_PDLL_CALL on_daily(TAssetID a, qt_pdll_str date, double open, double high, double low,
+static void QT_PROFITDLL_CALL on_daily(TAssetID a, qt_profitdll_str date, double open, double high, double low,
                                   double close, double volume, double adjust, double max_limit, double min_limit,
                                   double vb, double vs, int32_t qty, int32_t trades, int32_t oc, int32_t qb,
                                   int32_t qs, int32_t tb, int32_t ts) {
@@ -401,7 +401,7 @@ static void QT_PDLL_CALL on_daily(TAssetID a, qt_pdll_str date, double open, dou
     g_dailies++;
 }
 
-static void QT_PDLL_CALL on_tiny(TAssetID a, double price, int32_t qty, int32_t side) {
+static void QT_PROFITDLL_CALL on_tiny(TAssetID a, double price, int32_t qty, int32_t side) {
     (void)a;
     if (!(price > 0 && qty > 0 && (side == 0 || side == 1))) g_mismatch++;
     g_tiny++;
@@ -451,7 +451,7 @@ static void test_replay(const char *path) {
     CHECK(SetTradeCallbackV2(on_trade_v2) == NL_OK);
     CHECK(SetPriceBookCallbackV2(on_book_v2) == NL_OK);
     CHECK(SetChangeStateTickerCallback(on_phase) == NL_OK);
-    wait_state(QT_PDLL_CONN_MARKET_LOGIN, QT_PDLL_MARKET_LOGIN_VALID);
+    wait_state(QT_PROFITDLL_CONN_MARKET_LOGIN, QT_PROFITDLL_MARKET_LOGIN_VALID);
     /* market login: login, market connecting -> waiting -> connected, market login valid */
     int want[][2] = {{0, 0}, {2, 1}, {2, 2}, {2, 4}, {3, 0}};
     CHECK(atomic_load(&g_n_states) == 5);
@@ -496,7 +496,7 @@ static void test_replay(const char *path) {
     CHECK(GetServerClock(&dt, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK);
     CHECK(y == 2026 && mo == 11 && d == 4 && dt > 46000);
     CHECK(GetServerClock(NULL, &y, &mo, &d, &h, &mi, &s, &ms) == NL_INVALID_ARGS);
-    qt_pdll_wchar *name = GetAgentNameByID(1);
+    qt_profitdll_wchar *name = GetAgentNameByID(1);
     CHECK(name && name[0] == 'B' && name[1] == 'T' && name[2] == 'G');
     CHECK(GetAgentNameByID(99) == NULL);
     TConnectorSendOrder so;
@@ -516,7 +516,7 @@ static atomic_int g_order_cbs;
 static int g_order_status[8], g_order_side[8];
 static int64_t g_order_ids[8];
 
-static void QT_PDLL_CALL on_order(TConnectorOrderIdentifier id) {
+static void QT_PROFITDLL_CALL on_order(TConnectorOrderIdentifier id) {
     TConnectorOrderOut o;
     memset(&o, 0, sizeof(o));
     o.Version = 1;
@@ -540,7 +540,7 @@ static void QT_PDLL_CALL on_order(TConnectorOrderIdentifier id) {
 }
 
 static atomic_int g_accounts;
-static void QT_PDLL_CALL on_account(int32_t broker, qt_pdll_str broker_name, qt_pdll_str account, qt_pdll_str owner) {
+static void QT_PROFITDLL_CALL on_account(int32_t broker, qt_profitdll_str broker_name, qt_profitdll_str account, qt_profitdll_str owner) {
     (void)broker_name;
     (void)owner;
     if (broker == 1 && account[0] == 'S') atomic_fetch_add(&g_accounts, 1);
@@ -553,7 +553,7 @@ static void test_orders(const char *path) {
     CHECK(DLLInitializeLogin(W_KEY, W_USER, W_PASS, on_state, NULL, NULL, on_account, NULL, NULL, NULL, NULL, NULL,
                              NULL, NULL) == NL_OK);
     CHECK(SetOrderCallback(on_order) == NL_OK);
-    wait_state(QT_PDLL_CONN_ROUTING, QT_PDLL_ROUTING_BROKER_CONNECTED);
+    wait_state(QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_BROKER_CONNECTED);
     /* routing login: login, routing connecting/connected, market ..., broker connecting/connected */
     int want[][2] = {{0, 0}, {1, 1}, {1, 2}, {2, 1}, {2, 2}, {2, 4}, {3, 0}, {1, 4}, {1, 5}};
     CHECK(atomic_load(&g_n_states) == 9);
@@ -571,8 +571,8 @@ static void test_orders(const char *path) {
     o.AssetID.Ticker = W_WDO;
     o.AssetID.Exchange = W_F;
     o.Password = W_PASS;
-    o.OrderType = QT_PDLL_OT_LIMIT;
-    o.OrderSide = QT_PDLL_OS_BUY;
+    o.OrderType = QT_PROFITDLL_OT_LIMIT;
+    o.OrderSide = QT_PROFITDLL_OS_BUY;
     o.Price = 5500.0;
     o.StopPrice = -1;
     o.Quantity = 1;
@@ -581,8 +581,8 @@ static void test_orders(const char *path) {
     CHECK(id1 > 0);
     /* Version 0: side 1 is a SELL (Version 1's 1 would be a buy) */
     o.Version = 0;
-    o.OrderType = QT_PDLL_OT_V0_LIMIT;
-    o.OrderSide = QT_PDLL_OS_V0_SELL;
+    o.OrderType = QT_PROFITDLL_OT_V0_LIMIT;
+    o.OrderSide = QT_PROFITDLL_OS_V0_SELL;
     int64_t id2 = SendOrder(&o);
     CHECK(id2 > id1);
     o.OrderSide = 7;
@@ -590,8 +590,8 @@ static void test_orders(const char *path) {
     o.Version = 2;
     CHECK(SendOrder(&o) == NL_VERSION_NOT_SUPPORTED);
     o.Version = 1;
-    o.OrderType = QT_PDLL_OT_LIMIT;
-    o.OrderSide = QT_PDLL_OS_SELL;
+    o.OrderType = QT_PROFITDLL_OT_LIMIT;
+    o.OrderSide = QT_PROFITDLL_OS_SELL;
     CHECK(SendOrder(&o) > id2); /* a valid Version 1 sell */
     o.Quantity = 0;
     CHECK(SendOrder(&o) == NL_INVALID_ARGS);
@@ -611,9 +611,9 @@ static void test_orders(const char *path) {
     for (int k = 0; k < 2000 && atomic_load(&g_order_cbs) < 3; k++) qt_sleep_ns(1000000);
     CHECK(atomic_load(&g_order_cbs) == 3);
     /* the replay has not started: the orders travel (latency) and wait */
-    CHECK(g_order_ids[0] == id1 && g_order_side[0] == QT_PDLL_OS_BUY && g_order_status[0] == QT_PDLL_ST_PENDING_NEW);
-    CHECK(g_order_ids[1] == id2 && g_order_side[1] == QT_PDLL_OS_SELL && g_order_status[1] == QT_PDLL_ST_PENDING_NEW);
-    CHECK(g_order_side[2] == QT_PDLL_OS_SELL);
+    CHECK(g_order_ids[0] == id1 && g_order_side[0] == QT_PROFITDLL_OS_BUY && g_order_status[0] == QT_PROFITDLL_ST_PENDING_NEW);
+    CHECK(g_order_ids[1] == id2 && g_order_side[1] == QT_PROFITDLL_OS_SELL && g_order_status[1] == QT_PROFITDLL_ST_PENDING_NEW);
+    CHECK(g_order_side[2] == QT_PROFITDLL_OS_SELL);
 
     TConnectorCancelOrder c;
     memset(&c, 0, sizeof(c));
@@ -627,7 +627,7 @@ static void test_orders(const char *path) {
     p.AccountID = o.AccountID;
     p.AssetID.Ticker = W_WDO;
     p.AssetID.Exchange = W_F;
-    p.PositionType = QT_PDLL_POS_DAY_TRADE;
+    p.PositionType = QT_PROFITDLL_POS_DAY_TRADE;
     CHECK(GetPositionV2(&p) == NL_NO_POSITION);
     CHECK(DLLFinalize() == NL_OK);
 }

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qt_events.h"
-#include "qt_ring.h"
+#include "market/qt_events.h"
+#include "market/qt_ring.h"
 
 #include "qt_check.h"
 

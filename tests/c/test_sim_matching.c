@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_matching.h"
+#include "matching/sim_matching.h"
 
 #include "qt_check.h"
 

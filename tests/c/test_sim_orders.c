@@ -17,13 +17,13 @@
 #include <string.h>
 
 #include "profitdll_sim.h"
-#include "qt_atomic.h"
-#include "qt_evlog.h"
-#include "qt_profitdll.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_evlog.h"
+#include "profitdll/qt_profitdll.h"
 
 #include "qt_check.h"
 
-#define DECL(name) extern __typeof__(*(qt_pdll_##name##_fn)0) name
+#define DECL(name) extern __typeof__(*(qt_profitdll_##name##_fn)0) name
 DECL(DLLInitializeLogin);
 DECL(DLLFinalize);
 DECL(SubscribeTicker);
@@ -96,9 +96,9 @@ static void write_round_trip(const char *path) {
     log_writer lw;
     open_log(&lw, path);
     opening(&lw);
-    put(&lw, QT_EV_TRADE, 0, 10, 22002, 1, QT_PDLL_TT_BUY_AGGRESSION, 0, 1);
-    put(&lw, QT_EV_TRADE, 0, 20, 21998, 12, QT_PDLL_TT_SELL_AGGRESSION, 0, 2);
-    put(&lw, QT_EV_TRADE, 0, 30, 21998, 1, QT_PDLL_TT_SELL_AGGRESSION, 0, 3);
+    put(&lw, QT_EV_TRADE, 0, 10, 22002, 1, QT_PROFITDLL_TT_BUY_AGGRESSION, 0, 1);
+    put(&lw, QT_EV_TRADE, 0, 20, 21998, 12, QT_PROFITDLL_TT_SELL_AGGRESSION, 0, 2);
+    put(&lw, QT_EV_TRADE, 0, 30, 21998, 1, QT_PROFITDLL_TT_SELL_AGGRESSION, 0, 3);
     CHECK(qt_evlog_close(lw.w) == 0);
 }
 
@@ -125,7 +125,7 @@ static void write_busy(const char *path, int n_trades) {
         }
         int buy = (int)(rng >> 20) & 1;
         put(&lw, QT_EV_TRADE, 0, t, buy ? bid + 4 : bid, 1 + (int32_t)((rng >> 24) % 6),
-            buy ? QT_PDLL_TT_BUY_AGGRESSION : QT_PDLL_TT_SELL_AGGRESSION, 0, i);
+            buy ? QT_PROFITDLL_TT_BUY_AGGRESSION : QT_PROFITDLL_TT_SELL_AGGRESSION, 0, i);
     }
     CHECK(qt_evlog_close(lw.w) == 0);
 }
@@ -141,15 +141,15 @@ static uint16_t W_ACC[] = {'S', 'I', 'M', '0', '0', '0', '1', 0};
 static uint16_t W_EMPTY[] = {0};
 
 static atomic_int g_routing_ready;
-static void QT_PDLL_CALL on_state(int32_t type, int32_t result) {
-    if (type == QT_PDLL_CONN_ROUTING && result == QT_PDLL_ROUTING_BROKER_CONNECTED) atomic_store(&g_routing_ready, 1);
+static void QT_PROFITDLL_CALL on_state(int32_t type, int32_t result) {
+    if (type == QT_PROFITDLL_CONN_ROUTING && result == QT_PROFITDLL_ROUTING_BROKER_CONNECTED) atomic_store(&g_routing_ready, 1);
 }
 
 /* held trades: the connector thread waits in the callback of trade g_hold[k] */
 static int g_hold[8];
 static atomic_int g_held, g_release;
-static void QT_PDLL_CALL on_trade(TAssetID a, qt_pdll_str date, uint32_t number, double price, double volume,
-                                  int32_t qty, int32_t buy, int32_t sell, int32_t type, qt_pdll_wchar edit) {
+static void QT_PROFITDLL_CALL on_trade(TAssetID a, qt_profitdll_str date, uint32_t number, double price, double volume,
+                                  int32_t qty, int32_t buy, int32_t sell, int32_t type, qt_profitdll_wchar edit) {
     (void)a, (void)date, (void)price, (void)volume, (void)qty, (void)buy, (void)sell, (void)type, (void)edit;
     for (int k = 0; k < 8 && g_hold[k]; k++) {
         if (g_hold[k] != (int)number) continue;
@@ -174,7 +174,7 @@ static void release(void) {
 static atomic_int g_cb_count[MAX_IDS];
 static atomic_int g_cb_status[MAX_IDS];
 static atomic_int g_cb_errors;
-static void QT_PDLL_CALL on_order(TConnectorOrderIdentifier id) {
+static void QT_PROFITDLL_CALL on_order(TConnectorOrderIdentifier id) {
     TConnectorOrderOut o;
     memset(&o, 0, sizeof(o));
     o.Version = 1;
@@ -302,43 +302,43 @@ static void test_round_trip(const char *path) {
     CHECK(SimStartReplay() == NL_OK);
 
     held_at(1);
-    int64_t off = send(QT_PDLL_OT_LIMIT, QT_PDLL_OS_BUY, 5499.75, -1, 1); /* whole units, not a whole tick */
+    int64_t off = send(QT_PROFITDLL_OT_LIMIT, QT_PROFITDLL_OS_BUY, 5499.75, -1, 1); /* whole units, not a whole tick */
     details d = get(off);
-    CHECK(d.status == QT_PDLL_ST_REJECTED && strcmp(d.text, "price not a multiple of the tick") == 0);
-    int64_t high = send(QT_PDLL_OT_LIMIT, QT_PDLL_OS_BUY, 7000.0, -1, 1);
+    CHECK(d.status == QT_PROFITDLL_ST_REJECTED && strcmp(d.text, "price not a multiple of the tick") == 0);
+    int64_t high = send(QT_PROFITDLL_OT_LIMIT, QT_PROFITDLL_OS_BUY, 7000.0, -1, 1);
     d = get(high);
-    CHECK(d.status == QT_PDLL_ST_REJECTED && strcmp(d.text, "price outside the day's limits") == 0);
-    int64_t a = send(QT_PDLL_OT_LIMIT, QT_PDLL_OS_BUY, 5499.5, -1, 5); /* behind 10 */
-    CHECK(get(a).status == QT_PDLL_ST_NEW);
-    int64_t m = send(QT_PDLL_OT_MARKET, QT_PDLL_OS_BUY, -1, -1, 3);
+    CHECK(d.status == QT_PROFITDLL_ST_REJECTED && strcmp(d.text, "price outside the day's limits") == 0);
+    int64_t a = send(QT_PROFITDLL_OT_LIMIT, QT_PROFITDLL_OS_BUY, 5499.5, -1, 5); /* behind 10 */
+    CHECK(get(a).status == QT_PROFITDLL_ST_NEW);
+    int64_t m = send(QT_PROFITDLL_OT_MARKET, QT_PROFITDLL_OS_BUY, -1, -1, 3);
     d = get(m);
-    CHECK(d.status == QT_PDLL_ST_FILLED && d.traded == 3 && d.avg == 5500.5 && d.text[0] == 0);
-    int64_t stop = send(QT_PDLL_OT_STOP_LIMIT, QT_PDLL_OS_SELL, 5498.0, 5499.0, 1);
-    CHECK(get(stop).status == QT_PDLL_ST_NEW);
+    CHECK(d.status == QT_PROFITDLL_ST_FILLED && d.traded == 3 && d.avg == 5500.5 && d.text[0] == 0);
+    int64_t stop = send(QT_PROFITDLL_OT_STOP_LIMIT, QT_PROFITDLL_OS_SELL, 5498.0, 5499.0, 1);
+    CHECK(get(stop).status == QT_PROFITDLL_ST_NEW);
     release();
 
     held_at(2); /* 12 sold at 5499.5: 10 ahead, 2 of ours */
     d = get(a);
-    CHECK(d.status == QT_PDLL_ST_PARTIALLY_FILLED && d.traded == 2 && d.leaves == 3);
+    CHECK(d.status == QT_PROFITDLL_ST_PARTIALLY_FILLED && d.traded == 2 && d.leaves == 3);
     CHECK(change(a, 5499.0, 4) == NL_OK);
     d = get(a);
-    CHECK(d.status == QT_PDLL_ST_REPLACED && d.qty == 4 && d.leaves == 2 && d.price == 5499.0);
+    CHECK(d.status == QT_PROFITDLL_ST_REPLACED && d.qty == 4 && d.leaves == 2 && d.price == 5499.0);
     CHECK(change(a, 5499.25, 4) == NL_OK); /* off tick: refused, the order stays */
     d = get(a);
-    CHECK(d.status == QT_PDLL_ST_PARTIALLY_FILLED && d.price == 5499.0 &&
+    CHECK(d.status == QT_PROFITDLL_ST_PARTIALLY_FILLED && d.price == 5499.0 &&
           strcmp(d.text, "price not a multiple of the tick") == 0);
     CHECK(cancel(a) == NL_OK);
-    CHECK(get(a).status == QT_PDLL_ST_PARTIALLY_FILLED_CANCELED);
-    CHECK(get(stop).status == QT_PDLL_ST_NEW); /* last 5499.5: not triggered */
+    CHECK(get(a).status == QT_PROFITDLL_ST_PARTIALLY_FILLED_CANCELED);
+    CHECK(get(stop).status == QT_PROFITDLL_ST_NEW); /* last 5499.5: not triggered */
     TConnectorCancelAllOrders ca;
     memset(&ca, 0, sizeof(ca));
     ca.AccountID = account();
     ca.Password = W_PASS;
     CHECK(SendCancelAllOrdersV2(&ca) == NL_OK);
-    CHECK(get(stop).status == QT_PDLL_ST_CANCELED);
+    CHECK(get(stop).status == QT_PROFITDLL_ST_CANCELED);
     TConnectorTradingAccountPosition p;
-    CHECK(position(QT_PDLL_POS_CONSOLIDATED, &p) == NL_OK);
-    CHECK(p.OpenQuantity == 5 && p.OpenSide == QT_PDLL_OS_BUY && p.DailyBuyQuantity == 5 && p.EventID > 0);
+    CHECK(position(QT_PROFITDLL_POS_CONSOLIDATED, &p) == NL_OK);
+    CHECK(p.OpenQuantity == 5 && p.OpenSide == QT_PROFITDLL_OS_BUY && p.DailyBuyQuantity == 5 && p.EventID > 0);
     CHECK(fabs(p.OpenAveragePrice - (3 * 5500.5 + 2 * 5499.5) / 5) < 1e-9);
     TConnectorZeroPosition z;
     memset(&z, 0, sizeof(z));
@@ -348,11 +348,11 @@ static void test_round_trip(const char *path) {
     z.AssetID.Exchange = W_F;
     z.Password = W_PASS;
     z.Price = -1;
-    z.PositionType = QT_PDLL_POS_DAY_TRADE;
+    z.PositionType = QT_PROFITDLL_POS_DAY_TRADE;
     int64_t zid = SendZeroPositionV2(&z);
     CHECK(zid > stop);
     d = get(zid);
-    CHECK(d.status == QT_PDLL_ST_FILLED && d.side == QT_PDLL_OS_SELL && d.type == QT_PDLL_OT_MARKET &&
+    CHECK(d.status == QT_PROFITDLL_ST_FILLED && d.side == QT_PROFITDLL_OS_SELL && d.type == QT_PROFITDLL_OT_MARKET &&
           d.traded == 5 && d.avg == 5499.5);
     CHECK(SendZeroPositionV2(&z) == NL_NO_POSITION);
     for (uint8_t type = 1; type <= 2; type++) {
@@ -370,9 +370,9 @@ static void test_round_trip(const char *path) {
     CHECK(SimGetOrderFees(999, &fees) == NL_NOT_FOUND);
     release();
     CHECK(SimWaitReplayDone(10000) == NL_OK);
-    for (int k = 0; k < 2000 && atomic_load(&g_cb_status[zid]) != QT_PDLL_ST_FILLED; k++) qt_sleep_ns(1000000);
+    for (int k = 0; k < 2000 && atomic_load(&g_cb_status[zid]) != QT_PROFITDLL_ST_FILLED; k++) qt_sleep_ns(1000000);
     for (int64_t id = off; id <= zid; id++) CHECK(atomic_load(&g_cb_count[id]) >= 1);
-    CHECK(atomic_load(&g_cb_status[zid]) == QT_PDLL_ST_FILLED && atomic_load(&g_cb_errors) == 0);
+    CHECK(atomic_load(&g_cb_status[zid]) == QT_PROFITDLL_ST_FILLED && atomic_load(&g_cb_errors) == 0);
     memset(g_hold, 0, sizeof(g_hold));
     CHECK(DLLFinalize() == NL_OK);
 }
@@ -403,10 +403,10 @@ static void work(void *arg) {
     while (!atomic_load(&g_go)) qt_sleep_ns(100000);
     for (int i = 0; i < PER_THREAD; i++) {
         uint64_t r = next(&w->rng);
-        int side = (r & 1) ? QT_PDLL_OS_BUY : QT_PDLL_OS_SELL;
+        int side = (r & 1) ? QT_PROFITDLL_OS_BUY : QT_PROFITDLL_OS_SELL;
         double px = 5495.0 + 0.5 * (double)((r >> 8) % 21); /* 5495.0 .. 5505.0 */
-        int64_t id = (r >> 16) % 10 == 0 ? send(QT_PDLL_OT_MARKET, side, -1, -1, 1)
-                                         : send(QT_PDLL_OT_LIMIT, side, px, -1, 1 + (int64_t)((r >> 20) % 3));
+        int64_t id = (r >> 16) % 10 == 0 ? send(QT_PROFITDLL_OT_MARKET, side, -1, -1, 1)
+                                         : send(QT_PROFITDLL_OT_LIMIT, side, px, -1, 1 + (int64_t)((r >> 20) % 3));
         if (id <= 0 || id >= MAX_IDS) {
             w->failures++;
             continue;
@@ -448,11 +448,11 @@ static void test_threads(const char *path) {
         CHECK(w[i].failures == 0);
         for (int k = 0; k < w[i].n; k++) {
             details d = get(w[i].ids[k]);
-            CHECK(d.status == QT_PDLL_ST_FILLED || d.status == QT_PDLL_ST_CANCELED || d.status == QT_PDLL_ST_REJECTED ||
-                  d.status == QT_PDLL_ST_EXPIRED || d.status == QT_PDLL_ST_PARTIALLY_FILLED_CANCELED ||
-                  d.status == QT_PDLL_ST_PARTIALLY_FILLED_EXPIRED);
+            CHECK(d.status == QT_PROFITDLL_ST_FILLED || d.status == QT_PROFITDLL_ST_CANCELED || d.status == QT_PROFITDLL_ST_REJECTED ||
+                  d.status == QT_PROFITDLL_ST_EXPIRED || d.status == QT_PROFITDLL_ST_PARTIALLY_FILLED_CANCELED ||
+                  d.status == QT_PROFITDLL_ST_PARTIALLY_FILLED_EXPIRED);
             CHECK(d.traded + d.leaves <= d.qty && d.leaves == 0);
-            if (d.side == QT_PDLL_OS_BUY) {
+            if (d.side == QT_PROFITDLL_OS_BUY) {
                 bought += d.traded;
                 buy_value += (double)d.traded * d.avg;
             } else {
@@ -483,7 +483,7 @@ static void test_threads(const char *path) {
         }
     CHECK(atomic_load(&g_cb_errors) == 0);
     TConnectorTradingAccountPosition p;
-    CHECK(position(QT_PDLL_POS_CONSOLIDATED, &p) == NL_OK);
+    CHECK(position(QT_PROFITDLL_POS_CONSOLIDATED, &p) == NL_OK);
     CHECK(p.DailyBuyQuantity == bought && p.DailySellQuantity == sold && p.DailyQuantity == bought - sold);
     CHECK(p.OpenQuantity == (bought > sold ? bought - sold : sold - bought));
     CHECK(fabs(p.DailyAverageBuyPrice - buy_value / (double)bought) < 1e-6);

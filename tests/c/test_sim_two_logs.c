@@ -17,14 +17,14 @@
 #include <string.h>
 
 #include "profitdll_sim.h"
-#include "qt_atomic.h"
-#include "qt_evlog.h"
-#include "qt_pdll_decode.h"
-#include "qt_profitdll.h"
+#include "platform/qt_atomic.h"
+#include "market/qt_evlog.h"
+#include "profitdll/qt_profitdll_decode.h"
+#include "profitdll/qt_profitdll.h"
 
 #include "qt_check.h"
 
-#define DECL(name) extern __typeof__(*(qt_pdll_##name##_fn)0) name
+#define DECL(name) extern __typeof__(*(qt_profitdll_##name##_fn)0) name
 DECL(DLLInitializeMarketLogin);
 DECL(DLLFinalize);
 DECL(SubscribeTicker);
@@ -80,7 +80,7 @@ static void write_log(const char *path, const char *instrument, double unit, int
         int64_t t = OPEN + (first_sec + 2 * k) * SEC + 250 * 1000000LL;
         e[0] = mk(++seq, QT_EV_L2_LEVEL, QT_F_LAST, t, mid - 1, 20 + k, 0);
         e[1] = mk(++seq, QT_EV_TRADE, 0, t, mid + 1, 1, 0);
-        e[1].code = QT_PDLL_TT_BUY_AGGRESSION;
+        e[1].code = QT_PROFITDLL_TT_BUY_AGGRESSION;
         e[1].ref = k + 1;
         e[1].a = buy;
         e[1].b = sell;
@@ -115,12 +115,12 @@ static int is(const uint16_t *a, const uint16_t *b) {
     return *a == *b;
 }
 
-static void QT_PDLL_CALL on_state(int32_t type, int32_t result) {
-    if (type == QT_PDLL_CONN_MARKET_DATA) atomic_store(&g_market, result);
+static void QT_PROFITDLL_CALL on_state(int32_t type, int32_t result) {
+    if (type == QT_PROFITDLL_CONN_MARKET_DATA) atomic_store(&g_market, result);
 }
 
-static void QT_PDLL_CALL on_trade(TAssetID a, qt_pdll_str date, uint32_t number, double price, double volume,
-                                  int32_t qty, int32_t buy, int32_t sell, int32_t type, qt_pdll_wchar edit) {
+static void QT_PROFITDLL_CALL on_trade(TAssetID a, qt_profitdll_str date, uint32_t number, double price, double volume,
+                                  int32_t qty, int32_t buy, int32_t sell, int32_t type, qt_profitdll_wchar edit) {
     (void)date, (void)number, (void)volume, (void)qty, (void)type, (void)edit;
     CHECK(g_n_trades < 4 * N_TRADES);
     seen_trade *t = &g_trades[g_n_trades++];
@@ -133,16 +133,16 @@ static void QT_PDLL_CALL on_trade(TAssetID a, qt_pdll_str date, uint32_t number,
 
 /* Every incremental action of these logs is the L2 update at hh:mm:ss.250
  * of an odd (WDO) or even (WIN) second: the server clock must say so. */
-static void QT_PDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, int32_t side, int32_t qty,
+static void QT_PROFITDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, int32_t side, int32_t qty,
                                  int32_t count, double price, void *sell, void *buy) {
     (void)action, (void)position, (void)side, (void)qty, (void)count, (void)price, (void)sell, (void)buy;
-    if (action == QT_PDLL_BA_FULL_BOOK) {
+    if (action == QT_PROFITDLL_BA_FULL_BOOK) {
         if (!atomic_load(&g_slow_free)) { /* arrays left to DLLFinalize */
             double dt;
             int32_t y, mo, d, h, mi, s, ms;
             CHECK(GetServerClock(&dt, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK);
             int w = is(a.ticker, W_WIN);
-            if (g_full_books[w] < 2) g_full_book_t[w][g_full_books[w]] = qt_pdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, -180);
+            if (g_full_books[w] < 2) g_full_book_t[w][g_full_books[w]] = qt_profitdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, -180);
             g_full_books[w]++;
             return;
         }
@@ -162,7 +162,7 @@ static void QT_PDLL_CALL on_book(TAssetID a, int32_t action, int32_t position, i
     double dt;
     int32_t y, mo, d, h, mi, s, ms;
     CHECK(GetServerClock(&dt, &y, &mo, &d, &h, &mi, &s, &ms) == NL_OK);
-    int64_t t = qt_pdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, -180);
+    int64_t t = qt_profitdll_local_to_utc_ns(y, mo, d, h, mi, s, ms, -180);
     int64_t off = (t - OPEN) / SEC;
     int win = is(a.ticker, W_WIN);
     if (ms != 250 || (off % 2 == 1) == win) g_clock_bad++;
@@ -173,8 +173,8 @@ static void login(void) {
     atomic_store(&g_market, -1);
     CHECK(DLLInitializeMarketLogin(W_KEY, W_USER, W_PASS, on_state, on_trade, NULL, on_book, NULL, NULL, NULL,
                                    NULL) == NL_OK);
-    for (int i = 0; i < 2000 && atomic_load(&g_market) != QT_PDLL_MARKET_CONNECTED &&
-                    atomic_load(&g_market) != QT_PDLL_MARKET_DISCONNECTED;
+    for (int i = 0; i < 2000 && atomic_load(&g_market) != QT_PROFITDLL_MARKET_CONNECTED &&
+                    atomic_load(&g_market) != QT_PROFITDLL_MARKET_DISCONNECTED;
          i++)
         qt_sleep_ns(1000000);
 }
@@ -200,7 +200,7 @@ int main(int argc, char **argv) {
     CHECK(SimSetUtcOffsetMinutes(-180) == NL_OK);
     CHECK(SimAddReplayLog(b_path, "wdoz26", "F") == NL_OK); /* the first log's ticker (any case) */
     login();
-    CHECK(atomic_load(&g_market) == QT_PDLL_MARKET_DISCONNECTED);
+    CHECK(atomic_load(&g_market) == QT_PROFITDLL_MARKET_DISCONNECTED);
     char err[256];
     SimGetLastError(err, sizeof(err));
     CHECK(strstr(err, "two logs served under wdoz26:F") != NULL);
@@ -210,7 +210,7 @@ int main(int argc, char **argv) {
     CHECK(SimSetReplayLog(a_path) == NL_OK); /* removes the added log */
     CHECK(SimAddReplayLog(b_path, "WINZ26", "F") == NL_OK);
     login();
-    CHECK(atomic_load(&g_market) == QT_PDLL_MARKET_CONNECTED);
+    CHECK(atomic_load(&g_market) == QT_PROFITDLL_MARKET_CONNECTED);
     CHECK(SubscribeTicker(W_WDO, W_F) == NL_OK && SubscribePriceBook(W_WDO, W_F) == NL_OK);
     CHECK(SubscribeTicker(W_WIN, W_F) == NL_OK && SubscribePriceBook(W_WIN, W_F) == NL_OK);
     CHECK(SimStartReplay() == NL_OK);
@@ -234,9 +234,9 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) CHECK(g_full_book_t[0][k] == OPEN && g_full_book_t[1][k] == OPEN + SEC);
     const char *names[] = {"XP", "BTG Pactual", "Itau BBA", "Genial"};
     for (int i = 0; i < 4; i++) {
-        const qt_pdll_wchar *n = GetAgentNameByID(i);
+        const qt_profitdll_wchar *n = GetAgentNameByID(i);
         CHECK(n != NULL);
-        for (size_t k = 0; k <= strlen(names[i]); k++) CHECK(n[k] == (qt_pdll_wchar)(unsigned char)names[i][k]);
+        for (size_t k = 0; k <= strlen(names[i]); k++) CHECK(n[k] == (qt_profitdll_wchar)(unsigned char)names[i][k]);
     }
     CHECK(GetAgentNameByID(4) == NULL);
     SimCounters c;

@@ -14,11 +14,11 @@ from typing import Any
 
 from rich.table import Table
 
-from quantumtrader.book_capacity import PROBE_CAPACITY, book_capacity_for
+from quantumtrader.data.book_capacity import PROBE_CAPACITY, book_capacity_for
 from quantumtrader.data.eventlog import EventLog, EventLogError, EventLogHeader, read_event_log
 from quantumtrader.data.events import PRICE_NONE, TIME_NONE
 from quantumtrader.progress import progress_bar
-from quantumtrader.qtcore.replay import ReplayAudit
+from quantumtrader.qtcore.audit import ReplayAudit
 
 CHUNK_RECORDS = 1 << 18  # 16 MiB of records per C call: Python overhead stays negligible
 

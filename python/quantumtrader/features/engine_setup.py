@@ -110,7 +110,7 @@ def build_engine(
     ``session_close`` (both or neither) for every date in ``timezone``, else
     the calendar's per date, else the defaults of the venue named by
     ``source``.  ``book_capacity``: levels per book side (0: the core's
-    default; see quantumtrader.book_capacity)."""
+    default; see quantumtrader.data.book_capacity)."""
     if (session_open is None) != (session_close is None):
         raise SessionSetupError("give both --session-open and --session-close, or neither")
     if not (price_unit > 0 and tick_size > 0 and qty_scale > 0):

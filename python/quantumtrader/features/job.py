@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from quantumtrader.book_capacity import book_capacity_for, tick_units_of
+from quantumtrader.data.book_capacity import book_capacity_for, tick_units_of
 from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.engine_setup import build_engine, local_dates
 from quantumtrader.features.schema import FeatureSchema

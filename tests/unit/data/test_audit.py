@@ -16,7 +16,7 @@ from quantumtrader.data.audit import audit_event_log
 from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
 from quantumtrader.data.events import PRICE_NONE, EventFlag, EventType, Side, TradeType, empty_events
 from quantumtrader.data.synth import generate_market
-from quantumtrader.qtcore.replay import ReplayAudit
+from quantumtrader.qtcore.audit import ReplayAudit
 
 BINANCE = REAL / "binance-usdm-btcusdt-20240808.gz"
 

@@ -1,0 +1,3 @@
+"""Type stub of quantumtrader.qtcore.layout (src/qtcore/market/layout.pyx)."""
+
+def record_layouts() -> dict: ...
