@@ -1,7 +1,7 @@
 """The live pipeline behind the binding's real C callback entry points.
 
 Two instruments (and a third the pipeline has no engine for) are driven
-through ``qt_pdll_on_trade`` / ``on_price_book`` / ``on_state`` /
+through ``qt_profitdll_on_trade`` / ``on_price_book`` / ``on_state`` /
 ``on_ticker_state`` from a thread, as the DLL would call them, into one
 market ring.  The same session played into a second ring and read back with
 the binding's MarketReader gives each instrument's own decoded record

@@ -18,7 +18,7 @@ from quantumtrader.data.book_capacity import PROBE_CAPACITY, book_capacity_for
 from quantumtrader.data.eventlog import EventLog, EventLogError, EventLogHeader, read_event_log
 from quantumtrader.data.events import PRICE_NONE, TIME_NONE
 from quantumtrader.progress import progress_bar
-from quantumtrader.qtcore.audit import ReplayAudit
+from quantumtrader.qtcore.audit import BookAudit
 
 CHUNK_RECORDS = 1 << 18  # 16 MiB of records per C call: Python overhead stays negligible
 
@@ -102,8 +102,8 @@ def audit_log(log: EventLog, *, chunk_records: int = CHUNK_RECORDS) -> AuditRepo
 
 
 def _audit(events: Any, units: int, capacity: int, chunk_records: int,
-           show: Callable[[int], None]) -> ReplayAudit:
-    audit = ReplayAudit(units, capacity)
+           show: Callable[[int], None]) -> BookAudit:
+    audit = BookAudit(units, capacity)
     for start in range(0, len(events), chunk_records):
         audit.feed(events[start:start + chunk_records])
         show(min(start + chunk_records, len(events)))

@@ -2,7 +2,7 @@
 versioned header, read back as memory-mapped numpy arrays, converted to and
 from Parquet.
 
-The format and the writer live in C (``src/qtcore/qt_evlog.h``) so the
+The format and the writer live in C (``src/qtcore/market/qt_evlog.h``) so the
 recorder's writer thread can use them without Python; this module is the
 Python face of the same code.  A log that ends in a torn or zero-filled tail
 (a crash while writing) reads as its valid prefix: every record up to the

@@ -1,4 +1,4 @@
-"""The event record of the C core (``src/qtcore/qt_events.h``) as a numpy
+"""The event record of the C core (``src/qtcore/market/qt_events.h``) as a numpy
 dtype, with its type codes and flags.
 
 One flat 64-byte record for every event type: the payload fields

@@ -74,7 +74,7 @@ longer run repeats the days of a shorter one):
   after every event of the trade's timestamp, not at the mid between the
   trade and its book message.
 
-Event conventions (``src/qtcore/qt_events.h``): per session a
+Event conventions (``src/qtcore/market/qt_events.h``): per session a
 ``QT_EV_SESSION`` (``ref`` = YYYYMMDD), then a snapshot at the open
 (``SNAPSHOT_BEGIN`` side 2, ``L2_LEVEL`` bids then asks best first,
 ``SNAPSHOT_END`` flagged LAST), then ``L2_LEVEL`` updates (one per message,

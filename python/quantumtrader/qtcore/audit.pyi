@@ -7,7 +7,7 @@ import numpy as np
 EVENT_DTYPE: np.dtype
 EventType: type[enum.IntEnum]
 
-class ReplayAudit:
+class BookAudit:
     def __init__(self, tick_units: int = ..., capacity: int = ...) -> None: ...
     def feed(self, events) -> None: ...
     @property

@@ -14,7 +14,7 @@ import numpy as np
 from quantumtrader.data.events import EVENT_DTYPE, EventType
 
 
-cdef class ReplayAudit:
+cdef class BookAudit:
     """One book (``tick_units`` price units per tick) and the statistics of
     everything fed to it so far.  The default capacity is far above a B3
     book's depth because full-depth crypto captures reach thousands of levels

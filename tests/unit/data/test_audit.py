@@ -1,4 +1,4 @@
-"""Replay audit (C, qt_replay) and the ``audit`` (alias ``replay``) / ``demo`` commands.
+"""Book audit (C, qt_audit) and the ``audit`` (alias ``replay``) / ``demo`` commands.
 
 The audit's judgements are checked against a plain-Python replay of the same
 records (dict book, touch read before each trade), on a synthetic session and
@@ -16,7 +16,7 @@ from quantumtrader.data.audit import audit_event_log
 from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
 from quantumtrader.data.events import PRICE_NONE, EventFlag, EventType, Side, TradeType, empty_events
 from quantumtrader.data.synth import generate_market
-from quantumtrader.qtcore.audit import ReplayAudit
+from quantumtrader.qtcore.audit import BookAudit
 
 BINANCE = REAL / "binance-usdm-btcusdt-20240808.gz"
 
@@ -81,7 +81,7 @@ def python_audit(ev: np.ndarray) -> dict[str, int]:
 
 def test_synthetic_session_matches_python_replay_and_is_consistent():
     _, ev = generate_market(1, seed=11, signal=0.5, trades_per_day=3000)
-    audit = ReplayAudit(tick_units=1)
+    audit = BookAudit(tick_units=1)
     audit.feed(ev)
     s = audit.stats
     ref = python_audit(ev)
@@ -98,7 +98,7 @@ def test_synthetic_session_matches_python_replay_and_is_consistent():
 
 def test_chunked_feeding_equals_one_call():
     _, ev = generate_market(1, seed=3, signal=0.0, trades_per_day=2000)
-    whole, chunked = ReplayAudit(1), ReplayAudit(1)
+    whole, chunked = BookAudit(1), BookAudit(1)
     whole.feed(ev)
     for start in range(0, len(ev), 777):
         chunked.feed(ev[start:start + 777])
@@ -107,7 +107,7 @@ def test_chunked_feeding_equals_one_call():
 
 def test_trade_outside_touch_is_found_with_its_index():
     ev = stream(l2(0, 100, 5), l2(1, 102, 5), trade(101), trade(102), trade(103), trade(99))
-    audit = ReplayAudit(1)
+    audit = BookAudit(1)
     audit.feed(ev)
     s = audit.stats
     assert (s["trades_inside"], s["trades_at_touch"], s["trades_outside"]) == (1, 1, 2)
@@ -120,7 +120,7 @@ def test_crossed_book_is_judged_at_message_end_only():
     ev = stream(l2(0, 100, 5), l2(1, 102, 5),
                 l2(0, 103, 1, last=False), l2(1, 102, 0, last=False), l2(1, 104, 2),
                 l2(0, 105, 1))  # this one leaves bid 105 > ask 104
-    audit = ReplayAudit(1)
+    audit = BookAudit(1)
     audit.feed(ev)
     s = audit.stats
     assert s["crossed_events"] == 1 and s["first_crossed_index"] == 5
@@ -131,7 +131,7 @@ def test_edits_after_hours_and_invalid_trades_are_not_judged():
     ev = stream(l2(0, 100, 5), l2(1, 102, 5), trade(200, flags=EventFlag.EDIT),
                 trade(200, flags=EventFlag.AFTER_HOURS), trade(200, flags=EventFlag.INVALID),
                 trade(200, qty=0), trade(101))
-    audit = ReplayAudit(1)
+    audit = BookAudit(1)
     audit.feed(ev)
     s = audit.stats
     assert s["trades_skipped"] == 4 and s["trades"] == 1 and s["trades_outside"] == 0
@@ -141,16 +141,16 @@ def test_refused_records_are_counted():
     bad = l2(0, 101, 5)
     bad["price"] = PRICE_NONE
     off_tick = l2(1, 103, 5)
-    audit = ReplayAudit(tick_units=2)
+    audit = BookAudit(tick_units=2)
     audit.feed(stream(l2(0, 100, 5), bad, off_tick))
     assert audit.stats["book_rejects"] == 2
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError):
-        ReplayAudit(tick_units=0)
+        BookAudit(tick_units=0)
     with pytest.raises(TypeError):
-        ReplayAudit(1).feed(np.zeros(3, dtype=np.int64))
+        BookAudit(1).feed(np.zeros(3, dtype=np.int64))
 
 
 @requires_shared(BINANCE_CAPTURE)
@@ -242,6 +242,6 @@ def test_a_log_deeper_than_the_replay_book_is_replayed_whole(tmp_path, capsys):
     assert r.stats["book_rejects"] == 0 and r.deepest == (n, 1) and r.book_capacity == n
     assert main(["audit", "--check", str(log)]) == 0
     assert "70,000 / 1" in capsys.readouterr().out
-    first = ReplayAudit(1)  # the first book alone refuses the best levels
+    first = BookAudit(1)  # the first book alone refuses the best levels
     first.feed(ev)
     assert first.stats["book_rejects"] == n - 65536

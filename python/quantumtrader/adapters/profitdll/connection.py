@@ -41,7 +41,7 @@ from quantumtrader.adapters.profitdll.errors import DuplicateResourceError, Prof
 from quantumtrader.adapters.profitdll.order_updates import read_order_updates
 from quantumtrader.calendar import CalendarError, TradingCalendar, default_calendar, root_of
 from quantumtrader.data.events import EVENT_DTYPE, EventFlag, EventType, GapReason
-from quantumtrader.qtcore import profitdll as _pdll
+from quantumtrader.qtcore import profitdll
 from quantumtrader.qtcore.ring import Ring
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ALL_INSTRUMENTS = _pdll.ALL_INSTRUMENTS
+ALL_INSTRUMENTS = profitdll.ALL_INSTRUMENTS
 
 _LOGIN_RESULTS = {0: "connected", 1: "invalid login", 2: "invalid password", 3: "password blocked",
                   4: "password expired", 200: "internal error"}
@@ -169,12 +169,12 @@ class ProfitConnection:
     """One ProfitDLL session.  Not thread-safe: one thread polls and calls
     the methods (the DLL's own thread only runs the C callbacks)."""
 
-    def __init__(self, library: _pdll.ProfitDLL | str, *, credentials: ProfitCredentials | None = None,
+    def __init__(self, library: profitdll.ProfitDLL | str, *, credentials: ProfitCredentials | None = None,
                  routing: bool = False, calendar: TradingCalendar | None = None,
                  market_capacity: int = 1 << 20, order_capacity: int = 1 << 14, trades_v2: bool = True,
                  offer_book: bool = False, drop_invalid: bool = True, roll_days: int = 0,
                  utc_offset_min: int | None = None) -> None:
-        self.dll = library if isinstance(library, _pdll.ProfitDLL) else _pdll.ProfitDLL(library)
+        self.dll = library if isinstance(library, profitdll.ProfitDLL) else profitdll.ProfitDLL(library)
         self._credentials = credentials
         self.routing = routing
         self.calendar = calendar or default_calendar()
@@ -194,7 +194,7 @@ class ProfitConnection:
         self.duplicates_dropped = 0
         self.market_ring: Ring | None = None
         self.order_ring: Ring | None = None
-        self._reader: _pdll.MarketReader | None = None
+        self._reader: profitdll.MarketReader | None = None
         self._pending: list[np.ndarray] = []
         self._observed_seq = 0  # feed sequence number of the last state record the state machine took
         self._routing_password = ""
@@ -212,12 +212,12 @@ class ProfitConnection:
             raise RuntimeError("already connected")
         creds = self._credentials or load_credentials(self.routing)
         creds.require(self.routing)
-        _pdll.feed_reset()  # the feed's sequence numbers start again at 1
+        profitdll.feed_reset()  # the feed's sequence numbers start again at 1
         self._observed_seq = 0
-        _pdll.set_utc_offset(self.utc_offset_min)
+        profitdll.set_utc_offset(self.utc_offset_min)
         self.market_ring = Ring(self.market_capacity)
         self.order_ring = Ring(self.order_capacity, 256, lossless=True) if self.routing else None
-        self._reader = _pdll.MarketReader(self.market_ring, self.utc_offset_min)
+        self._reader = profitdll.MarketReader(self.market_ring, self.utc_offset_min)
         self.state = ConnectionState()
         self.feed_status = FeedStatus.CONNECTING
         log.info("ProfitDLL login (%s) with %s", "routing" if self.routing else "market data only",
@@ -279,7 +279,7 @@ class ProfitConnection:
         sub = Subscription(ticker, exchange, iid, spec.root,
                            spec.price_unit if price_unit is None else float(price_unit),
                            spec.tick_size if tick_size is None else float(tick_size), self.offer_book)
-        _pdll.register_instrument(ticker, iid, sub.price_unit)
+        profitdll.register_instrument(ticker, iid, sub.price_unit)
         self.subscriptions[iid] = sub
         return sub
 
@@ -442,8 +442,8 @@ class ProfitConnection:
                 start_ns = int(dt.datetime.combine(day, dt.time(), self.calendar.tz).timestamp() * 1e9)
         end_ns = now_ns if end_ns is None else end_ns
         start, end = _local_text(start_ns, self.calendar), _local_text(end_ns, self.calendar)
-        _pdll.clear_history_progress()
-        done_before = _pdll.feed_counters()["history_done"]
+        profitdll.clear_history_progress()
+        done_before = profitdll.feed_counters()["history_done"]
         log.info("history of %s from %s to %s", sub.ticker, start, end)
         self.dll.get_history_trades(sub.ticker, sub.exchange, start, end)
         history: list[np.ndarray] = []
@@ -461,7 +461,7 @@ class ProfitConnection:
         try:
             while True:
                 take(self._read(0.05))
-                c = _pdll.feed_counters()
+                c = profitdll.feed_counters()
                 if c["history_progress"] != last_progress and c["history_progress"] >= 0:
                     last_progress = c["history_progress"]
                     if on_progress is not None:
@@ -491,7 +491,7 @@ class ProfitConnection:
     # ----------------------------------------------------------- counters
     @property
     def counters(self) -> dict[str, Any]:
-        c = _pdll.feed_counters()
+        c = profitdll.feed_counters()
         c.update(
             ring_dropped=self.market_ring.dropped if self.market_ring is not None else 0,
             invalid_dropped=self.invalid_dropped, duplicates_dropped=self.duplicates_dropped,

@@ -1,5 +1,5 @@
 """Order updates as the order callback leaves them in the order ring: the
-numpy mirror of ``qt_order_update`` (``src/qtcore/qt_events.h``) and a
+numpy mirror of ``qt_order_update`` (``src/qtcore/market/qt_events.h``) and a
 reader.  The ring never drops silently: when it overflows its sticky flag is
 set and the venue's order state must be treated as unknown (reconcile)."""
 

@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["LIBRARY_ENV", "MAX_REPLAY_LOGS", "library_name", "library_path", "set_replay_logs"]
 
-MAX_REPLAY_LOGS = 8  # SIM_MAX_LOGS of sim_internal.h
+MAX_REPLAY_LOGS = 8  # SIM_MAX_LOGS of sim_session.h
 
 LIBRARY_ENV = "QT_SIM_LIBRARY"  # an explicit path wins over the installed copy
 
