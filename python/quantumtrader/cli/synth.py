@@ -1,5 +1,5 @@
 """``quantumtrader synth``: write a seeded synthetic market as an event log
-(:func:`quantumtrader.data.synth.write_synth_log`: written aside and renamed
+(:func:`quantumtrader.data.synth.write_synthetic_log`: written aside and renamed
 over ``--out`` only when every session is written) and print what was
 generated.  A bar counts the sessions on a terminal; logs and pipes stay
 quiet.  ``synth_argument_error`` and ``calendar_error`` check the flags
@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from quantumtrader.data.synth import MAX_TRADES_PER_DAY, MIN_TRADES_PER_DAY, SIGNAL_RANGE, write_synth_log
+from quantumtrader.data.synth import MAX_TRADES_PER_DAY, MIN_TRADES_PER_DAY, SIGNAL_RANGE, write_synthetic_log
 from quantumtrader.output_path import is_output_error
 
 
@@ -87,8 +87,8 @@ def run_synth(args: argparse.Namespace) -> int:
         return 2
     try:
         with progress_bar(f"synth {args.instrument}", args.days) as show:
-            s = write_synth_log(args.out, args.days, args.seed, args.signal, args.start_date,
-                                args.instrument, trades_per_day=args.trades_per_day, progress=show)
+            s = write_synthetic_log(args.out, args.days, args.seed, args.signal, args.start_date,
+                                    args.instrument, trades_per_day=args.trades_per_day, progress=show)
     except ValueError as exc:  # bad --out, or the calendar and generator: each says what is wrong
         print(f"quantumtrader synth: error: {exc}", file=sys.stderr)
         return 2

@@ -629,48 +629,25 @@ class SynthSummary:
 
 def write_synthetic_log(
     path: str | os.PathLike[str], days: int, seed: int, signal: float, start_date: Any = None,
-    instrument: str = "WDOFUT", **kwargs: Any,
+    instrument: str = "WDOFUT", *, progress: Progress | None = None, **kwargs: Any,
 ) -> SynthSummary:
-    """Generate session by session straight into an event log (memory stays one day)."""
-    from quantumtrader.data.eventlog import EventLogWriter
-
-    cal = kwargs.pop("calendar", None) or default_calendar()
-    it = iter_market_days(days, seed, signal, start_date, instrument, calendar=cal, **kwargs)
-    n_ev = n_tr = n_book = 0
-    sessions: list[dt.date] = []
-    first = next(it)
-    with EventLogWriter(os.fspath(path), _header(first[0], cal)) as w:
-        for _, day, ev in _chain(first, it):
-            w.append(ev)
-            sessions.append(day)
-            n_ev += len(ev)
-            n_tr += int(np.count_nonzero(ev["type"] == EventType.TRADE))
-            n_book += count_book_messages(ev)
-    return SynthSummary(os.fspath(path), len(sessions), sessions, n_ev, n_tr, n_book,
-                        os.path.getsize(path))
-
-
-def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: float,
-                    start_date: Any = None, instrument: str = "WDOFUT", *,
-                    trades_per_day: int | None = None, progress: Progress | None = None) -> SynthSummary:
-    """Generate into a partial file and rename it to ``out`` when complete;
-    ``progress(sessions done, sessions)`` after each session.  Returns the
-    generator's summary (:class:`SynthSummary`) naming ``out``.
-    Raises ValueError (bad arguments, or output_path.OutputPathError for a
-    bad ``out``) or OSError."""
+    """Generate session by session (memory stays one day) into a partial file
+    renamed to ``path`` when complete (output_path.atomic_output);
+    ``progress(sessions done, sessions)`` after each session, so a bar moves
+    and Ctrl-C is taken between sessions.  ``kwargs`` go to the generator
+    (``trades_per_day``, ``levels``, ``calendar`` ...).  Raises ValueError
+    (bad arguments, or output_path.OutputPathError for a bad ``path``) or
+    OSError."""
     from quantumtrader.data.eventlog import EventLogWriter
     from quantumtrader.output_path import atomic_output
 
-    cal = default_calendar()
-    days_iter = iter_market_days(days, seed, signal, start_date, instrument, calendar=cal,
-                                 trades_per_day=trades_per_day)
+    cal = kwargs.pop("calendar", None) or default_calendar()
+    days_iter = iter_market_days(days, seed, signal, start_date, instrument, calendar=cal, **kwargs)
     n_ev = n_tr = n_book = 0
     sessions: list[dt.date] = []
-    with atomic_output(out) as partial:
+    with atomic_output(path) as partial:
         writer = None
         try:
-            # the same header and counts as write_synthetic_log, one session at
-            # a time so the bar moves and Ctrl-C is taken between sessions' writes
             for params, day, ev in days_iter:
                 if writer is None:
                     writer = EventLogWriter(partial, _header(params, cal))
@@ -685,12 +662,7 @@ def write_synth_log(out: str | os.PathLike[str], days: int, seed: int, signal: f
             if writer is not None:
                 writer.close()
         size = os.path.getsize(partial)
-    return SynthSummary(os.fspath(out), len(sessions), sessions, n_ev, n_tr, n_book, size)
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
+    return SynthSummary(os.fspath(path), len(sessions), sessions, n_ev, n_tr, n_book, size)
 
 
 def count_book_messages(events: np.ndarray) -> int:

@@ -44,7 +44,7 @@ def run_demo_job(workdir: Path, *, seed: int = DEFAULT_SEED, days: int = DEFAULT
     """The demo in ``workdir`` (an existing, writable folder), reported on the
     console; its exit status (see the module doc).  ``keep``: say where the
     logs were kept."""
-    from quantumtrader.data.synth import write_synth_log
+    from quantumtrader.data.synth import write_synthetic_log
 
     console = Console()
     reports: list[AuditReport] = []
@@ -52,7 +52,7 @@ def run_demo_job(workdir: Path, *, seed: int = DEFAULT_SEED, days: int = DEFAULT
     t0 = time.perf_counter()
     try:
         with console.status(f"generating {days} synthetic session(s)") as status:
-            summary = write_synth_log(
+            summary = write_synthetic_log(
                 log, days, seed, signal,
                 progress=lambda done, total: status.update(f"generating synthetic sessions: {done}/{total}"),
             )
