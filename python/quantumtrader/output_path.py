@@ -85,6 +85,14 @@ def is_output_error(exc: BaseException, out: str | os.PathLike[str]) -> bool:
     return failed == path or partial
 
 
+def commit_partial(partial: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
+    """Put a complete partial file in place of ``out`` (one rename), unless
+    a Ctrl-C was noted: then KeyboardInterrupt, and the caller removes it."""
+    if _interrupted:
+        raise KeyboardInterrupt
+    os.replace(partial, out)
+
+
 @contextmanager
 def atomic_output(
     out: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
@@ -93,15 +101,14 @@ def atomic_output(
     rename it over ``out`` when the block ends normally.  On any exception,
     KeyboardInterrupt included, the partial file is removed and ``out`` is
     left as it was; so it is after a Ctrl-C that note_interrupt() recorded
-    but whose KeyboardInterrupt was lost.  A block that decides its output is worthless raises
-    (e.g. an EmptyOutputError of its own) rather than returning."""
+    but whose KeyboardInterrupt was lost.  A block that decides its output
+    is worthless raises (e.g. an EmptyOutputError of its own) rather than
+    returning."""
     path = check_output(out, inputs)
     tmp = partial_path(path)
     try:
         yield tmp
-        if _interrupted:
-            raise KeyboardInterrupt
-        os.replace(tmp, path)
+        commit_partial(tmp, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(tmp)

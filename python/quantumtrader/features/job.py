@@ -21,7 +21,7 @@ from quantumtrader.features.drain import FeatureDrain
 from quantumtrader.features.engine_setup import build_engine, local_dates
 from quantumtrader.features.schema import FeatureSchema
 from quantumtrader.features.table import FeatureTableWriter
-from quantumtrader.output_path import atomic_output, check_output
+from quantumtrader.output_path import check_output
 from quantumtrader.progress import progress_bar
 
 EVENT_LOG_MAGIC = b"QTEVLOG\x00"
@@ -161,35 +161,35 @@ def write_feature_table(source: FeatureInput, job: FeatureJob, out: str, schema:
     engine, params = job.engine, job.params
     t0 = time.perf_counter()
     dates: set = set()
-    with atomic_output(out, [source.path]) as partial:
-        table = FeatureTableWriter(
-            partial,
-            schema,
+    check_output(out, [source.path])
+    table = FeatureTableWriter(  # written aside, renamed in place by close()
+        out,
+        schema,
+        {
+            "input": os.path.basename(source.path),
+            "input_kind": source.kind,
+            "source": source.source,
+        },
+    )
+    try:
+        drain = FeatureDrain(engine, table=table)
+        with progress_bar(f"features {os.path.basename(source.path)}", None) as show:
+            for chunk in source.chunks(show):
+                dates |= _trade_dates(chunk, lambda ts: local_dates(ts, params.timezone))
+                drain.run_events(chunk)
+        check_result(source.path, engine.counters, drain.records, allow_book_rejects)
+        ordered = sorted(dates)
+        table.close(
             {
-                "input": os.path.basename(source.path),
-                "input_kind": source.kind,
-                "source": source.source,
-            },
+                "session": params.metadata(ordered),
+                "counters": engine.counters,
+                "book_capacity": job.book_capacity or None,
+                "dates": [d.isoformat() for d in ordered],
+            }
         )
-        try:
-            drain = FeatureDrain(engine, table=table)
-            with progress_bar(f"features {os.path.basename(source.path)}", None) as show:
-                for chunk in source.chunks(show):
-                    dates |= _trade_dates(chunk, lambda ts: local_dates(ts, params.timezone))
-                    drain.run_events(chunk)
-            check_result(source.path, engine.counters, drain.records, allow_book_rejects)
-            ordered = sorted(dates)
-            table.close(
-                {
-                    "session": params.metadata(ordered),
-                    "counters": engine.counters,
-                    "book_capacity": job.book_capacity or None,
-                    "dates": [d.isoformat() for d in ordered],
-                }
-            )
-        except BaseException:
-            table.abort()
-            raise
+    except BaseException:
+        table.abort()
+        raise
     return FeatureTableResult(table.rows_written, ordered, time.perf_counter() - t0)
 
 

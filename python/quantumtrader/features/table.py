@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quantumtrader.features.schema import FeatureSchema
+from quantumtrader.output_path import commit_partial, partial_path
 
 METADATA_KEY = b"quantumtrader.features"
 TABLE_FORMAT = "qt-feature-table/1"
@@ -33,8 +34,9 @@ def _compression() -> str:
 
 class FeatureTableWriter:
     """Writes batches to ``path`` as they come (constant memory).  The file
-    appears under its name only when :meth:`close` succeeds; a failed or
-    aborted write leaves nothing behind."""
+    appears under its name only when :meth:`close` succeeds (a hidden
+    partial sibling renamed in place, the rules of output_path); a failed or
+    aborted write leaves nothing behind and an existing table as it was."""
 
     def __init__(
         self, path: str | os.PathLike[str], schema: FeatureSchema, metadata: dict[str, Any] | None = None
@@ -45,10 +47,14 @@ class FeatureTableWriter:
         self._arrow_schema = pa.schema(
             [("ts", pa.int64()), ("trade_number", pa.int64())] + [(n, pa.float64()) for n in schema.names]
         )
-        self._partial = self.path + ".partial"
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
-            self._partial, self._arrow_schema, compression=_compression()
-        )
+        self._partial = os.fspath(partial_path(self.path))
+        try:
+            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+                self._partial, self._arrow_schema, compression=_compression()
+            )
+        except BaseException:
+            os.remove(self._partial)
+            raise
         self.rows_written = 0
 
     def write(self, ts: np.ndarray, trade_number: np.ndarray, matrix: np.ndarray) -> None:
@@ -88,11 +94,11 @@ class FeatureTableWriter:
         try:
             writer.add_key_value_metadata({METADATA_KEY: json.dumps(meta).encode("utf-8")})
             writer.close()
+            commit_partial(self._partial, self.path)
         except BaseException:
             if os.path.exists(self._partial):
                 os.remove(self._partial)
             raise
-        os.replace(self._partial, self.path)
 
     def abort(self) -> None:
         """Drop what was written (the target file is left as it was)."""

@@ -109,7 +109,7 @@ def test_bad_inputs_write_nothing(tmp_path, capsys):
     assert main(["features", str(junk), "--out", str(out)]) == 2
     assert main(["features", str(junk), "--out", str(tmp_path / "no" / "x.parquet")]) == 2
     assert "error" in capsys.readouterr().err
-    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+    assert not out.exists() and not list(tmp_path.glob("*partial*")) and not list(tmp_path.glob(".*partial*"))
     with pytest.raises(SystemExit):
         main(["features", str(junk), "--out", str(out), "--set", "qt99"])
 
