@@ -17,9 +17,7 @@ written)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -72,16 +70,9 @@ def read_agent_dictionary(path: str) -> list[str]:
 
 def write_agent_dictionary(path: str, names: list[str]) -> None:
     """Replace ``path`` atomically with the dictionary as a JSON list."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".agents-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(names, f, ensure_ascii=False, indent=0)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_output(path) as partial, open(partial, "w", encoding="utf-8") as f:
+        json.dump(names, f, ensure_ascii=False, indent=0)
+        f.write("\n")
 
 
 class ImportFailed(Exception):
