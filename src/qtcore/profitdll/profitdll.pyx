@@ -732,44 +732,35 @@ cdef class ProfitDLL:
         self._sim_check(fn(b), "SimSetPhaseSchedule")
 
     def sim_set_book_packet_levels(self, int levels):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetBookPacketLevels")
-        self._sim_check(fn(levels), "SimSetBookPacketLevels")
+        self._sim_int("SimSetBookPacketLevels", levels)
 
     def sim_set_utc_offset_minutes(self, int minutes):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetUtcOffsetMinutes")
-        self._sim_check(fn(minutes), "SimSetUtcOffsetMinutes")
+        self._sim_int("SimSetUtcOffsetMinutes", minutes)
 
     def sim_set_auto_start(self, bint on):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetAutoStart")
-        self._sim_check(fn(on), "SimSetAutoStart")
+        self._sim_int("SimSetAutoStart", on)
 
     def sim_start_replay(self):
         cdef sim_void_fn fn = <sim_void_fn>self._sim("SimStartReplay")
         self._sim_check(fn(), "SimStartReplay")
 
     def sim_set_login_result(self, int result):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetLoginResult")
-        self._sim_check(fn(result), "SimSetLoginResult")
+        self._sim_int("SimSetLoginResult", result)
 
     def sim_drop_market_data(self, int ms):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimDropMarketData")
-        self._sim_check(fn(ms), "SimDropMarketData")
+        self._sim_int("SimDropMarketData", ms)
 
     def sim_set_callback_delay_us(self, int us):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimSetCallbackDelayUs")
-        self._sim_check(fn(us), "SimSetCallbackDelayUs")
+        self._sim_int("SimSetCallbackDelayUs", us)
 
     def sim_stall_callbacks(self, int ms):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimStallCallbacks")
-        self._sim_check(fn(ms), "SimStallCallbacks")
+        self._sim_int("SimStallCallbacks", ms)
 
     def sim_inject_malformed(self, int kind):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimInjectMalformed")
-        self._sim_check(fn(kind), "SimInjectMalformed")
+        self._sim_int("SimInjectMalformed", kind)
 
     def sim_inject_phase(self, int state):
-        cdef sim_int_fn fn = <sim_int_fn>self._sim("SimInjectPhase")
-        self._sim_check(fn(state), "SimInjectPhase")
+        self._sim_int("SimInjectPhase", state)
 
     def sim_wait_replay_done(self, double timeout_s):
         """True once the log has been replayed to its end (callbacks
@@ -797,6 +788,11 @@ cdef class ProfitDLL:
         cdef char buf[1024]
         fn(buf, sizeof(buf))
         return buf.decode("utf-8", "replace")
+
+    cdef _sim_int(self, str name, int32_t value):
+        """A simulator control taking one int32 (most Sim* exports)."""
+        cdef sim_int_fn fn = <sim_int_fn>self._sim(name)
+        self._sim_check(fn(value), name)
 
     def _sim_check(self, int32_t rc, str call):
         if rc < 0:
