@@ -68,7 +68,7 @@ def run_features(args: argparse.Namespace) -> int:
         set_up_engine,
         write_feature_table,
     )
-    from quantumtrader.output_path import OutputPathError
+    from quantumtrader.output_path import OutputPathError, is_output_error
 
     schema = schema_for(args.feature_set)
     try:
@@ -91,7 +91,10 @@ def run_features(args: argparse.Namespace) -> int:
             _error(f"{e}; nothing written")
             return 1
         except INPUT_ERRORS as e:
-            _error(f"{e} (nothing written)")
+            if is_output_error(e, args.out):  # the partial file's name would mean nothing to a user
+                _error(f"cannot write {args.out}: {e.strerror or e} (nothing written)")
+            else:
+                _error(f"{e} (nothing written)")
             return 1
         print(f"features {args.input} ({source.kind}, {source.instrument}) -> {args.out}")
         for line in report_lines(source, schema, job, result):

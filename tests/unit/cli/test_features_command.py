@@ -334,3 +334,18 @@ def test_the_binance_capture_one_book_one_answer(tmp_path, capsys):
     assert table.metadata["book_capacity"] == max(replay.deepest) > 4096
     assert table.metadata["counters"]["book_events"] == replay.stats["book_events"]
     assert table.metadata["session"]["timezone"] == "UTC" and len(table.ts) == replay.stats["trades"]
+
+
+def test_an_out_that_cannot_be_written_is_named_not_its_partial_file(tmp_path, capsys):
+    """A folder the access check lets through but the kernel refuses (root
+    passes access(); /sys/kernel refuses file creation even to root)."""
+    log = tmp_path / "s.qtlog"
+    write_synthetic_log(log, days=1, seed=2, signal=0.0, trades_per_day=300, levels=10)
+    out = "/sys/kernel/x.parquet"
+    rc = main(["features", str(log), "--out", out])
+    line = capsys.readouterr().err.strip()
+    if os.geteuid() != 0:  # refused up front by the access check (exit 2), before any partial exists
+        assert rc == 2 and f"--out {out}" in line
+    else:
+        assert rc == 1 and line.startswith(f"quantumtrader features: error: cannot write {out}:")
+    assert ".partial" not in line and "\n" not in line
