@@ -1,5 +1,5 @@
 """The ``quantumtrader`` command: one module per subcommand (demo, synth,
-import_, audit, features, record), each parsing its arguments, calling the
+import_, audit, features, record, train, validate), each parsing its arguments, calling the
 library and printing; the work itself lives in the library packages."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     from quantumtrader.cli.import_ import add_import_parser
     from quantumtrader.cli.record import add_record_parser
     from quantumtrader.cli.synth import add_synth_parser
+    from quantumtrader.cli.train import add_train_parser
+    from quantumtrader.cli.validate import add_validate_parser
 
     add_demo_parser(sub)
     add_import_parser(sub)
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth_parser(sub)
     add_features_parser(sub)
     add_record_parser(sub)
+    add_train_parser(sub)
+    add_validate_parser(sub)
     return parser
 
 
