@@ -1,0 +1,1 @@
+"""Models: training sets, labels, purged walk-forward validation, metrics and the promotion gate."""
