@@ -16,18 +16,20 @@ blocks of as-equal-as-possible counts. Fold k = 1 .. n_splits, yielded in time o
   prices inside the test period;
 - embargoed: a sample that starts in ``(end_j, end_j + embargo_s]``, where ``end_j``
   is the last exit of a test block j, is dropped from every training set that would
-  contain it. In a walk-forward this never touches fold j's own training set (that
-  set only holds samples before test block j, and the purge already removes every
-  label reaching into it); it removes the stretch right after each earlier test block
-  j < k from the training sets of the later folds k > j. The point of an embargo is
-  serial correlation beyond the label interval: features with a look-back (rolling
-  volatility, order-flow windows) of the samples just after a test block are computed
-  from that block's prices, so a model trained on them has seen the test block's
-  market through its features. Keeping those samples out of every later training set
-  means no sample that "remembers" an evaluated period is ever trained on, so the
-  out-of-fold predictions of all folds stay free of that echo; with ``embargo_s`` at
-  least the longest feature look-back it is removed entirely. ``embargo_s = 0`` turns
-  it off.
+  contain it.
+
+What the embargo means in a walk-forward, exactly: fold j's own training set only holds
+samples before test block j, so the embargo after block j never touches it; its only
+effect is to remove the samples that start within ``embargo_s`` after each earlier test
+block j < k from the training set of every later fold k. It does not protect any test
+fold from leakage: training always precedes the test, the purge already drops every
+label that reaches into the test block, and features with a look-back only reach
+backwards, as they do live. The embargo exists in López de Prado's purged k-fold, where
+training data follows the test block and the samples just after it carry the test
+period's prices in their look-back features (rolling volatility, order-flow windows);
+here it is kept with that definition, so that one ``embargo_s`` means the same gap in
+every split the project uses, and it only costs training samples. ``embargo_s = 0``
+(the default) turns it off and loses no protection in a walk-forward.
 
 :meth:`PurgedWalkForward.split` computes every fold before yielding the first, and
 raises a one-line ValueError when the samples are too few: fewer than
