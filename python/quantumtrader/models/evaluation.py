@@ -160,8 +160,8 @@ class TradingReport:
     trade_index: npt.NDArray[np.int64] = field(repr=False)  # decision point of each trade
     trade_side: npt.NDArray[np.int8] = field(repr=False)
     trade_pnl_brl: npt.NDArray[np.float64] = field(repr=False)  # net, per trade
-    equity_ns: npt.NDArray[np.int64] = field(repr=False)  # exit time of each trade
-    equity: npt.NDArray[np.float64] = field(repr=False)  # capital after each trade
+    equity_t_ns: npt.NDArray[np.int64] = field(repr=False)  # exit time of each trade
+    equity_brl: npt.NDArray[np.float64] = field(repr=False)  # capital after each trade
 
     def deflated_sharpe_probability(self, n_trials: int = 1, sr_variance: float = 0.0) -> float:
         """:func:`deflated_sharpe_probability` of this report's per-trade Sharpe (NaN if undefined)."""
@@ -196,8 +196,8 @@ class TradingReport:
             out["trade_index"] = [int(v) for v in self.trade_index]
             out["trade_side"] = [int(v) for v in self.trade_side]
             out["trade_pnl_brl"] = [float(v) for v in self.trade_pnl_brl]
-            out["equity_ns"] = [int(v) for v in self.equity_ns]
-            out["equity"] = [float(v) for v in self.equity]
+            out["equity_t_ns"] = [int(v) for v in self.equity_t_ns]
+            out["equity_brl"] = [float(v) for v in self.equity_brl]
         return out
 
 
@@ -311,8 +311,8 @@ def evaluate_trades(
         trade_index=idx,
         trade_side=trade_side,
         trade_pnl_brl=net.astype(np.float64),
-        equity_ns=t_out[idx],
-        equity=equity.astype(np.float64),
+        equity_t_ns=t_out[idx],
+        equity_brl=equity.astype(np.float64),
     )
 
 

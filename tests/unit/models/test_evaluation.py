@@ -101,13 +101,13 @@ def test_hand_computed_trades_costs_and_risk() -> None:
     m2, m3, m4 = (dev**2).mean(), (dev**3).mean(), (dev**4).mean()
     assert r.skew == pytest.approx(m3 / m2**1.5)
     assert r.kurtosis == pytest.approx(m4 / m2**2)
-    assert r.equity.tolist() == pytest.approx([10_037.6, 9_925.2, 9_912.8])
-    assert r.equity_ns.tolist() == [100 * S, 300 * S, 1100 * S]
+    assert r.equity_brl.tolist() == pytest.approx([10_037.6, 9_925.2, 9_912.8])
+    assert r.equity_t_ns.tolist() == [100 * S, 300 * S, 1100 * S]
     assert r.max_drawdown_brl == pytest.approx(124.8)
     assert r.max_drawdown == pytest.approx(0.01248)
     d = r.to_dict()
     json.dumps(d, allow_nan=False)
-    assert d["trades"] == 3 and d["trade_index"] == [0, 3, 5] and len(d["equity"]) == 3
+    assert d["trades"] == 3 and d["trade_index"] == [0, 3, 5] and len(d["equity_brl"]) == 3
 
 
 def test_drawdown_counts_a_loss_from_the_starting_capital() -> None:
@@ -125,7 +125,7 @@ def test_no_trades_gives_nan_ratios_and_json_nulls() -> None:
     assert r.trades == 0 and r.net_pnl_brl == 0.0 and r.max_drawdown == 0.0
     assert math.isnan(r.win_rate) and math.isnan(r.profit_factor) and math.isnan(r.sharpe_per_trade)
     d = r.to_dict()
-    assert d["win_rate"] is None and d["profit_factor"] is None and d["equity"] == []
+    assert d["win_rate"] is None and d["profit_factor"] is None and d["equity_brl"] == []
     json.dumps(d, allow_nan=False)
     empty = np.zeros(0, dtype=np.int64)
     r0 = evaluate_trades(empty, empty, empty, empty, empty, empty, costs=WDO, price_unit=0.5)
