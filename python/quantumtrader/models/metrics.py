@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from quantumtrader.models.classes import CLASSES
+
 __all__ = ["CLASS_NAMES", "EPS", "calibration_curve", "classification_metrics"]
 
 # Must equal quantumtrader.models.classes.CLASSES (the integrator's module, ISSUE9.md order).
-CLASS_NAMES: tuple[str, str, str] = ("sell", "hold", "buy")
+CLASS_NAMES: tuple[str, ...] = CLASSES  # the one order (models/classes.py)
 EPS = 1e-15  # probabilities are clipped to [EPS, 1 - EPS] before the logarithm
 
 

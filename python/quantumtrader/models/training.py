@@ -179,12 +179,7 @@ def trading_evaluation(samples: Samples, proba: np.ndarray, index: np.ndarray, c
                        n_trials: int, sr_variance: float) -> dict[str, Any]:
     """The out-of-fold (or out-of-sample) signal traded with B3 costs, one
     contract, one position at a time; its deflated Sharpe probability."""
-    from quantumtrader.models.evaluation import (
-        costs_for,
-        deflated_sharpe_probability,
-        evaluate_trades,
-        signal_from_proba,
-    )
+    from quantumtrader.models.evaluation import costs_for, evaluate_trades, signal_from_proba
 
     side = signal_from_proba(proba[index], cfg.evaluation.min_confidence)
     report = evaluate_trades(
@@ -192,13 +187,9 @@ def trading_evaluation(samples: Samples, proba: np.ndarray, index: np.ndarray, c
         samples.exit_price[index], side, samples.session[index], costs_for(samples.root),
         samples.price_unit, capital_brl=cfg.evaluation.capital_brl,
     )
-    out = report.to_dict()
-    sr = out.get("sharpe_per_trade")
-    out["deflated_sharpe_probability"] = (
-        float(deflated_sharpe_probability(sr, report.trades, report.skew, report.kurtosis, n_trials,
-                                          sr_variance))
-        if report.trades >= 2 and sr is not None else None
-    )
+    out = report.to_dict(curves=False)
+    dsr = report.deflated_sharpe_probability(n_trials, sr_variance)
+    out["deflated_sharpe_probability"] = float(dsr) if np.isfinite(dsr) else None
     out["n_trials"] = int(n_trials)
     equity = {"t_ns": [int(t) for t in report.equity_t_ns],
               "equity_brl": [float(v) for v in report.equity_brl]}
