@@ -31,7 +31,7 @@ import numpy as np
 
 from quantumtrader.calendar.b3 import root_of
 from quantumtrader.features.schema import FeatureSchema, schema_for
-from quantumtrader.models.classes import label_to_class
+from quantumtrader.models.classes import CLASSES, label_to_class
 from quantumtrader.models.config import TrainConfig
 from quantumtrader.models.dataset import InputRows, TrainingDataError, check_book_for
 from quantumtrader.models.labels import average_uniqueness, triple_barrier
@@ -120,6 +120,18 @@ def build_samples(rows: list[InputRows], cfg: TrainConfig) -> Samples:
     return Samples(root=root, price_unit=rows[0].price_unit, counts=counts, **merged)
 
 
+def require_all_classes(samples: Samples) -> None:
+    """The final models must know sell, hold and buy: refuse a set without one."""
+    counts = np.bincount(samples.y, minlength=len(CLASSES))
+    missing = [name for name, n in zip(CLASSES, counts, strict=True) if n == 0]
+    if missing:
+        have = ", ".join(f"{n:,} {name}" for name, n in zip(CLASSES, counts, strict=True))
+        raise TrainingDataError(
+            f"the training set has no {' and no '.join(missing)} samples ({have}): a model needs all three "
+            "classes (more data, or other barriers)"
+        )
+
+
 def _ensemble(probas: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     return sum(weights[name] * probas[name] for name in MODEL_NAMES)
 
@@ -142,8 +154,10 @@ def evaluate_oof(samples: Samples, cfg: TrainConfig, *, n_trials: int = 1, sr_va
         if progress:
             progress(k, len(splits))
         X, y, w = samples.X[train], samples.y[train], samples.weight[train]
-        oof["forest"][test] = native_proba(fit_forest(X, y, w, cfg.model), samples.X[test])
-        oof["xgboost"][test] = native_proba(fit_xgboost(X, y, w, cfg.model), samples.X[test])
+        forest = fit_forest(X, y, w, cfg.model, require_all_classes=False)  # a fold may miss a class
+        oof["forest"][test] = native_proba(forest, samples.X[test])
+        oof["xgboost"][test] = native_proba(fit_xgboost(X, y, w, cfg.model, require_all_classes=False),
+                                            samples.X[test])
         folds.append({"fold": k + 1, "train": len(train), "test": len(test), "test_index": test})
     if progress:
         progress(len(splits), len(splits))
@@ -216,10 +230,10 @@ class TrainedModels:
 def train(rows: list[InputRows], cfg: TrainConfig, *, n_trials: int = 1, sr_variance: float = 0.0,
           progress: Callable[[str, int, int], None] | None = None) -> TrainedModels:
     """Evaluate ``cfg`` out of fold, then fit both models on every sample."""
-    from quantumtrader.models.estimators import check_classes, fit_forest, fit_xgboost
+    from quantumtrader.models.estimators import fit_forest, fit_xgboost
 
     samples = build_samples(rows, cfg)
-    check_classes(samples.y)
+    require_all_classes(samples)
     result = evaluate_oof(samples, cfg, n_trials=n_trials, sr_variance=sr_variance,
                           progress=(lambda d, t: progress("cross-validation", d, t)) if progress else None)
     if progress:
