@@ -54,9 +54,11 @@ class BarrierConfig:
     and ``volatility_period_s`` the period that feature is measured over (60 s for
     ``volatility_gk``, one-minute bars). All numbers must be positive and finite."""
 
-    profit_take: float = 1.0
-    stop_loss: float = 1.0
-    horizon_s: float = 300.0
+    # defaults: 1.5 widths over 15 minutes, so a move pays more than the round
+    # trip's costs (two ticks of slippage and fees: bench/ and README, "Models")
+    profit_take: float = 1.5
+    stop_loss: float = 1.5
+    horizon_s: float = 900.0
     volatility_feature: str = "volatility_gk"
     volatility_period_s: float = 60.0
 
@@ -72,6 +74,10 @@ class BarrierConfig:
             raise ValueError(
                 f"barrier volatility_feature must be a feature name, got {self.volatility_feature!r}"
             )
+        from quantumtrader.features.schema import schema_for
+
+        if self.volatility_feature not in schema_for("qt77").names:
+            raise ValueError(f"volatility_feature {self.volatility_feature!r} is not a feature of the engine")
 
     @property
     def width_scale(self) -> float:

@@ -28,7 +28,7 @@ LOG_RETURN_FEATURE = "log_returns_1"
 @dataclass(frozen=True)
 class SamplerConfig:
     kind: str = "cusum"
-    threshold: float = 1.0  # cusum: multiples of the volatility feature
+    threshold: float = 3.0  # cusum: multiples of the volatility feature (3: a few per 10 minutes)
     volatility_feature: str = "volatility_gk"
     interval_s: float = 60.0  # time: seconds between decision points
 

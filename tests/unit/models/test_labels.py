@@ -59,7 +59,9 @@ def test_barrier_config_rejects_non_positive_or_non_finite() -> None:
             BarrierConfig(**bad)
     with pytest.raises(ValueError, match="feature name"):
         BarrierConfig(volatility_feature="")
-    assert BarrierConfig().width_scale == pytest.approx(math.sqrt(5.0))
+    with pytest.raises(ValueError, match="not a feature of the engine"):
+        BarrierConfig(volatility_feature="volatility_7")
+    assert BarrierConfig(horizon_s=300.0).width_scale == pytest.approx(math.sqrt(5.0))
 
 
 def test_hand_computed_upper_lower_and_vertical_barrier() -> None:
