@@ -212,6 +212,12 @@ static void test_model_open_and_predict(void) {
     CHECK(qt_model_predict_row(&m, r64, NULL, entries, out) == 1);
     expected(0.25, -1.0, want);
     for (int k = 0; k < 3; k++) CHECK(out[k] == want[k]);
+    /* values are rounded to float32 first, as scikit-learn does: just below
+     * 0.5 in double is 0.5 in float, so not < 0.5 */
+    double r_round[3] = {9.0, 1.0, 0.49999999999};
+    CHECK(qt_model_predict_row(&m, r_round, NULL, entries, out) == 1);
+    expected(0.5, 1.0, want);
+    for (int k = 0; k < 3; k++) CHECK(out[k] == want[k]);
     /* a double whose low word is all ones is a value, never "missing" */
     uint64_t bits = 0x3FD00000FFFFFFFFull; /* just above 0.25 */
     double odd;
