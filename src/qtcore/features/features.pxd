@@ -43,6 +43,7 @@ cdef extern from "features/qt_features.h" nogil:
         double *matrix
         int64_t *ts
         int64_t *trade_number
+        int64_t *price
         size_t capacity
         size_t rows
         uint64_t every

@@ -226,8 +226,9 @@ typedef struct qt_fe_hook {
 } qt_fe_hook;
 
 /* Where the drain loop puts what it produces.  All pointers may be NULL.
- * Rows go to `matrix` (row-major, QT_FE_NUM_FEATURES columns), `ts` and
- * `trade_number` (the trade's `ref`) for every `every`-th decision point of
+ * Rows go to `matrix` (row-major, QT_FE_NUM_FEATURES columns), `ts`,
+ * `trade_number` (the trade's `ref`) and `price` (the trade's price, in the
+ * instrument's price units, as recorded) for every `every`-th decision point of
  * the engine (its row counter modulo `every` is 0; 1 keeps all, 0 none),
  * while `rows < capacity`; the drain stops (QT_FE_DRAIN_FULL) before a
  * trade record when the matrix is full, so no row is lost.  `lat_ns` (when set)
@@ -237,6 +238,7 @@ typedef struct qt_fe_sink {
     double *matrix;
     int64_t *ts;
     int64_t *trade_number;
+    int64_t *price;
     size_t capacity;
     size_t rows; /* rows stored so far; the caller resets it after taking them */
     uint64_t every;
