@@ -180,8 +180,10 @@ cdef bytes _library_path(object path):
     """The absolute path as UTF-8 (Windows loads only absolute paths, and a
     bare name would make dlopen search the system's folders)."""
     p = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(p):
+    if not os.path.exists(p):
         raise ModelLoadError(f"{p}: no such file")
+    if not os.path.isfile(p):
+        raise ModelLoadError(f"{p}: not a file")
     return p.encode("utf-8")
 
 

@@ -248,6 +248,8 @@ def test_refused_files(models: Models, tmp_path: Path) -> None:
     assert "\n" not in str(e.value)
     with pytest.raises(ModelLoadError, match="no such file"):
         CompiledModel(tmp_path / "missing.so")
+    with pytest.raises(ModelLoadError, match="not a file"):
+        CompiledModel(tmp_path)
     # a real shared library that is not a model: one of the core's own modules
     with pytest.raises(ModelLoadError, match=r"not a tl2cgen model library \(no export predict"):
         CompiledModel(qring.__file__)
