@@ -271,6 +271,12 @@ struct qt_ring;
 uint64_t qt_fe_drain_ring(qt_fe *fe, struct qt_ring *ring, qt_fe_sink *sink, uint64_t max_events,
                           int64_t wait_ns, uint32_t spin_iters, int *status);
 
+/* The engine's clock (UTC ns): the time the last record of the stream got
+ * (its own, or the latest seen when it had none or an earlier one), the
+ * `ts` the drain loop stores and hands to its hook; 0 before any.  A
+ * pipeline hook reads it to see the very time the batch path records. */
+int64_t qt_fe_clock(const qt_fe *fe);
+
 void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out);
 /* Bytes the engine holds, its book included (constant after creation). */
 size_t qt_fe_memory_bytes(const qt_fe *fe);

@@ -301,9 +301,9 @@ def test_ensemble_refusals(models: Models) -> None:
         Ensemble([models.xgb_lib], [1.0], np.append(FEATURE_INDEX[:-1], 77))
 
 
-def _posted(rows: Rows, hook: object) -> np.ndarray:
+def _posted(rows: Rows, hook: object, engine: Any = None) -> np.ndarray:
     pipe = qpl.Pipeline(decision_capacity=1 << 15, decision_vector=True)
-    pipe.add_engine(INSTRUMENT, rows.engine())
+    pipe.add_engine(INSTRUMENT, engine if engine is not None else rows.engine())
     pipe.set_hook(hook, INSTRUMENT)
     done, status = pipe.run_events(rows.events)
     assert (done, status) == (len(rows.events), qpl.DONE)
@@ -316,8 +316,9 @@ def _posted(rows: Rows, hook: object) -> np.ndarray:
 def test_pipeline_posts_the_ensemble_where_the_sampler_fires(rows: Rows, models: Models,
                                                             sampler: Sampler | None) -> None:
     ens = Ensemble([models.xgb_lib, models.rf_lib], [2.0, 1.0], FEATURE_INDEX, sampler)
-    hook = ens.pipeline_hook()
-    posted = _posted(rows, hook)
+    engine = rows.engine()
+    hook = ens.pipeline_hook(engine)  # the time sampler reads the engine's clock
+    posted = _posted(rows, hook, engine)
     fresh = Sampler(**_sampler_args(sampler)) if sampler else Sampler("every")
     fired = fresh.select(rows.features, rows.ts)
     p = ens.predict_proba(rows.features)
@@ -371,3 +372,5 @@ def test_hooks_keep_their_ensemble_alive(rows: Rows, models: Models) -> None:
         other.hook_counters(hook)
     with pytest.raises(TypeError, match="pipeline_hook"):
         other.hook_counters(object())
+    with pytest.raises(TypeError, match="FeatureEngine"):
+        other.pipeline_hook(engine=object())
