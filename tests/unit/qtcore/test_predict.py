@@ -15,6 +15,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import sklearn.ensemble as sklearn_ensemble
+import tl2cgen
+import treelite
+import xgboost as xgb
 from reference.sampler_reference import ReferenceSampler
 
 from quantumtrader.data.events import EventType
@@ -24,11 +28,6 @@ from quantumtrader.qtcore import pipeline as qpl
 from quantumtrader.qtcore import ring as qring
 from quantumtrader.qtcore.features import FeatureBatch
 from quantumtrader.qtcore.predict import CompiledModel, Ensemble, ModelLoadError, Sampler
-
-xgb = pytest.importorskip("xgboost")
-treelite = pytest.importorskip("treelite")
-tl2cgen = pytest.importorskip("tl2cgen")
-sklearn_ensemble = pytest.importorskip("sklearn.ensemble")
 
 VOL, LOG_R1 = 8, 17  # volatility_gk, log_returns_1 (spec columns)
 NS = 1_000_000_000
