@@ -1,0 +1,1 @@
+"""Models: training sets, labels, purged walk-forward validation, sweeps, reports and the promotion gate."""

@@ -1,0 +1,177 @@
+"""TaskRunner: a two-worker local Dask cluster gives exactly the serial
+results, in input order; a task's exception reaches the caller with its type
+and message; an unreachable ``--cluster`` is one line; and no worker process
+outlives the block, whether it ends normally, by an exception or by Ctrl-C.
+
+The functions run on the workers are module-level (they are pickled by
+reference, as the training code's are)."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import psutil
+import pytest
+
+from quantumtrader.models.cluster import ClusterError, TaskRunner
+
+
+def spectrum(seed: int, *, matrix: np.ndarray, delay_s: float = 0.0) -> np.ndarray:
+    """Real numpy work that depends only on its inputs: the singular values
+    of the shared matrix times a seeded random one."""
+    time.sleep(delay_s)
+    rng = np.random.default_rng(seed)
+    return np.linalg.svd(matrix @ rng.standard_normal((matrix.shape[1], 40)), compute_uv=False)
+
+
+def late_first(index: int) -> tuple[int, int]:
+    """Earlier items finish later, so completion order is not input order."""
+    time.sleep(0.05 * (4 - index))
+    return index, os.getpid()
+
+
+class PlantedError(ValueError):
+    pass
+
+
+def fail_on_three(item: int) -> int:
+    if item == 3:
+        raise PlantedError(f"item {item}: bad barrier width 0")
+    return item
+
+
+def sleep_then(item: int) -> int:
+    time.sleep(30)
+    return item
+
+
+def _worker_processes() -> list[psutil.Process]:
+    """This process's children that are Dask workers (not multiprocessing's
+    resource tracker, which lives as long as this process)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def _assert_gone(processes: list[psutil.Process]) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=5)
+    assert [p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[TaskRunner]:
+    with TaskRunner(workers=2) as runner:
+        yield runner
+
+
+@pytest.fixture(scope="module")
+def matrix() -> np.ndarray:
+    return np.random.default_rng(7).standard_normal((300, 200))
+
+
+def test_two_workers_match_serial(local: TaskRunner, matrix: np.ndarray) -> None:
+    seeds = list(range(8))
+    with TaskRunner(serial=True) as serial:
+        expected = serial.map(spectrum, seeds, shared={"matrix": matrix}, desc="serial")
+    got = local.map(spectrum, seeds, shared={"matrix": matrix}, desc="local")
+    assert len(got) == len(expected) == 8
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a, b)
+    # not all equal to each other: the seeds matter, so the comparison means something
+    assert not np.array_equal(got[0], got[1])
+
+
+def test_results_in_input_order_from_both_workers(local: TaskRunner) -> None:
+    got = local.map(late_first, range(5), desc="order")
+    assert [index for index, _ in got] == [0, 1, 2, 3, 4]
+    assert os.getpid() not in {pid for _, pid in got}  # ran in worker processes
+
+
+def test_equal_items_are_not_deduplicated(local: TaskRunner, matrix: np.ndarray) -> None:
+    got = local.map(spectrum, [5, 5, 5], shared={"matrix": matrix}, desc="dup")
+    assert len(got) == 3 and all(np.array_equal(g, got[0]) for g in got)
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_task_exception_keeps_type_and_message(local: TaskRunner, serial: bool) -> None:
+    runner = TaskRunner(serial=True) if serial else local
+    with pytest.raises(PlantedError, match=r"^item 3: bad barrier width 0$"):
+        runner.map(fail_on_three, range(6), desc="fail")
+    # the runner is still usable after a failed map
+    assert runner.map(fail_on_three, [1, 2], desc="again") == [1, 2]
+
+
+def test_serial_runs_in_process_with_shared_keywords(matrix: np.ndarray) -> None:
+    with TaskRunner(serial=True) as runner:
+        assert runner.map(late_first, [4], desc="s") == [(4, os.getpid())]
+        assert runner.map(spectrum, [], shared={"matrix": matrix}, desc="none") == []
+        assert runner.kind == "serial"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_cluster_is_one_line_naming_the_flag() -> None:
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    with pytest.raises(ClusterError) as info, TaskRunner(address, timeout_s=1.0) as runner:
+        runner.map(fail_on_three, [1], desc="remote")
+    message = str(info.value)
+    assert message.startswith(f"--cluster {address}: ") and "\n" not in message
+    assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize("address", ["not an address", "tcp://host", "http//x:1"])
+def test_malformed_address_refused_up_front(address: str) -> None:
+    with pytest.raises(ClusterError, match=r"^--cluster .*expected tcp://HOST:PORT\)$"):
+        TaskRunner(address)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        TaskRunner("tcp://127.0.0.1:8786", serial=True)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        TaskRunner(workers=0)
+
+
+def test_no_processes_before_the_first_map() -> None:
+    before = {p.pid for p in _worker_processes()}
+    with TaskRunner(workers=2):
+        assert {p.pid for p in _worker_processes()} == before
+
+
+def test_workers_stop_when_a_task_fails() -> None:
+    before = {p.pid for p in _worker_processes()}
+    with pytest.raises(PlantedError), TaskRunner(workers=2) as runner:
+        runner.map(late_first, range(2), desc="warm")
+        workers = [p for p in _worker_processes() if p.pid not in before]
+        assert len(workers) >= 2
+        runner.map(fail_on_three, range(5), desc="fail")
+    _assert_gone(workers)
+
+
+def test_workers_stop_on_ctrl_c() -> None:
+    before = {p.pid for p in _worker_processes()}
+    workers: list[psutil.Process] = []
+    with pytest.raises(KeyboardInterrupt), TaskRunner(workers=2) as runner:
+        runner.map(late_first, range(2), desc="warm")
+        workers = [p for p in _worker_processes() if p.pid not in before]
+        timer = threading.Timer(0.5, _thread.interrupt_main)  # what SIGINT does to the main thread
+        timer.start()
+        runner.map(sleep_then, range(4), desc="long")  # 30 s per task unless interrupted
+    assert len(workers) >= 2
+    _assert_gone(workers)
