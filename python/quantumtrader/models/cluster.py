@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import Any, Self
 
@@ -62,6 +64,25 @@ class ClusterError(RuntimeError):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """SIGINT ignored while the worker processes start, so that they are
+    born ignoring it (an ignored signal stays ignored across exec, and
+    Python then installs no KeyboardInterrupt handler): Ctrl-C on a
+    terminal reaches the whole process group, and the workers must leave it
+    to this process, which stops them, instead of each printing a
+    traceback.  A Ctrl-C during these seconds of start-up is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change handlers (and only it gets SIGINT)
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 class TaskRunner:
@@ -121,17 +142,18 @@ class TaskRunner:
         import distributed
 
         if self.address is None:
-            cluster = distributed.LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-                silence_logs=logging.CRITICAL,  # a failed task is re-raised in the caller instead
-                # no dashboard; the scheduler's health/metrics HTTP server on
-                # a free loopback port, not 8787 (another run may hold it)
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            )
+            with _children_ignore_ctrl_c():
+                cluster = distributed.LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    host="127.0.0.1",
+                    silence_logs=logging.CRITICAL,  # a failed task is re-raised in the caller instead
+                    # no dashboard; the scheduler's health/metrics HTTP server on
+                    # a free loopback port, not 8787 (another run may hold it)
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                )
             self._cluster = cluster
             try:
                 self._client = distributed.Client(cluster, set_as_default=False)
