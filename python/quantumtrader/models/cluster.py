@@ -25,11 +25,14 @@ Contract of ``map(fn, items, shared=..., desc=...)``: ``fn(item, **shared)``
 is called once per item (``fn`` must be a module-level function: it is
 pickled); the list of results is in the order of ``items``, whatever order
 the tasks finish in, and bit for bit the same wherever they ran: a task
-runs with one thread per BLAS/OpenMP pool everywhere (Dask's workers set
+runs with one thread per BLAS/OpenMP pool everywhere (Dask's nanny-started
+workers, ours and ``dask worker``'s by default, set
 OMP/MKL/OPENBLAS_NUM_THREADS=1 before they start; the serial runner limits
-its pools with threadpoolctl while it runs).  ``shared`` holds large read-only objects (a feature
-table, a dataset) sent to every worker once (``client.scatter(...,
-broadcast=True)``) instead of once per task.  A task that raises makes
+its pools with threadpoolctl while it runs; a cluster whose workers use
+threaded BLAS can differ in the last bits of BLAS results).  ``shared``
+holds large read-only objects (a feature table, a dataset) sent to every
+worker once (``client.scatter(..., broadcast=True)``) instead of once per
+task.  A task that raises makes
 ``map`` raise the same exception type with the same message in the caller
 (the remaining tasks are cancelled; with several failures, the first one
 noticed: in input order when serial).  Tasks are never deduplicated: two

@@ -134,6 +134,29 @@ def test_unreachable_cluster_is_one_line_naming_the_flag() -> None:
     assert time.monotonic() - started < 8
 
 
+def running_sum(seed: int, *, scale: float) -> np.ndarray:
+    """Numpy work without BLAS (thread-count independent)."""
+    return np.random.default_rng(seed).standard_normal(10_000).cumsum() * scale
+
+
+def test_existing_cluster_by_address_is_used_and_left_running() -> None:
+    """--cluster ADDRESS: the tasks run on that scheduler's workers (here a
+    threaded one, fast to start); leaving the block closes only our
+    connection, not the user's cluster."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=1, processes=False, protocol="tcp://", dashboard_address=None,
+                                  host="127.0.0.1", scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}
+                                  ) as theirs, distributed.Client(theirs, set_as_default=False) as watcher:
+        with TaskRunner(theirs.scheduler_address) as runner:
+            assert runner.kind == "remote"
+            got = runner.map(running_sum, [1, 2], shared={"scale": 0.5}, desc="remote")
+        with TaskRunner(serial=True) as serial:
+            expected = serial.map(running_sum, [1, 2], shared={"scale": 0.5}, desc="serial")
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+        assert len(watcher.scheduler_info()["workers"]) == 1  # still up
+
+
 @pytest.mark.parametrize("address", ["not an address", "tcp://host", "http//x:1"])
 def test_malformed_address_refused_up_front(address: str) -> None:
     with pytest.raises(ClusterError, match=r"^--cluster .*expected tcp://HOST:PORT\)$"):
