@@ -10,6 +10,7 @@ reference, as the training code's are)."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -227,3 +228,20 @@ def test_ctrl_c_on_a_terminal_stops_everything_quietly(tmp_path: Path) -> None:
             child.communicate()
     assert (child.returncode, out, err) == (130, "interrupted\n", "")
     _assert_gone(workers)
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_progress_bar_counts_items_on_a_terminal(
+    local: TaskRunner, monkeypatch: pytest.MonkeyPatch, serial: bool
+) -> None:
+    from rich.console import Console
+
+    from quantumtrader import progress
+
+    screen = io.StringIO()
+    monkeypatch.setattr(progress, "progress_console",
+                        lambda: Console(file=screen, force_terminal=True, width=120))
+    runner = TaskRunner(serial=True) if serial else local
+    assert runner.map(fail_on_three, [0, 1, 2], desc="features per log") == [0, 1, 2]
+    drawn = screen.getvalue()
+    assert "features per log" in drawn and "3/3" in drawn
