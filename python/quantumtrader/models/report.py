@@ -75,7 +75,9 @@ from rich.table import Table
 
 from quantumtrader.output_path import atomic_output
 
-__all__ = ["CLASSES", "ReportError", "json_safe", "report_table", "write_report"]
+__all__ = [
+    "CLASSES", "ReportError", "check_result", "json_safe", "render_html", "report_table", "write_report"
+]
 
 # the models' class order (quantumtrader.models.classes.CLASSES)
 CLASSES = ("sell", "hold", "buy")
