@@ -73,14 +73,13 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
+from quantumtrader.models.classes import CLASSES
 from quantumtrader.output_path import atomic_output
 
 __all__ = [
     "CLASSES", "ReportError", "check_result", "json_safe", "render_html", "report_table", "write_report"
 ]
 
-# the models' class order (quantumtrader.models.classes.CLASSES)
-CLASSES = ("sell", "hold", "buy")
 _CLASSIFICATION = ("log_loss", "prior_log_loss", "accuracy", "prior", "precision", "recall")
 _TRADING = ("trades", "win_rate", "sharpe", "max_drawdown", "profit_factor", "deflated_sharpe_probability")
 

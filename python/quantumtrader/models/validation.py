@@ -18,7 +18,7 @@ import numpy as np
 
 from quantumtrader.models.config import TrainConfig
 from quantumtrader.models.dataset import InputRows, TrainingDataError
-from quantumtrader.models.training import build_samples, gate_result, trading_evaluation
+from quantumtrader.models.training import build_samples, gate_result, report_calibration, trading_evaluation
 
 
 @dataclass
@@ -53,7 +53,7 @@ def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
                                                                          if k != "trading"}}],
         "overall": overall,
         "equity": trading["equity"],
-        "calibration": calibration_curve(samples.y[predicted], proba[predicted]),
+        "calibration": report_calibration(calibration_curve(samples.y[predicted], proba[predicted])),
         "gate": gate,
         "n_trials": n_trials,
         "samples": dict(samples.counts),
