@@ -14,6 +14,10 @@ fields, unused by plain numeric splits, are skipped).  The note tl2cgen logs
 about it is kept out of the user's terminal; the parity test is the guard,
 and both versions are part of the cache key.
 
+A forest is compiled from float64-exact thresholds (``with_float64_thresholds``):
+scikit-learn compares float32 casts of its inputs, the library the engine's
+float64 values; XGBoost's library takes float32 entries and needs nothing.
+
 The cache (``compiled/<platform-tag>/`` in a bundle): a library is named
 ``<model>-<platform-tag>-<key[:16]>.<so|dll|dylib>`` beside a
 ``<model>.build.json`` holding the full cache key and what went into it:
@@ -42,6 +46,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 CACHE_FOLDER = "compiled"
 PARALLEL_COMP_TREES = 200  # from this many trees the C is split into units compiled in parallel
@@ -127,8 +133,47 @@ def _treelite_model(kind: str, native: Path) -> Any:
     if kind == "forest":
         from quantumtrader.models.bundle import load_forest
 
-        return treelite.sklearn.import_model(load_forest(native))
+        return treelite.sklearn.import_model(with_float64_thresholds(load_forest(native)))
     raise CompileError(f"cannot compile {native}: unknown model kind {kind!r} (xgboost or forest)")
+
+
+def float32_split_thresholds(threshold: np.ndarray) -> np.ndarray:
+    """For each float64 threshold t, the t' with ``x <= t'`` exactly when
+    ``float32(x) <= t``, for every float64 x (round to nearest, ties to even).
+
+    scikit-learn's trees cast their input to float32 before comparing it to
+    float64 thresholds; the compiled library compares the float64 entries the
+    engine gives it.  With these thresholds both route every value alike.  If
+    a is the largest float32 <= t, float32(x) <= t iff x rounds to a or below,
+    i.e. x < m, or x == m when the tie goes to a (a's last mantissa bit even),
+    m the midpoint of a and the next float32 (exact in float64)."""
+    t = np.asarray(threshold, dtype=np.float64)
+    out = t.copy()
+    finite = np.isfinite(t) & (np.abs(t) <= np.finfo(np.float32).max)
+    a = t[finite].astype(np.float32)
+    a = np.where(a.astype(np.float64) > t[finite], np.nextafter(a, np.float32(-np.inf)), a)
+    with np.errstate(over="ignore"):
+        up = np.nextafter(a, np.float32(np.inf)).astype(np.float64)
+    top = np.isinf(up)  # a is FLT_MAX: what rounds to infinity starts half an ulp above it
+    up[top] = float(np.finfo(np.float32).max) + 2.0**104
+    m = (a.astype(np.float64) + up) / 2.0
+    even = (a.view(np.uint32) & 1) == 0
+    out[finite] = np.where(even, m, np.nextafter(m, -np.inf))
+    return out
+
+
+def with_float64_thresholds(forest: Any) -> Any:
+    """A copy of a scikit-learn forest whose split thresholds give, on float64
+    inputs, the routes scikit-learn takes on their float32 casts (see
+    ``float32_split_thresholds``): what the compiled library is made from."""
+    import copy
+
+    forest = copy.deepcopy(forest)
+    for tree in forest.estimators_:
+        nodes = tree.tree_
+        split = nodes.children_left != -1
+        nodes.threshold[split] = float32_split_thresholds(nodes.threshold[split])
+    return forest
 
 
 def _num_trees(model: Any) -> int:

@@ -90,6 +90,46 @@ def test_compiled_model_matches_the_native_one(tmp_path, natives, data, name):
     np.testing.assert_allclose(model.predict_proba(X), native, atol=1e-5, rtol=0)
 
 
+def test_forest_thresholds_route_float64_values_as_sklearn_routes_their_float32_casts():
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=5000).astype(np.float32)
+    t = np.concatenate(
+        [
+            (v[:-1].astype(np.float64) + v[1:]) / 2,  # scikit-learn's thresholds: float32 midpoints
+            rng.normal(size=2000) * 10.0 ** rng.integers(-30, 30, 2000),
+            [0.0, 1e-45, -3.5, float(np.finfo(np.float32).max)],
+        ]
+    )
+    tp = mc.float32_split_thresholds(t)
+    near = [tp, t, np.nextafter(tp, np.inf), np.nextafter(tp, -np.inf), np.nextafter(t, np.inf)]
+    x = np.concatenate(near)
+    ts, tps = np.tile(t, len(near)), np.tile(tp, len(near))
+    with np.errstate(over="ignore"):
+        sklearn_route = x.astype(np.float32).astype(np.float64) <= ts
+    np.testing.assert_array_equal(x <= tps, sklearn_route)
+    assert mc.float32_split_thresholds(np.array([np.inf]))[0] == np.inf  # no finite x is above it
+
+
+def test_compiled_forest_equals_sklearn_at_its_split_values(tmp_path, natives):
+    """Inputs sitting exactly on and around every split threshold (where
+    float32 rounding decides the branch) route as in scikit-learn."""
+    folder, _, forest = natives
+    lib = mc.compile_model("forest", folder / "forest.skops", tmp_path / f"f{mc.library_suffix()}")
+    rng = np.random.default_rng(8)
+    rows = []
+    for tree in forest.estimators_:
+        nodes = tree.tree_
+        for f, t in zip(nodes.feature, nodes.threshold, strict=True):
+            if f < 0:
+                continue
+            for x in (t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf), np.float64(np.float32(t))):
+                row = rng.normal(size=7)
+                row[f] = x
+                rows.append(row)
+    X = np.array(rows)
+    np.testing.assert_allclose(CompiledModel(lib).predict_proba(X), native_proba(forest, X), atol=1e-12)
+
+
 def test_large_models_compile_in_parallel_units(tmp_path, natives, data, monkeypatch):
     monkeypatch.setattr(mc, "PARALLEL_COMP_TREES", 2)  # the tiny booster counts as large
     folder, booster, _ = natives
