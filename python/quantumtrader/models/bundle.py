@@ -4,7 +4,9 @@ Files:
 - ``manifest.json``: see ``ModelBundle.manifest`` (format, feature schema,
   classes, session / sampler / label parameters, training range and
   instruments, metrics, gate result and ``promoted``, models with their
-  soft-vote weights, library versions, sha256 of every native file);
+  soft-vote weights, library versions, sha256 of every native file, and last
+  ``manifest_sha256``: sha256 of its own canonical JSON without that field,
+  so an edited manifest is refused like a tampered model file);
 - ``xgboost.json``: the Booster in XGBoost's own JSON;
 - ``forest.skops``: the scikit-learn forest in skops' format (no pickle: a
   zip of JSON and numpy arrays; loading instantiates only the types of
@@ -34,6 +36,7 @@ model's features gives NaN (not predicted)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -61,6 +64,7 @@ from quantumtrader.output_path import atomic_output, commit_partial
 FORMAT = "quantumtrader-model-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+CHECKSUM_FIELD = "manifest_sha256"
 MODEL_FILES = {"xgboost": "xgboost.json", "forest": "forest.skops"}
 FOREST_TRUSTED = ["sklearn.tree._tree.Tree"]
 ENGINE_WIDTH = len(QT77_NAMES)
@@ -117,10 +121,21 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's canonical JSON (sorted keys, no spaces),
+    without its own ``manifest_sha256`` field."""
+    rest = {k: v for k, v in manifest.items() if k != CHECKSUM_FIELD}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _dumps(manifest: dict[str, Any]) -> str:
-    """The manifest as JSON (numpy scalars and arrays as plain values; NaN and
-    infinity as Python's json writes and reads them)."""
-    return json.dumps(manifest, indent=1, default=_json_default) + "\n"
+    """The manifest as JSON with its checksum last (numpy scalars and arrays
+    as plain values; NaN and infinity as Python's json writes and reads them)."""
+    plain = json.loads(json.dumps(manifest, default=_json_default))
+    plain.pop(CHECKSUM_FIELD, None)
+    plain[CHECKSUM_FIELD] = manifest_checksum(plain)
+    return json.dumps(plain, indent=1) + "\n"
 
 
 def library_versions() -> dict[str, str]:
@@ -546,6 +561,8 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         raise BundleError(
             f"{path}: unknown format version {version!r} (this version reads {FORMAT_VERSION})"
         )
+    if m.get(CHECKSUM_FIELD) != manifest_checksum(m):
+        raise BundleError(f"tampered or corrupt: {folder.name}/{MANIFEST} checksum differs")
     for key, kind in _REQUIRED.items():
         if key not in m:
             raise BundleError(f"{path}: missing field {key!r}")

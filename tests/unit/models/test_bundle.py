@@ -20,6 +20,7 @@ from quantumtrader.models.bundle import (
     BundleError,
     ModelBundle,
     load_forest,
+    manifest_checksum,
     save_forest,
 )
 from quantumtrader.models.estimators import ModelConfig, fit_forest, fit_xgboost, soft_vote_weights
@@ -69,10 +70,17 @@ def copy_bundle(src: Path, dst: Path) -> Path:
     return dst
 
 
+def write_signed(folder: Path, m: dict) -> None:
+    """A manifest edited by someone who also recomputed its checksum."""
+    m = {k: v for k, v in m.items() if k != "manifest_sha256"}
+    m["manifest_sha256"] = manifest_checksum(m)
+    (folder / "manifest.json").write_text(json.dumps(m))
+
+
 def edit_manifest(folder: Path, **changes) -> None:
     m = json.loads((folder / "manifest.json").read_text())
     m.update(changes)
-    (folder / "manifest.json").write_text(json.dumps(m))
+    write_signed(folder, m)
 
 
 def test_round_trip_keeps_everything(saved):
@@ -163,13 +171,31 @@ def test_unknown_format_version_and_missing_fields_are_refused(tmp_path, saved):
         ModelBundle.load(folder)
     m = json.loads((saved / "manifest.json").read_text())
     del m["sampler"]
-    (folder / "manifest.json").write_text(json.dumps(m))
+    write_signed(folder, m)
     with pytest.raises(BundleError, match="missing field 'sampler'"):
         ModelBundle.load(folder)
     m = json.loads((saved / "manifest.json").read_text())
     m["features"]["schema_hash"] = "0" * 64
-    (folder / "manifest.json").write_text(json.dumps(m))
+    write_signed(folder, m)
     with pytest.raises(BundleError, match="schema_hash does not match its feature names"):
+        ModelBundle.load(folder)
+
+
+def test_an_edited_manifest_is_refused(tmp_path, saved):
+    folder = copy_bundle(saved, tmp_path / "b")
+    text = (folder / "manifest.json").read_text()
+    weight = json.loads(text)["models"][0]["weight"]
+    (folder / "manifest.json").write_text(text.replace(f'"weight": {weight}', '"weight": 0.99', 1))
+    with pytest.raises(BundleError, match=r"^tampered or corrupt: b/manifest\.json checksum differs$"):
+        ModelBundle.load(folder)
+    m = json.loads(text)
+    m["promoted"] = True  # promoting by hand, without the gate
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match=r"manifest\.json checksum differs"):
+        ModelBundle.load(folder, allow_unvalidated=False)
+    del m["manifest_sha256"]  # and without a checksum at all
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match=r"manifest\.json checksum differs"):
         ModelBundle.load(folder)
 
 
