@@ -41,7 +41,9 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
+import types
 from pathlib import Path
 from typing import Any
 
@@ -74,23 +76,46 @@ class BundleError(ValueError):
     """A bundle cannot be saved or loaded (one line: which folder or file, and why)."""
 
 
+def _skops_io() -> Any:
+    """``skops.io``, imported so that it cannot import arbitrary modules.
+
+    On import skops names the type of every object without ``__module__``
+    (scipy's ufuncs: ``exp1``, ``gamma``...) by ``getattr(entry, name)`` over
+    all of ``sys.modules``.  When Cython is installed, scipy has loaded
+    ``Cython.Shadow``, which puts objects that are not modules in
+    ``sys.modules`` (``cython.cimports``...) whose ``__getattr__`` imports any
+    name asked of it: a file ``exp1.py`` in the current folder (on
+    ``sys.path`` under ``python -m``) would run.  Entries that are not modules
+    are set aside during the import."""
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import scipy.special  # noqa: F401  (whatever loads Cython.Shadow is loaded now)
+
+    aside = {k: v for k, v in list(sys.modules.items()) if not isinstance(v, types.ModuleType)}
+    for name in aside:
+        sys.modules.pop(name, None)
+    try:
+        import skops.io
+    finally:
+        for name, entry in aside.items():
+            sys.modules.setdefault(name, entry)
+    return skops.io
+
+
 def save_forest(model: RandomForestClassifier, path: str | os.PathLike[str]) -> None:
     """Write a forest in skops' format (no pickle)."""
-    import skops.io
-
-    skops.io.dump(model, path)
+    _skops_io().dump(model, path)
 
 
 def load_forest(path: str | os.PathLike[str]) -> RandomForestClassifier:
     """Read a forest written by ``save_forest``; BundleError if the file holds
     anything but a RandomForestClassifier of trusted types."""
-    import skops.io
-
+    skops_io = _skops_io()
     try:
-        untrusted = set(skops.io.get_untrusted_types(file=path)) - set(FOREST_TRUSTED)
+        untrusted = set(skops_io.get_untrusted_types(file=path)) - set(FOREST_TRUSTED)
         if untrusted:
             raise BundleError(f"{path}: refusing untrusted types {', '.join(sorted(untrusted))}")
-        model = skops.io.load(path, trusted=FOREST_TRUSTED)
+        model = skops_io.load(path, trusted=FOREST_TRUSTED)
     except BundleError:
         raise
     except Exception as exc:
@@ -141,6 +166,8 @@ def _dumps(manifest: dict[str, Any]) -> str:
 def library_versions() -> dict[str, str]:
     """Versions of everything that trains, stores, compiles and runs the models."""
     import sklearn
+
+    _skops_io()  # skops is imported safely first
     import skops
 
     import quantumtrader

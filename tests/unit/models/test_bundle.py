@@ -7,6 +7,8 @@ the engine's 77-wide rows (NaN rows -> NaN) through the compiled ensemble."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +211,26 @@ def test_tampered_or_truncated_model_file_is_refused(tmp_path, saved, file):
     (folder / file).unlink()
     with pytest.raises(BundleError, match=rf"missing file {file}$"):
         ModelBundle.load(folder)
+
+
+def test_reading_a_forest_runs_no_module_of_the_current_folder(tmp_path):
+    """skops, importing, asks every loaded module for scipy's ufunc names;
+    Cython's Shadow module imports whatever it is asked for.  A file named like
+    a ufunc beside the user's data must not run (a fresh interpreter, since
+    skops may already be imported here)."""
+    (tmp_path / "exp1.py").write_text("open(__file__ + '.ran', 'w').close()\n")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import scipy.sparse;"
+        "from quantumtrader.models.bundle import load_forest, save_forest;"
+        "from sklearn.ensemble import RandomForestClassifier;"
+        "import numpy as np;"
+        "save_forest(RandomForestClassifier(2).fit(np.eye(3), [0, 1, 2]), sys.argv[1] + '/f.skops');"
+        "load_forest(sys.argv[1] + '/f.skops')"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (tmp_path / "exp1.py.ran").exists()
 
 
 def test_a_forest_file_of_another_estimator_is_refused(tmp_path):
