@@ -26,6 +26,8 @@ and tl2cgen versions and the toolchain.  ``ensure_compiled`` reuses a
 library only when that record matches this host exactly; otherwise (missing,
 another platform, another library version or compiler, a changed model) it
 builds a new one aside and renames it into place, and removes the stale one.
+A bundle in a read-only folder is compiled into a per-user cache instead
+(``user_cache_dir``).
 Errors are one line (``CompileError``) naming the model file.
 """
 
@@ -278,11 +280,44 @@ def compiled_dir(bundle_dir: str | os.PathLike[str]) -> Path:
     return Path(bundle_dir) / CACHE_FOLDER / platform_tag()
 
 
+def user_cache_dir() -> Path:
+    """Where libraries of bundles in read-only folders go: ``QT_MODEL_CACHE``
+    if set, else ``%LOCALAPPDATA%/quantumtrader/compiled`` on Windows, else
+    ``$XDG_CACHE_HOME`` (default ``~/.cache``) ``/quantumtrader/compiled``."""
+    env = os.environ.get("QT_MODEL_CACHE", "").strip()
+    if env:
+        return Path(env)
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "quantumtrader" / "compiled"
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "quantumtrader" / "compiled"
+
+
+def _writable(folder: Path) -> bool:
+    """``folder`` can be written, or created in a writable existing parent."""
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _cached(folder: Path, name: str, record: dict[str, Any]) -> tuple[Path, dict[str, Any] | None, bool]:
+    """(library path, the folder's build record of ``name``, whether that library is valid)."""
+    lib = folder / f"{name}-{platform_tag()}-{record['key'][:16]}{library_suffix()}"
+    old = _read_record(folder / f"{name}{BUILD_SUFFIX}")
+    valid = old is not None and old.get("key") == record["key"] and old.get("library") == lib.name
+    return lib, old, valid and lib.is_file()
+
+
 def ensure_compiled(bundle_dir: str | os.PathLike[str], entry: dict[str, Any]) -> Path:
     """The compiled library of the bundle model ``entry`` (manifest keys
     ``name``, ``kind``, ``file``, ``sha256``), built when missing or built for
     another platform, library version, toolchain or model.  The native file
-    must still match the manifest's sha256 (else CompileError: tampered)."""
+    must still match the manifest's sha256 (else CompileError: tampered).
+    The library lives in the bundle's ``compiled/<platform-tag>/``; a bundle
+    in a folder that cannot be written (an installed package) has its
+    libraries in ``user_cache_dir()/<platform-tag>/<key>/`` instead."""
     bundle_dir = Path(bundle_dir)
     name, kind, file = entry["name"], entry["kind"], entry["file"]
     native = bundle_dir / file
@@ -294,23 +329,21 @@ def ensure_compiled(bundle_dir: str | os.PathLike[str], entry: dict[str, Any]) -
     if digest != entry["sha256"]:
         raise CompileError(f"tampered or corrupt: {label} checksum differs")
     record = cache_record(digest)
-    tag = platform_tag()
     folder = compiled_dir(bundle_dir)
-    lib = folder / f"{name}-{tag}-{record['key'][:16]}{library_suffix()}"
-    build = folder / f"{name}{BUILD_SUFFIX}"
-    old = _read_record(build)
-    if (
-        old is not None
-        and old.get("key") == record["key"]
-        and old.get("library") == lib.name
-        and lib.is_file()
-    ):
+    lib, old, valid = _cached(folder, name, record)
+    if valid:
         return lib
+    if not _writable(folder):
+        folder = user_cache_dir() / platform_tag() / record["key"]
+        lib, old, valid = _cached(folder, name, record)
+        if valid:
+            return lib
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CompileError(f"cannot compile {label}: cannot create {folder}: {exc.strerror or exc}") from None
     compile_model(kind, native, lib, label=label)
+    build = folder / f"{name}{BUILD_SUFFIX}"
     fd, tmp = tempfile.mkstemp(prefix=f".{build.name}.partial-", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump({**record, "library": lib.name}, f, indent=1, sort_keys=True)

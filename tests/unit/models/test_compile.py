@@ -203,6 +203,37 @@ def test_another_library_version_rebuilds_and_drops_the_stale_library(tmp_path, 
     assert json.loads((new.parent / "xgboost.build.json").read_text())["versions"]["treelite"] == "4.99.0"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_read_only_bundle_is_compiled_into_the_user_cache(tmp_path, natives, data, monkeypatch):
+    import os
+
+    if os.geteuid() == 0:  # root writes anywhere: make the folder look read-only to the check
+        monkeypatch.setattr(mc, "_writable", lambda folder: not str(folder).startswith(str(tmp_path / "b")))
+    monkeypatch.setenv("QT_MODEL_CACHE", str(tmp_path / "cache"))
+    folder = bundle_copy(tmp_path, natives)
+    folder.chmod(0o555)
+    try:
+        e = entry(folder, "xgboost")
+        lib = mc.ensure_compiled(folder, e)
+        key = mc.cache_record(e["sha256"])["key"]
+        assert lib.parent == tmp_path / "cache" / mc.platform_tag() / key
+        assert not (folder / "compiled").exists()
+        assert mc.ensure_compiled(folder, e) == lib  # reused
+        compiled = CompiledModel(lib).predict_proba(data[0])
+        np.testing.assert_allclose(compiled, native_proba(natives[1], data[0]), atol=1e-5)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_user_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("QT_MODEL_CACHE", str(tmp_path / "c"))
+    assert mc.user_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("QT_MODEL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    if sys.platform != "win32":
+        assert mc.user_cache_dir() == tmp_path / "x" / "quantumtrader" / "compiled"
+
+
 def test_a_garbage_library_is_refused_by_the_core(tmp_path):
     fake = tmp_path / f"fake{mc.library_suffix()}"
     fake.write_bytes(b"\x7fELF garbage")
