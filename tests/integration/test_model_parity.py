@@ -32,8 +32,8 @@ from quantumtrader.models.estimators import (
     native_proba,
     soft_vote_weights,
 )
-from quantumtrader.qtcore.features import FeatureEngine
-from quantumtrader.qtcore.predict import CompiledModel
+from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
+from quantumtrader.qtcore.predict import CompiledModel, Sampler
 
 SMALL = ModelConfig(rf_trees=12, rf_depth=6, rf_min_samples_leaf=10, xgb_trees=15, xgb_depth=4)
 HORIZON = 30
@@ -41,9 +41,13 @@ LOG_RETURN = QT77_NAMES.index("log_returns_1")
 
 
 @pytest.fixture(scope="module")
-def engine_rows() -> tuple[np.ndarray, np.ndarray]:
+def market():
+    return simulate_market(1, seed=11, signal=0.5, trades_per_day=5000)
+
+
+@pytest.fixture(scope="module")
+def engine_rows(market) -> tuple[np.ndarray, np.ndarray]:
     """The engine's rows (n, 77) of one synthetic session and their class labels."""
-    market = simulate_market(1, seed=11, signal=0.5, trades_per_day=5000)
     rows = FeatureEngine(market.tick_size, market.price_unit).run(market.events)[2]
     r = np.nan_to_num(rows[:, LOG_RETURN])
     log_price = np.concatenate([[0.0], np.cumsum(r)])  # after row i: log_price[i + 1]
@@ -166,3 +170,33 @@ def test_qt65_bundle_ignores_the_book(bundles, engine_rows):
     no_book = rows.copy()
     no_book[:, 65:] = np.nan  # a Profit CSV export: no book features
     np.testing.assert_array_equal(bundle.predict_proba(no_book), bundle.predict_proba(rows))
+
+
+def test_the_drain_loop_predicts_what_the_native_models_predict(bundles, market):
+    """The bundle's ensemble as the C drain loop's decision hook (sampler
+    ``every``): at every stop its last prediction is the native soft vote of
+    the row the engine just produced, and every row without NaN was predicted."""
+    bundle = bundles["qt77"]
+    ensemble = bundle.ensemble(Sampler("every"))
+    hook = ensemble.drain_hook()
+    engine = FeatureEngine(market.tick_size, market.price_unit)
+    events = market.events
+    batch = FeatureBatch(int(np.count_nonzero(events["type"] == 1)), 1, hook=hook)
+    compared = 0
+    for start, stop in zip(range(0, len(events), 2999), range(2999, len(events) + 2999, 2999), strict=True):
+        engine.drain(events[start:stop], batch)
+        n = batch.rows
+        last = batch.matrix[n - 1 : n]
+        if n == 0 or np.isnan(last[:, bundle.feature_index]).any():
+            continue
+        decision = ensemble.last_decision(hook)
+        assert decision["trade_number"] == batch.trade_number[n - 1]
+        want = bundle.native_proba(last)[0]
+        np.testing.assert_allclose(decision["output"], want, atol=1e-5, rtol=0)
+        assert decision["action"] == int(np.argmax(decision["output"])) - 1
+        compared += 1
+    assert compared >= 5
+    rows = batch.matrix[: batch.rows]
+    counters = ensemble.hook_counters(hook)
+    usable = int((~np.isnan(rows[:, bundle.feature_index]).any(axis=1)).sum())
+    assert counters["rows"] == batch.rows and counters["predicted"] == usable
