@@ -212,6 +212,12 @@ static void test_model_open_and_predict(void) {
     CHECK(qt_model_predict_row(&m, r64, NULL, entries, out) == 1);
     expected(0.25, -1.0, want);
     for (int k = 0; k < 3; k++) CHECK(out[k] == want[k]);
+    /* values are rounded to float32 first, as scikit-learn does: just below
+     * 0.5 in double is 0.5 in float, so not < 0.5 */
+    double r_round[3] = {9.0, 1.0, 0.49999999999};
+    CHECK(qt_model_predict_row(&m, r_round, NULL, entries, out) == 1);
+    expected(0.5, 1.0, want);
+    for (int k = 0; k < 3; k++) CHECK(out[k] == want[k]);
     /* a double whose low word is all ones is a value, never "missing" */
     uint64_t bits = 0x3FD00000FFFFFFFFull; /* just above 0.25 */
     double odd;
@@ -246,6 +252,56 @@ static void test_model_refusals(void) {
 }
 
 /* ------------------------------------------------------------ ensemble */
+
+/* With the instrument's engine set, the pipeline filter's clock is the
+ * engine's (the ts the batch path stores): a book event at the grid point
+ * moves it, so the trade after it, timed 1 s earlier, fires; on the trades'
+ * own times it would not. */
+static void test_filter_reads_the_engine_clock(const qt_ensemble *e, const double *f) {
+    const int64_t S = 1000000000LL, noon = 1699963200LL * S; /* 12:00 UTC, a multiple of 60 s */
+    qt_fe_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.tick_size = 0.5;
+    fc.price_unit = 0.5;
+    fc.default_open_s = 9 * 3600;
+    fc.default_close_s = 18 * 3600;
+    qt_fe *fe = qt_fe_create(&fc);
+    CHECK(fe != NULL && qt_fe_clock(fe) == 0);
+    qt_sampler_config grid = {.kind = QT_SAMPLER_TIME, .interval_ns = 60 * S};
+    static qt_predictor with, without;
+    CHECK(qt_predictor_init(&with, e, &grid) == 0 && qt_predictor_init(&without, e, &grid) == 0);
+    qt_predictor_set_engine(&with, fe);
+    qt_event t1, book, t2;
+    memset(&t1, 0, sizeof t1);
+    t1.type = QT_EV_TRADE;
+    t1.exch_ns = noon + 10 * S;
+    t1.price = 11000;
+    t1.qty = 1;
+    t1.code = 2;
+    t1.a = 1;
+    t1.b = 2;
+    t2 = t1;
+    t2.exch_ns = noon + 59 * S; /* before the book event ahead of it */
+    memset(&book, 0, sizeof book);
+    book.type = QT_EV_L2_LEVEL;
+    book.flags = QT_F_LAST;
+    book.exch_ns = noon + 60 * S;
+    book.price = 10998;
+    book.qty = 5;
+    double out[QT_FE_NUM_FEATURES];
+    qt_pl_decision d;
+    memset(&d, 0, sizeof d);
+    CHECK(qt_fe_on_event(fe, &t1, out) == 1);
+    d.exch_ns = t1.exch_ns;
+    CHECK(qt_predictor_pl_filter(&with, &d, f, &t1) == 1 && qt_predictor_pl_filter(&without, &d, f, &t1) == 1);
+    qt_fe_on_event(fe, &book, NULL);
+    CHECK(qt_fe_clock(fe) == noon + 60 * S);
+    CHECK(qt_fe_on_event(fe, &t2, out) == 1 && qt_fe_clock(fe) == noon + 60 * S);
+    d.exch_ns = t2.exch_ns;
+    CHECK(qt_predictor_pl_filter(&with, &d, f, &t2) == 1);
+    CHECK(qt_predictor_pl_filter(&without, &d, f, &t2) == 0);
+    qt_fe_destroy(fe);
+}
 
 static void test_ensemble(void) {
     char err[512];
@@ -310,6 +366,7 @@ static void test_ensemble(void) {
     qt_predict_counters c;
     qt_predictor_get_counters(&p, &c);
     CHECK(c.rows == 5 && c.fired == 3 && c.nan_rows == 1 && c.predicted == 2);
+    test_filter_reads_the_engine_clock(&e, f);
 
     /* the drain hook: the engine's clock; the last prediction kept */
     CHECK(qt_predictor_init(&p, &e, NULL) == 0); /* no sampler: every row */

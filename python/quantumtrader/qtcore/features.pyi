@@ -29,6 +29,7 @@ class FeatureBatch:
     matrix: Any
     ts: Any
     trade_number: Any
+    price: Any
     latency_ns: Any
 
 class FeatureEngine:

@@ -43,6 +43,7 @@ cdef extern from "features/qt_features.h" nogil:
         double *matrix
         int64_t *ts
         int64_t *trade_number
+        int64_t *price
         size_t capacity
         size_t rows
         uint64_t every
@@ -65,5 +66,6 @@ cdef extern from "features/qt_features.h" nogil:
     size_t qt_fe_drain(qt_fe *fe, const qt_event *ev, size_t n, qt_fe_sink *sink, int *status)
     uint64_t qt_fe_drain_ring(qt_fe *fe, qt_ring *ring, qt_fe_sink *sink, uint64_t max_events,
                               int64_t wait_ns, uint32_t spin_iters, int *status)
+    int64_t qt_fe_clock(const qt_fe *fe)
     void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out)
     size_t qt_fe_memory_bytes(const qt_fe *fe)

@@ -111,9 +111,10 @@ DRAIN_STATUS_NAMES = {QT_FE_DRAIN_DONE: "done", QT_FE_DRAIN_FULL: "full", QT_FE_
 
 cdef class FeatureBatch:
     """Preallocated output of the drain loop: ``capacity`` rows of 77
-    features with their ``ts`` and ``trade_number``.  ``every``: keep the
-    vector of every N-th decision point of the engine (1 all, 0 none: the
-    decision hook still sees every one).  ``latencies``: also record, for up
+    features with their ``ts``, ``trade_number`` and ``price`` (the trade's
+    price in the instrument's price units: training labels need it).
+    ``every``: keep the vector of every N-th decision point of the engine
+    (1 all, 0 none: the decision hook still sees every one).  ``latencies``: also record, for up
     to that many decision points, the ns from taking the record to its
     feature vector.  ``hook``: a PyCapsule named "qt_fe_hook" holding a C
     ``qt_fe_hook`` (function + user data) called at every decision point; its
@@ -123,6 +124,7 @@ cdef class FeatureBatch:
     cdef readonly object matrix
     cdef readonly object ts
     cdef readonly object trade_number
+    cdef readonly object price
     cdef readonly object latency_ns
     cdef object _hook_ref
     cdef bint _busy
@@ -132,15 +134,18 @@ cdef class FeatureBatch:
         self.matrix = np.empty((capacity, QT_FE_NUM_FEATURES), dtype=np.float64)
         self.ts = np.empty(capacity, dtype=np.int64)
         self.trade_number = np.empty(capacity, dtype=np.int64)
+        self.price = np.empty(capacity, dtype=np.int64)
         self.latency_ns = np.empty(latencies, dtype=np.int64)
         cdef double[:, ::1] m = self.matrix
         cdef int64_t[::1] t = self.ts
         cdef int64_t[::1] r = self.trade_number
+        cdef int64_t[::1] px = self.price
         cdef int64_t[::1] lat = self.latency_ns
         if capacity:
             self._sink.matrix = &m[0, 0]
             self._sink.ts = &t[0]
             self._sink.trade_number = &r[0]
+            self._sink.price = &px[0]
         self._sink.capacity = capacity
         self._sink.every = every
         if latencies:
@@ -185,7 +190,7 @@ cdef class FeatureBatch:
 
     def take(self):
         """``(ts, trade_number, matrix)`` of the stored rows (copies), then
-        :meth:`clear`."""
+        :meth:`clear` (their prices are ``price[:rows]`` until then)."""
         n = self._sink.rows
         out = (self.ts[:n].copy(), self.trade_number[:n].copy(), self.matrix[:n].copy())
         self._sink.rows = 0

@@ -29,6 +29,7 @@ static inline int drain_one(qt_fe *fe, const qt_event *ev, qt_fe_sink *s) {
     if (keep) {
         if (s->ts) s->ts[s->rows] = fe->latest_ts;
         if (s->trade_number) s->trade_number[s->rows] = ev->ref;
+        if (s->price) s->price[s->rows] = ev->price;
         s->rows++;
     }
     return s->hook && s->hook(s->user, out, ev, fe->latest_ts) != 0 ? ONE_STOP : ONE_TAKEN;

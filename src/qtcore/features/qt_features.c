@@ -389,3 +389,5 @@ int qt_fe_on_event(qt_fe *fe, const qt_event *ev, double *out) {
         return 0;
     }
 }
+
+int64_t qt_fe_clock(const qt_fe *fe) { return fe->have_clock ? fe->latest_ts : 0; }

@@ -226,8 +226,9 @@ typedef struct qt_fe_hook {
 } qt_fe_hook;
 
 /* Where the drain loop puts what it produces.  All pointers may be NULL.
- * Rows go to `matrix` (row-major, QT_FE_NUM_FEATURES columns), `ts` and
- * `trade_number` (the trade's `ref`) for every `every`-th decision point of
+ * Rows go to `matrix` (row-major, QT_FE_NUM_FEATURES columns), `ts`,
+ * `trade_number` (the trade's `ref`) and `price` (the trade's price, in the
+ * instrument's price units, as recorded) for every `every`-th decision point of
  * the engine (its row counter modulo `every` is 0; 1 keeps all, 0 none),
  * while `rows < capacity`; the drain stops (QT_FE_DRAIN_FULL) before a
  * trade record when the matrix is full, so no row is lost.  `lat_ns` (when set)
@@ -237,6 +238,7 @@ typedef struct qt_fe_sink {
     double *matrix;
     int64_t *ts;
     int64_t *trade_number;
+    int64_t *price;
     size_t capacity;
     size_t rows; /* rows stored so far; the caller resets it after taking them */
     uint64_t every;
@@ -268,6 +270,12 @@ size_t qt_fe_drain(qt_fe *fe, const qt_event *ev, size_t n, qt_fe_sink *sink, in
 struct qt_ring;
 uint64_t qt_fe_drain_ring(qt_fe *fe, struct qt_ring *ring, qt_fe_sink *sink, uint64_t max_events,
                           int64_t wait_ns, uint32_t spin_iters, int *status);
+
+/* The engine's clock (UTC ns): the time the last record of the stream got
+ * (its own, or the latest seen when it had none or an earlier one), the
+ * `ts` the drain loop stores and hands to its hook; 0 before any.  A
+ * pipeline hook reads it to see the very time the batch path records. */
+int64_t qt_fe_clock(const qt_fe *fe);
 
 void qt_fe_get_counters(const qt_fe *fe, qt_fe_counters *out);
 /* Bytes the engine holds, its book included (constant after creation). */

@@ -3,7 +3,7 @@
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from events cimport qt_event
-from features cimport qt_fe_hook
+from features cimport qt_fe, qt_fe_hook
 from pipeline cimport qt_pl_decision, qt_pl_hook
 
 
@@ -74,6 +74,7 @@ cdef extern from "predict/qt_ensemble.h" nogil:
         int64_t last_trade_number
         double last_output[3]
     int qt_predictor_init(qt_predictor *p, const qt_ensemble *e, const qt_sampler_config *sampler)
+    void qt_predictor_set_engine(qt_predictor *p, const qt_fe *engine)
     void qt_predictor_reset(qt_predictor *p)
     void qt_predictor_get_counters(const qt_predictor *p, qt_predict_counters *out)
     void qt_predictor_pl_hook(qt_predictor *p, qt_pl_hook *out)

@@ -24,7 +24,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from features cimport qt_fe_hook
+from features cimport qt_fe, qt_fe_hook
 from pipeline cimport qt_pl_hook
 
 from predict cimport (
@@ -32,7 +32,8 @@ from predict cimport (
     QT_SAMPLER_EVERY, QT_SAMPLER_NUM_FEATURES, QT_SAMPLER_TIME, qt_ens_scratch, qt_ensemble,
     qt_ensemble_close, qt_ensemble_open, qt_ensemble_predict, qt_model, qt_model_close, qt_model_open,
     qt_model_predict_row, qt_predict_counters, qt_predictor, qt_predictor_fe_hook,
-    qt_predictor_get_counters, qt_predictor_init, qt_predictor_pl_hook, qt_sampler, qt_sampler_config,
+    qt_predictor_get_counters, qt_predictor_init, qt_predictor_pl_hook, qt_predictor_set_engine, qt_sampler,
+    qt_sampler_config,
     qt_sampler_init, qt_sampler_reset, qt_sampler_select,
 )
 
@@ -180,8 +181,10 @@ cdef bytes _library_path(object path):
     """The absolute path as UTF-8 (Windows loads only absolute paths, and a
     bare name would make dlopen search the system's folders)."""
     p = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(p):
+    if not os.path.exists(p):
         raise ModelLoadError(f"{p}: no such file")
+    if not os.path.isfile(p):
+        raise ModelLoadError(f"{p}: not a file")
     return p.encode("utf-8")
 
 
@@ -291,11 +294,13 @@ cdef class Ensemble:
     cdef readonly tuple model_paths
     cdef object _feature_index
     cdef list _blocks
+    cdef list _engines
     cdef uint64_t _rows, _nan_rows, _predicted
 
     def __cinit__(self):
         memset(&self._e, 0, sizeof(self._e))
         self._blocks = []
+        self._engines = []
 
     def __init__(self, model_paths, weights, feature_index, Sampler sampler=None):
         if self._open:
@@ -404,13 +409,26 @@ cdef class Ensemble:
         self._blocks.append(<size_t>b)
         return b
 
-    def pipeline_hook(self):
+    def pipeline_hook(self, engine=None):
         """A new predictor (its own sampler state) as a "qt_pl_hook" capsule
         for ``Pipeline.set_hook`` / ``LivePipeline``: filter = the sampler,
         decide = the ensemble (output[0..2] the probabilities, action =
         argmax - 1, posted; a NaN row is skipped and counted).  Give each
-        instrument its own.  The capsule keeps this ensemble alive."""
+        instrument its own.  ``engine``: that instrument's FeatureEngine in
+        the pipeline; the time sampler then reads its clock, the very ``ts``
+        of the training rows (without it, the trades' own times: the same
+        unless a trade is timed before the book record ahead of it).  The
+        capsule keeps this ensemble (and the engine) alive."""
+        cdef qt_fe *fe = NULL
+        if engine is not None:
+            cap = engine.capsule() if hasattr(engine, "capsule") else None
+            if not PyCapsule_IsValid(cap, b"qt_fe"):
+                raise TypeError("engine must provide a 'qt_fe' capsule (a FeatureEngine)")
+            fe = <qt_fe *>PyCapsule_GetPointer(cap, b"qt_fe")
         cdef _hook_block *b = self._new_block()
+        if fe != NULL:
+            qt_predictor_set_engine(&b.p, fe)
+            self._engines.append(engine)
         return _owned_capsule(<void *>&b.pl, b"qt_pl_hook", self)
 
     def drain_hook(self):

@@ -105,6 +105,8 @@ int qt_predictor_init(qt_predictor *p, const qt_ensemble *e, const qt_sampler_co
     return 0;
 }
 
+void qt_predictor_set_engine(qt_predictor *p, const qt_fe *engine) { p->engine = engine; }
+
 void qt_predictor_reset(qt_predictor *p) {
     qt_sampler_reset(&p->sampler);
     p->clock_ns = 0;
@@ -155,7 +157,9 @@ int qt_predictor_pl_filter(void *user, const qt_pl_decision *d, const double *fe
                            const qt_event *trade) {
     (void)trade;
     qt_predictor *p = (qt_predictor *)user;
-    if (d->exch_ns != QT_TIME_NONE && (!p->have_clock || d->exch_ns > p->clock_ns)) {
+    if (p->engine) {
+        p->clock_ns = qt_fe_clock(p->engine);
+    } else if (d->exch_ns != QT_TIME_NONE && (!p->have_clock || d->exch_ns > p->clock_ns)) {
         p->clock_ns = d->exch_ns;
         p->have_clock = 1;
     }

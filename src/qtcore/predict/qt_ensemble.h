@@ -16,9 +16,14 @@
  * Predictor: one per instrument (or per drain loop) = its sampler state
  * (qt_sampler.h) + a pointer to the shared ensemble + scratch + counters.
  *   pipeline hook (qt_pl_hook of qt_pipeline.h, see qt_predictor_pl_hook):
- *     filter: counts the row, steps the sampler (time sampler: ts = the
- *       trade's exchange time, never going back: a trade without one or
- *       with an earlier one takes the latest seen, as the engine's clock);
+ *     filter: counts the row, steps the sampler with ts = the clock of the
+ *       instrument's engine when one is set (qt_predictor_set_engine: the
+ *       very ts the batch path stores, so live decision points equal the
+ *       training ones bit for bit), else the trade's exchange time, never
+ *       going back (a trade without one or with an earlier one takes the
+ *       latest trade time seen; book records do not move this clock, so a
+ *       trade timed before the book record ahead of it can differ from the
+ *       engine's clock at a time-grid point);
  *     decide: output[0..2] zeroed; NaN in the model features: counted
  *       (nan_rows), QT_PL_SKIP; else output[0..2] = the probabilities,
  *       action = argmax - 1 (-1 sell, 0 hold, +1 buy; the first of equal
@@ -84,7 +89,8 @@ typedef struct qt_predict_counters {
 typedef struct qt_predictor {
     const qt_ensemble *ens;
     qt_sampler sampler;
-    int64_t clock_ns; /* pipeline: latest trade time seen (time sampler) */
+    const qt_fe *engine; /* pipeline: the instrument's engine (its clock), or NULL */
+    int64_t clock_ns;     /* pipeline without an engine: latest trade time seen */
     int have_clock;
     int16_t last_action; /* drain hook: the last prediction */
     int64_t last_ts;
@@ -97,6 +103,9 @@ typedef struct qt_predictor {
 /* A fresh predictor of `e` with its own sampler (NULL config: every row
  * fires).  0, or -1 for a bad sampler configuration. */
 int qt_predictor_init(qt_predictor *p, const qt_ensemble *e, const qt_sampler_config *sampler);
+/* The engine whose clock the pipeline filter reads (NULL: the trades'
+ * own times).  The engine must outlive its use by the predictor. */
+void qt_predictor_set_engine(qt_predictor *p, const qt_fe *engine);
 /* Fresh sampler state, clock, last prediction and counters. */
 void qt_predictor_reset(qt_predictor *p);
 void qt_predictor_get_counters(const qt_predictor *p, qt_predict_counters *out);

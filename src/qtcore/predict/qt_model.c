@@ -108,16 +108,8 @@ int qt_model_predict_row(const qt_model *m, const double *x, const int32_t *inde
         for (int32_t j = 0; j < nf; j++) {
             double v = x[index ? index[j] : j];
             if (isnan(v)) goto nan_row;
-            e[j].fvalue = v;
-            /* tl2cgen reads `missing` (the double's low 32 bits on a little-endian
-             * host) first: a value whose low word is all ones would pass for
-             * missing, so it moves one ulp towards zero instead. */
-            if (e[j].missing == -1) {
-                uint64_t bits;
-                memcpy(&bits, &v, sizeof bits);
-                bits -= 1;
-                memcpy(&e[j].fvalue, &bits, sizeof bits);
-            }
+            /* scikit-learn compares float32(x) with its double thresholds */
+            e[j].fvalue = (double)(float)v;
         }
     } else {
         qt_model_entry32 *e = (qt_model_entry32 *)entries;

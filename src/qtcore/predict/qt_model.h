@@ -28,10 +28,11 @@
  * Rows: x holds the model's num_feature values as double.  A row with a NaN
  * is never given to predict() by qt_model_predict_row (its output is NaN:
  * the spec's rule, and treelite's scikit-learn import does not route missing
- * values as scikit-learn does).  XGBoost libraries take float32 entries:
- * each value is rounded to float, as XGBoost itself does with its inputs.
- * A float64 value whose low 32 bits are all ones would read as `missing`:
- * it is given one ulp closer to zero instead (never a NaN or missing).
+ * values as scikit-learn does).  Every value is rounded to float32 first, as
+ * both libraries do with their inputs: XGBoost libraries take float32
+ * entries; scikit-learn trees compare float32(x) with double thresholds, so
+ * a float64 library gets (double)(float)x (which also keeps a value's low
+ * word from ever reading as `missing == -1`).
  *
  * No allocation after qt_model_open; predict is reentrant (the library has
  * no state), so one model may serve several threads, each with its own

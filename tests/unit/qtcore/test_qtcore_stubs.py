@@ -14,8 +14,8 @@ import pytest
 
 import quantumtrader.qtcore
 
-COMPILED = ["audit", "book", "evlog", "features", "layout", "nresult", "pipeline", "profit_csv", "profitdll",
-            "ring"]
+COMPILED = ["audit", "book", "evlog", "features", "layout", "nresult", "pipeline", "predict", "profit_csv",
+            "profitdll", "ring"]
 STUBS = pathlib.Path(quantumtrader.qtcore.__file__).resolve().parent
 
 
