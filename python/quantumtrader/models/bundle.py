@@ -14,14 +14,16 @@ Files:
   else is refused);
 - ``compiled/<platform-tag>/``: the libraries ``compile.ensure_compiled``
   builds on first use.  A cache, not an input: not checksummed, rebuilt when
-  built for another platform or library version.
+  built for another platform or library version (a bundle in a read-only
+  folder is compiled into the per-user cache, ``compile.user_cache_dir``).
 
 Saving writes a hidden sibling folder and renames it into place; an existing
 bundle is replaced only with ``replace=True``, and never the folder the
 bundle was loaded from (its input).  Loading refuses, with one line
 (``BundleError``, or ``SchemaMismatch`` for the schema): a missing folder or
 file, bad JSON, an unknown format version, a native file whose sha256
-differs from the manifest ("tampered or corrupt: <file> checksum differs"),
+differs from the manifest or a manifest whose own checksum differs
+("tampered or corrupt: <file> checksum differs"),
 a feature schema the engine does not produce (naming the missing or
 reordered features), and (``allow_unvalidated=False``) a bundle the gate did
 not promote.
@@ -349,8 +351,8 @@ class ModelBundle:
         self, directory: str | os.PathLike[str], *, replace: bool = False, compile: bool = False
     ) -> Path:
         """Write the bundle to ``directory`` (a hidden sibling first, then one
-        rename).  An existing folder is refused unless ``replace``; the folder
-        this bundle was loaded from never is.  ``compile``: also build this
+        rename).  An existing bundle is replaced only with ``replace``; a folder
+        that is not a bundle, and the folder this bundle was loaded from, never.  ``compile``: also build this
         host's libraries before the rename.  Returns the path."""
         target = Path(directory)
         parent = target.parent if str(target.parent) else Path(".")
@@ -360,11 +362,14 @@ class ModelBundle:
             raise BundleError(f"{target} exists and is not a bundle folder")
         if target.exists() and not replace:
             raise BundleError(f"{target} already exists: choose another folder or replace it explicitly")
+        if target.exists() and not (target / MANIFEST).is_file():
+            raise BundleError(f"{target} exists and is not a model bundle: refusing to replace it")
         if not parent.is_dir():
             raise BundleError(f"cannot save {target}: folder {parent} does not exist")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise BundleError(f"cannot save {target}: folder {parent} is not writable")
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+        previous = self.files
         try:
             files: dict[str, str] = {}
             for name, model in self.models.items():
@@ -381,6 +386,7 @@ class ModelBundle:
                     model_compile.ensure_compiled(tmp, entry)
             self._put_in_place(tmp, target)
         except BaseException:
+            self.files = previous
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.path = target

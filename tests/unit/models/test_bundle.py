@@ -124,6 +124,11 @@ def test_save_is_atomic_and_never_replaces_an_input(tmp_path, saved):
     assert ModelBundle.load(tmp_path / "copy").files == loaded.files
     with pytest.raises(BundleError, match="does not exist"):
         b.save(tmp_path / "no" / "such" / "m")
+    (tmp_path / "data").mkdir()  # the user's folder, not a bundle
+    (tmp_path / "data" / "keep.csv").write_text("1,2\n")
+    with pytest.raises(BundleError, match="exists and is not a model bundle: refusing to replace it"):
+        b.save(tmp_path / "data", replace=True)
+    assert (tmp_path / "data" / "keep.csv").read_text() == "1,2\n"
     (tmp_path / "file").write_text("x")
     with pytest.raises(BundleError, match="is not a bundle folder"):
         b.save(tmp_path / "file", replace=True)
