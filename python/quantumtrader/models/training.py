@@ -54,15 +54,24 @@ class Samples:
     session: np.ndarray
     root: str
     price_unit: float
+    tick_size: float
     counts: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.y)
 
 
+def _root(instrument: str) -> str:
+    """WDO of WDOFUT or WDOZ26; another venue's symbol (BTCUSDT, AMZN) as it is."""
+    try:
+        return root_of(instrument)
+    except ValueError:
+        return instrument.upper()
+
+
 def instrument_root(rows: list[InputRows]) -> str:
     """The one instrument root of the inputs (a model is trained per instrument)."""
-    roots = sorted({root_of(r.instrument) for r in rows})
+    roots = sorted({_root(r.instrument) for r in rows})
     if len(roots) != 1:
         raise TrainingDataError(
             f"the inputs hold {', '.join(roots)}: train one model per instrument (its costs, tick and "
@@ -117,7 +126,8 @@ def build_samples(rows: list[InputRows], cfg: TrainConfig) -> Samples:
             "(too little data for the feature windows, or the sampler never fired)"
         )
     counts["samples"] = len(merged["y"])
-    return Samples(root=root, price_unit=rows[0].price_unit, counts=counts, **merged)
+    return Samples(root=root, price_unit=rows[0].price_unit, tick_size=rows[0].tick_size, counts=counts,
+                   **merged)
 
 
 def report_calibration(curve: dict[str, Any]) -> dict[str, Any]:
@@ -202,21 +212,36 @@ def trading_evaluation(samples: Samples, proba: np.ndarray, index: np.ndarray, c
                        n_trials: int, sr_variance: float) -> dict[str, Any]:
     """The out-of-fold (or out-of-sample) signal traded with B3 costs, one
     contract, one position at a time; its deflated Sharpe probability."""
-    from quantumtrader.models.evaluation import costs_for, evaluate_trades, signal_from_proba
+    from quantumtrader.models.evaluation import evaluate_trades, signal_from_proba
 
     side = signal_from_proba(proba[index], cfg.evaluation.min_confidence)
+    costs, currency = trading_costs(samples)
     report = evaluate_trades(
         samples.start_ns[index], samples.entry_price[index], samples.exit_ns[index],
-        samples.exit_price[index], side, samples.session[index], costs_for(samples.root),
+        samples.exit_price[index], side, samples.session[index], costs,
         samples.price_unit, capital_brl=cfg.evaluation.capital_brl,
     )
     out = report.to_dict(curves=False)
+    out["currency"] = currency
     dsr = report.deflated_sharpe_probability(n_trials, sr_variance)
     out["deflated_sharpe_probability"] = float(dsr) if np.isfinite(dsr) else None
     out["n_trials"] = int(n_trials)
     equity = {"t_ns": [int(t) for t in report.equity_t_ns],
               "equity_brl": [float(v) for v in report.equity_brl]}
     return {"report": out, "equity": equity}
+
+
+def trading_costs(samples: Samples) -> tuple[Any, str]:
+    """B3 costs of a B3 instrument (calendar tick and point value, fees); for an
+    imported capture of another venue (Binance, NASDAQ), one tick of slippage
+    and no fee in its own quote currency, one unit per point: its figures
+    are then not BRL, and the result says so."""
+    from quantumtrader.models.evaluation import TradingCosts, costs_for
+
+    try:
+        return costs_for(samples.root), "BRL"
+    except (KeyError, ValueError):
+        return TradingCosts(samples.tick_size, 1.0, 0.0, 1.0), "quote currency (not a B3 instrument: no fees)"
 
 
 def gate_result(trading: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,18 @@ class ValidationResult:
     rows: list[InputRows]
 
 
+def training_overlap(bundle: Any, rows: list[InputRows]) -> str | None:
+    """A line saying the data overlaps the training period, or None."""
+    first, last = bundle.training.get("first_date"), bundle.training.get("last_date")
+    if not first or not last:
+        return None
+    inside = sorted({d for r in rows for d in r.dates if first <= d <= last})
+    if not inside:
+        return None
+    return (f"the data has {len(inside)} session(s) of the training period {first}..{last} "
+            f"({inside[0]}{'...' if len(inside) > 1 else ''}): in-sample, not a validation")
+
+
 def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
     """Evaluate the loaded ``bundle`` (ModelBundle) on ``rows``."""
     from quantumtrader.models.metrics import calibration_curve, classification_metrics
@@ -48,6 +60,9 @@ def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
     trading = trading_evaluation(samples, proba, predicted, cfg, n_trials=n_trials, sr_variance=sr_variance)
     overall["trading"] = trading["report"]
     gate = gate_result(overall["trading"])
+    overlap = training_overlap(bundle, rows)
+    if overlap:  # in-sample figures say nothing about a model: never promote on them
+        gate = {"passed": False, "failures": [*gate["failures"], overlap]}
     result = {
         "folds": [{"fold": 1, "train": 0, "test": len(predicted), **{k: v for k, v in overall.items()
                                                                          if k != "trading"}}],
