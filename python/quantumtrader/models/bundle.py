@@ -74,6 +74,15 @@ FOREST_TRUSTED = ["sklearn.tree._tree.Tree"]
 ENGINE_WIDTH = len(QT77_NAMES)
 
 
+def default_bundle_dir() -> Path:
+    """``models/default``: inside the installed package (``default_bundle``), or
+    the repository's folder when running from a source tree."""
+    packaged = Path(__file__).with_name("default_bundle")
+    if (packaged / MANIFEST).is_file():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "models" / "default"
+
+
 class BundleError(ValueError):
     """A bundle cannot be saved or loaded (one line: which folder or file, and why)."""
 
@@ -548,6 +557,30 @@ class ModelBundle:
         if self._ensemble is None:
             self._ensemble = self.ensemble()
         return np.asarray(self._ensemble.predict_proba(f))
+
+    def predict_table(self, table: Any) -> Any:
+        """Research: the compiled ensemble on a feature table (a path to what
+        ``quantumtrader features`` writes, or a FeatureTable): a pandas
+        DataFrame of ``ts``, ``trade_number`` and ``p_sell``, ``p_hold``,
+        ``p_buy`` per row (NaN: not predicted).  The table must hold the
+        bundle's features by name (SchemaMismatch names the missing ones)."""
+        import pandas as pd
+
+        from quantumtrader.features.table import read_feature_table
+
+        if isinstance(table, (str, os.PathLike)):
+            table = read_feature_table(table)
+        missing = [n for n in self.schema.names if n not in table.names]
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise SchemaMismatch(f"the table ({len(table.names)} features) lacks the bundle's {shown}")
+        full = np.full((len(table.ts), ENGINE_WIDTH), np.nan)
+        for j, name in enumerate(table.names):
+            if name in QT77_NAMES:
+                full[:, QT77_NAMES.index(name)] = table.matrix[:, j]
+        p = self.predict_proba(full)
+        return pd.DataFrame({"ts": table.ts, "trade_number": table.trade_number,
+                             **{f"p_{c}": p[:, i] for i, c in enumerate(CLASSES)}})
 
 
 # ------------------------------------------------------------------- reading

@@ -72,11 +72,15 @@ def check_train_output(out: str, paths: list[str], *, replace: bool = False) -> 
     replaced only when asked.  Raises OutputPathError."""
     from quantumtrader.output_path import OutputPathError, check_output
 
-    check_output(out, paths)
-    if os.path.exists(out) and not replace:
-        raise OutputPathError(f"{out} exists: give --replace to replace it, or another --out")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise OutputPathError(f"{out} exists and is not a directory")
+    if os.path.isdir(out):  # a bundle is a folder: check_output's file rules apply to its parent
+        if not replace:
+            raise OutputPathError(f"--out {out} exists: give --replace to replace that bundle, or another "
+                                  "--out")
+        check_output(os.path.join(out, "manifest.json"), paths)
+        return
+    check_output(out, paths)  # never an input
+    if os.path.exists(out):
+        raise OutputPathError(f"--out {out} exists and is not a folder (a bundle is a folder)")
 
 
 def run_train_job(paths: list[str], out: str, cfg: TrainConfig, *, sweep_path: str | None = None,

@@ -24,6 +24,7 @@ from quantumtrader.models.training import build_samples, gate_result, report_cal
 @dataclass
 class ValidationResult:
     result: dict[str, Any]  # the report's shape (one "fold": the whole data)
+    proba: np.ndarray  # (samples, 3) the compiled ensemble's probabilities (NaN: not predicted)
     passed: bool
     failures: list[str]
     rows: list[InputRows]
@@ -74,4 +75,4 @@ def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
         "samples": dict(samples.counts),
         "inputs": [r.describe() for r in rows],
     }
-    return ValidationResult(result, gate["passed"], gate["failures"], rows)
+    return ValidationResult(result, proba, gate["passed"], gate["failures"], rows)

@@ -32,7 +32,8 @@ from quantumtrader.data.events import EventType
 from quantumtrader.output_path import OutputPathError
 
 DEFAULT_SEED = 7
-DEFAULT_SIGNAL = 0.3
+DEFAULT_SIGNAL = 1.0  # the market the default model was trained on (models/README.md)
+DEFAULT_TRADES_PER_DAY = 6000
 DEFAULT_DAYS = 1
 
 BINANCE_CAPTURE = "binance-usdm-btcusdt-*.gz"
@@ -53,7 +54,7 @@ def run_demo_job(workdir: Path, *, seed: int = DEFAULT_SEED, days: int = DEFAULT
     try:
         with console.status(f"generating {days} synthetic session(s)") as status:
             summary = write_synthetic_log(
-                log, days, seed, signal,
+                log, days, seed, signal, trades_per_day=DEFAULT_TRADES_PER_DAY,
                 progress=lambda done, total: status.update(f"generating synthetic sessions: {done}/{total}"),
             )
     except OutputPathError:  # the log's name is taken by a folder
@@ -75,6 +76,7 @@ def run_demo_job(workdir: Path, *, seed: int = DEFAULT_SEED, days: int = DEFAULT
                   f"records/s, log read and checksums included)")
     reports.append(report)
     console.print(_feature_table(log))
+    model_failed = _model_report(log, console)
 
     failed = 0
     if real is not None:
@@ -88,7 +90,53 @@ def run_demo_job(workdir: Path, *, seed: int = DEFAULT_SEED, days: int = DEFAULT
     bad = [r for r in reports[:1] if not r.consistent] + [r for r in reports[1:] if not r.book_consistent]
     for r in bad:
         console.print(f"[red]inconsistent market in {r.path}[/red]")
-    return 1 if bad or failed else 0
+    return 1 if bad or failed or model_failed else 0
+
+
+def _model_report(log: Path, console: Console) -> bool:
+    """The default model on this fresh day: its compiled ensemble at its own
+    decision points, the spread of its probabilities, and how its signal did.
+    Returns True when the model could not run (a broken bundle or no compiler)."""
+    from quantumtrader.models.bundle import BundleError, ModelBundle, default_bundle_dir
+    from quantumtrader.models.dataset import TrainingDataError, extract_rows
+    from quantumtrader.models.validation import validate_bundle
+
+    try:
+        bundle = ModelBundle.load(default_bundle_dir())
+        with console.status("the default model: compiling it for this machine on first use, then predicting"):
+            bundle.ensemble()
+            v = validate_bundle(bundle, [extract_rows(str(log))])
+    except (BundleError, TrainingDataError, ValueError) as e:
+        print(f"quantumtrader demo: error: the default model: {e}", file=sys.stderr)
+        return True
+    console.print(model_table(bundle, v))
+    return False
+
+
+def model_table(bundle: Any, v: Any) -> Table:
+    from quantumtrader.models.classes import CLASSES
+
+    proba = v.proba[np.isfinite(v.proba).all(axis=1)]
+    overall, trading = v.result["overall"], v.result["overall"]["trading"]
+    t = bundle.training
+    table = Table(title=f"the default model out of sample (models/default: {t['instrument_root']}, "
+                  f"trained on {t['first_date']}..{t['last_date']}, compiled ensemble in C)",
+                  title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    s = v.result["samples"]
+    table.add_row("decision points", f"{s['decision_points']:,} by its sampler "
+                  f"({bundle.sampler.get('kind')}); {len(proba):,} predicted")
+    for i, name in enumerate(CLASSES):
+        p = proba[:, i]
+        table.add_row(f"P({name})", f"mean {p.mean():.3f}  sd {p.std():.3f}  5-95% {np.quantile(p, 0.05):.3f}"
+                      f"-{np.quantile(p, 0.95):.3f}")
+    table.add_row("accuracy vs class prior", f"{overall['accuracy']:.1%} vs {overall['prior']:.1%}")
+    pnl = trading.get("net_pnl_brl")
+    table.add_row("signal traded (B3 costs)",
+                  f"{trading['trades']} trades, win rate {(trading.get('win_rate') or 0):.1%}, net "
+                  f"{'n/a' if pnl is None else f'{pnl:,.2f}'} {trading.get('currency', 'BRL')}")
+    return table
 
 
 def _feature_table(log: Path) -> Table:

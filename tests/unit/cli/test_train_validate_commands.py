@@ -1,0 +1,132 @@
+"""`quantumtrader train` and `quantumtrader validate` as a user runs them:
+the bundle, the report, the gate's exit status, and one-line refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from quantumtrader.cli import main
+from quantumtrader.data.synth import write_synthetic_log
+
+SMALL = """
+[model]
+rf_trees = 10
+rf_depth = 4
+xgb_trees = 20
+xgb_depth = 2
+[cv]
+n_splits = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("train-cli")
+    out = {"train": d / "train.qtlog", "fresh": d / "fresh.qtlog", "config": d / "small.toml"}
+    write_synthetic_log(out["train"], days=6, seed=21, signal=1.0, trades_per_day=4000)
+    write_synthetic_log(out["fresh"], days=2, seed=22, signal=1.0, trades_per_day=4000,
+                        start_date="2026-12-01")
+    out["config"].write_text(SMALL, encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def bundle(logs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bundles") / "m"
+    assert main(["train", "--data", str(logs["train"]), "--out", str(out), "--config", str(logs["config"]),
+                 "--serial"]) == 0
+    return out
+
+
+def test_train_writes_a_complete_bundle(bundle: Path) -> None:
+    names = {p.name for p in bundle.iterdir()}
+    assert {"manifest.json", "xgboost.json", "forest.skops", "report.json", "report.html",
+            "compiled"} <= names
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert m["promoted"] is False  # only validate promotes
+    assert m["features"]["set"] == "qt77" and len(m["features"]["names"]) == 77
+    assert m["sampler"]["kind"] == "cusum"
+    assert m["training"]["instrument_root"] == "WDO" and m["training"]["config"]["cv"]["n_splits"] == 3
+    assert 'src="data:image/png;base64,' in (bundle / "report.html").read_text()
+    assert not list(bundle.parent.glob(".*partial*"))  # nothing half-written beside it
+
+
+def test_validate_exit_status_is_the_gate(bundle: Path, logs: dict[str, Path], tmp_path: Path) -> None:
+    report = tmp_path / "val"
+    r = subprocess.run([sys.executable, "-m", "quantumtrader", "validate", str(bundle), "--data",
+                        str(logs["fresh"]), "--report", str(report)], capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert m["promoted"] is (r.returncode == 0)
+    assert (report / "report.json").exists()
+    if r.returncode == 1:
+        assert "gate refused" in r.stdout and m["gate"]["failures"]
+
+
+def test_validate_refuses_to_promote_on_training_data(bundle: Path, logs: dict[str, Path], capsys) -> None:
+    assert main(["validate", str(bundle), "--data", str(logs["train"])]) == 1
+    assert "in-sample, not a validation" in capsys.readouterr().out
+    assert json.loads((bundle / "manifest.json").read_text())["promoted"] is False
+
+
+def test_research_api_predicts_a_feature_table(bundle: Path, logs: dict[str, Path], tmp_path: Path) -> None:
+    from quantumtrader.models.bundle import ModelBundle
+
+    table = tmp_path / "f.parquet"
+    assert main(["features", str(logs["fresh"]), "--out", str(table)]) == 0
+    b = ModelBundle.load(bundle)
+    df = b.predict_table(table)
+    p = df[["p_sell", "p_hold", "p_buy"]].to_numpy()
+    ok = np.isfinite(p).all(axis=1)
+    assert ok.sum() > 1000 and (~ok).sum() > 0  # warm-up rows (NaN features) are not predicted
+    np.testing.assert_allclose(p[ok].sum(axis=1), 1.0, atol=1e-9)
+    assert ((p[ok] > 0) & (p[ok] < 1)).all() and p[ok].std(axis=0).min() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--data", "{absent}", "--out", "{out}"], "No such file"),
+        (["--data", "{train}", "--out", "{train}"], "input"),
+        (["--data", "{train}", "--out", "{out}", "--config", "{absent}"], "cannot read"),
+        (["--data", "{short}", "--out", "{out}"], "too few|needs all three classes"),
+    ],
+)
+def test_train_refuses_bad_input_in_one_line(logs: dict[str, Path], tmp_path: Path, capsys,
+                                             argv: list[str], message: str) -> None:
+    short = tmp_path / "short.qtlog"
+    if "{short}" in argv:
+        write_synthetic_log(short, days=1, seed=3, signal=1.0, trades_per_day=600)
+    subs = {"absent": str(tmp_path / "absent.qtlog"), "out": str(tmp_path / "m"), "train": str(logs["train"]),
+            "short": str(short)}
+    code = main(["train", *(a.format(**subs) for a in argv), "--serial"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("quantumtrader train: error:"), err
+    assert re.search(message, err), err
+    assert not (tmp_path / "m").exists()
+
+
+def test_validate_refuses_a_tampered_bundle(bundle: Path, logs: dict[str, Path], tmp_path: Path,
+                                            capsys) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    with open(copy / "xgboost.json", "a", encoding="utf-8") as f:
+        f.write(" ")
+    assert main(["validate", str(copy), "--data", str(logs["fresh"])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "checksum" in err
+
+
+def test_existing_bundle_needs_replace(bundle: Path, logs: dict[str, Path], capsys) -> None:
+    assert main(["train", "--data", str(logs["train"]), "--out", str(bundle), "--serial"]) == 2
+    assert "--replace" in capsys.readouterr().err
