@@ -7,9 +7,10 @@ the very commands a user runs), in a folder of its own:
 
 1. ``synth --days D --seed S --signal 0`` writes the training log
    (sessions from ``--start-date``);
-2. ``synth --days 1 --seed S + 1000003 --signal 0`` writes a fresh
-   out-of-sample day: the session right after the training ones, from
-   another random stream;
+2. ``synth --days F --seed S + 1000003 --signal 0`` writes fresh
+   out-of-sample days (``--fresh-days``, 5: the gate's Sharpe needs
+   several sessions, a single day would be refused for that alone): the
+   sessions right after the training ones, from another random stream;
 3. ``train --data TRAIN --out MODEL [--set ...] [--config ...]``;
 4. ``validate MODEL --data FRESH``: exit 0 = the gate passes, 1 = it refuses.
 
@@ -70,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=_positive, default=20, help="seeds 1..N to run (default 20)")
     p.add_argument("--days", type=_positive, default=5, help="training sessions per seed (default 5)")
+    p.add_argument("--fresh-days", type=_positive, default=5,
+                   help="out-of-sample sessions per seed to validate on (default 5)")
     p.add_argument("--workdir", type=Path, default=None,
                    help="existing folder to keep the logs and models in "
                    "(default: a temporary folder, removed at the end)")
@@ -125,7 +128,7 @@ def plan_seed(args: argparse.Namespace, seed: int, run_dir: Path, fresh: dt.date
         common += ["--trades-per-day", str(args.trades_per_day)]
     synth_train = ["synth", "--days", str(args.days), "--seed", str(seed), "--start-date",
                    args.start_date.isoformat(), *common, "--out", str(train_log)]
-    synth_fresh = ["synth", "--days", "1", "--seed", str(seed + FRESH_SEED_OFFSET), "--start-date",
+    synth_fresh = ["synth", "--days", str(args.fresh_days), "--seed", str(seed + FRESH_SEED_OFFSET), "--start-date",
                    fresh.isoformat(), *common, "--out", str(fresh_log)]
     train = ["train", "--data", str(train_log), "--out", str(model)]
     if args.feature_set is not None:
@@ -193,7 +196,7 @@ def main(argv: Sequence[str] | None = None, run: Runner = run_cli) -> int:
     run_dir = Path(tempfile.mkdtemp(prefix="gate-honesty-", dir=args.workdir))
     counts = {"refused": 0, "passed": 0, "error": 0}
     try:
-        print(f"{args.seeds} seeds, {args.days} training day(s) from {args.start_date}, fresh day {fresh}; "
+        print(f"{args.seeds} seeds, {args.days} training day(s) from {args.start_date}, {args.fresh_days} fresh day(s) from {fresh}; "
               f"work folder {run_dir}" + (" (temporary)" if temporary else ""), flush=True)
         for seed in range(1, args.seeds + 1):
             started = time.monotonic()

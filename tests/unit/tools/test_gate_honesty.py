@@ -34,7 +34,7 @@ def test_help_lists_the_flags() -> None:
     done = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0
-    for flag in ("--seeds", "--days", "--workdir", "--start-date", "--instrument", "--trades-per-day",
+    for flag in ("--seeds", "--days", "--fresh-days", "--workdir", "--start-date", "--instrument", "--trades-per-day",
                  "--set", "--config"):
         assert flag in done.stdout
 
@@ -86,7 +86,7 @@ def test_commands_of_a_seed(tool: ModuleType, tmp_path: Path) -> None:
         "synth", "--days", "3", "--seed", "7", "--start-date", "2026-03-02", "--signal", "0",
         "--instrument", "WDOFUT", "--trades-per-day", "2000", "--out", str(folder / "train.qtlog"),
     ]
-    assert plan.synth_fresh[:7] == ["synth", "--days", "1", "--seed", str(7 + tool.FRESH_SEED_OFFSET),
+    assert plan.synth_fresh[:7] == ["synth", "--days", "5", "--seed", str(7 + tool.FRESH_SEED_OFFSET),
                                     "--start-date", fresh.isoformat()]
     assert plan.synth_fresh[-2:] == ["--out", str(folder / "fresh.qtlog")]
     assert plan.train == ["train", "--data", str(folder / "train.qtlog"), "--out", str(folder / "model"),
