@@ -128,7 +128,8 @@ def plan_seed(args: argparse.Namespace, seed: int, run_dir: Path, fresh: dt.date
         common += ["--trades-per-day", str(args.trades_per_day)]
     synth_train = ["synth", "--days", str(args.days), "--seed", str(seed), "--start-date",
                    args.start_date.isoformat(), *common, "--out", str(train_log)]
-    synth_fresh = ["synth", "--days", str(args.fresh_days), "--seed", str(seed + FRESH_SEED_OFFSET), "--start-date",
+    synth_fresh = ["synth", "--days", str(args.fresh_days), "--seed", str(seed + FRESH_SEED_OFFSET),
+                   "--start-date",
                    fresh.isoformat(), *common, "--out", str(fresh_log)]
     train = ["train", "--data", str(train_log), "--out", str(model)]
     if args.feature_set is not None:
@@ -196,7 +197,8 @@ def main(argv: Sequence[str] | None = None, run: Runner = run_cli) -> int:
     run_dir = Path(tempfile.mkdtemp(prefix="gate-honesty-", dir=args.workdir))
     counts = {"refused": 0, "passed": 0, "error": 0}
     try:
-        print(f"{args.seeds} seeds, {args.days} training day(s) from {args.start_date}, {args.fresh_days} fresh day(s) from {fresh}; "
+        print(f"{args.seeds} seeds, {args.days} training day(s) from {args.start_date}, "
+              f"{args.fresh_days} fresh day(s) from {fresh}; "
               f"work folder {run_dir}" + (" (temporary)" if temporary else ""), flush=True)
         for seed in range(1, args.seeds + 1):
             started = time.monotonic()

@@ -34,8 +34,8 @@ def test_help_lists_the_flags() -> None:
     done = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0
-    for flag in ("--seeds", "--days", "--fresh-days", "--workdir", "--start-date", "--instrument", "--trades-per-day",
-                 "--set", "--config"):
+    for flag in ("--seeds", "--days", "--fresh-days", "--workdir", "--start-date", "--instrument",
+                 "--trades-per-day", "--set", "--config"):
         assert flag in done.stdout
 
 
