@@ -292,6 +292,7 @@ class ModelBundle:
         self.created_utc = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.files: dict[str, str] = {}
         self._ensemble: Any = None
+        self._live: Any = None
 
     # ------------------------------------------------------------------ manifest
 
@@ -399,7 +400,7 @@ class ModelBundle:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.path = target
-        self._ensemble = None
+        self._ensemble = self._live = None
         return target
 
     @staticmethod
@@ -557,6 +558,18 @@ class ModelBundle:
         if self._ensemble is None:
             self._ensemble = self.ensemble()
         return np.asarray(self._ensemble.predict_proba(f))
+
+    def pipeline_hook(self, engine: Any = None) -> Any:
+        """The live decision hook of one instrument: this bundle's own sampler
+        (from the manifest: the decision points training used) as the filter,
+        the compiled ensemble as the decision; a "qt_pl_hook" capsule for
+        ``Pipeline.set_hook``.  ``engine``: that instrument's FeatureEngine (the
+        time sampler reads its clock, as training read the rows' ``ts``)."""
+        from quantumtrader.models.sampler import SamplerConfig
+
+        if self._live is None:
+            self._live = self.ensemble(SamplerConfig(**self.sampler).build())
+        return self._live.pipeline_hook(engine)  # new sampler state per call: one per instrument
 
     def predict_table(self, table: Any) -> Any:
         """Research: the compiled ensemble on a feature table (a path to what

@@ -130,3 +130,45 @@ def test_validate_refuses_a_tampered_bundle(bundle: Path, logs: dict[str, Path],
 def test_existing_bundle_needs_replace(bundle: Path, logs: dict[str, Path], capsys) -> None:
     assert main(["train", "--data", str(logs["train"]), "--out", str(bundle), "--serial"]) == 2
     assert "--replace" in capsys.readouterr().err
+
+
+def test_live_hook_decides_where_training_sampled_with_the_same_probabilities(
+        bundle: Path, logs: dict[str, Path]) -> None:
+    """The bundle as the live pipeline's decision hook on a fresh log: it decides
+    exactly at the decision points training would take there (the bundle's own
+    sampler, in C) and posts exactly the probabilities `validate` computes."""
+    from quantumtrader.data.eventlog import read_event_log
+    from quantumtrader.features.job import FeatureInput, set_up_engine
+    from quantumtrader.models.bundle import ModelBundle
+    from quantumtrader.models.config import TrainConfig
+    from quantumtrader.models.dataset import extract_rows
+    from quantumtrader.models.training import build_samples
+    from quantumtrader.qtcore.pipeline import DONE, Pipeline
+
+    b = ModelBundle.load(bundle)
+    source = FeatureInput(str(logs["fresh"]))
+    engine = set_up_engine(source).engine
+    source.close()
+    pipe = Pipeline(decision_capacity=1 << 14, decision_vector=True)
+    pipe.add_engine(1, engine)
+    pipe.set_hook(b.pipeline_hook(engine), 1)
+    log = read_event_log(logs["fresh"])
+    try:
+        events = log.events.copy()
+    finally:
+        log.close()
+    events["instrument"] = 1
+    assert pipe.run_events(events)[1] == DONE
+    posted = pipe.wait_decisions(1 << 14, timeout_s=0)
+    rows = extract_rows(str(logs["fresh"]))
+    cfg = TrainConfig.from_dict(b.training["config"])
+    points = cfg.sampler.decision_points(rows.features, rows.ts)
+    vectors = rows.features[points]
+    p = b.predict_proba(vectors)
+    predicted = np.isfinite(p).all(axis=1)
+    assert predicted.sum() > 20 and len(posted) == predicted.sum()
+    np.testing.assert_array_equal(posted["trade_number"], rows.trade_number[points][predicted])
+    np.testing.assert_array_equal(posted["output"], p[predicted])  # the same C code: bit for bit
+    # and validate's samples are those decision points (the labelled ones among them)
+    samples = build_samples([rows], cfg)
+    assert set(samples.start_ns) <= set(rows.ts[points])
