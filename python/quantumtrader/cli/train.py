@@ -56,10 +56,9 @@ def run_train(args: argparse.Namespace) -> int:
     from quantumtrader.models.bundle import BundleError
     from quantumtrader.models.config import ConfigError, load_config
     from quantumtrader.models.dataset import TrainingDataError
-    from quantumtrader.models.report import report_table
+    from quantumtrader.models.report import report_console, report_table
     from quantumtrader.models.train_job import check_train_output, run_train_job
     from quantumtrader.output_path import OutputPathError
-    from quantumtrader.progress import progress_console
 
     if args.workers < 1 and not args.serial and not args.cluster:
         _error("--workers must be at least 1 (or use --serial)")
@@ -81,7 +80,7 @@ def run_train(args: argparse.Namespace) -> int:
     except (BundleError, OSError, ValueError) as e:
         _error(f"{e}; nothing written")
         return 1
-    console = progress_console()
+    console = report_console()
     console.print(report_table(job.trained.result))
     gate = job.trained.result["gate"]
     print(f"train {len(args.data)} input(s) -> {args.out}")

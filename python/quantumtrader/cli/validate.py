@@ -41,10 +41,9 @@ def run_validate(args: argparse.Namespace) -> int:
     from quantumtrader.models.bundle import BundleError, ModelBundle
     from quantumtrader.models.config import ConfigError
     from quantumtrader.models.dataset import TrainingDataError, extract_rows
-    from quantumtrader.models.report import ReportError, report_table, write_report
+    from quantumtrader.models.report import ReportError, report_console, report_table, write_report
     from quantumtrader.models.validation import validate_bundle
     from quantumtrader.output_path import OutputPathError, check_output
-    from quantumtrader.progress import progress_console
 
     try:
         if args.report:
@@ -55,7 +54,7 @@ def run_validate(args: argparse.Namespace) -> int:
     except (BundleError, ConfigError, TrainingDataError, OutputPathError) as e:
         _error(e)
         return 2
-    progress_console().print(report_table(v.result))
+    report_console().print(report_table(v.result, f"Validation on {len(args.data)} input(s), out of sample"))
     try:
         bundle.mark_promoted(v.passed, v.result["gate"])
         if args.report:

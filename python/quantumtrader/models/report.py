@@ -284,13 +284,23 @@ def _gate_line(result: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- terminal
 
 
-def report_table(result: Mapping[str, Any]) -> Table:
+def report_console() -> Any:
+    """stdout, wide enough for the report's table when it is not a terminal
+    (a log file or a pipe: rich would assume 80 columns and cut the figures)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 140)
+
+
+def report_table(result: Mapping[str, Any], title: str = "Out-of-fold evaluation") -> Table:
     """Per fold and overall: samples, log loss vs prior, accuracy vs prior,
     precision/recall per class (sell hold buy) and, where present, the
     trading figures; the caption holds the deflated Sharpe probability,
     n_trials and the gate.  ReportError on a malformed result."""
     check_result(result)
-    table = Table(title="Out-of-fold evaluation", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for name in ("fold", "test", "log loss (prior)", "accuracy (prior)", "precision s/h/b", "recall s/h/b",
                  "trades", "win rate", "Sharpe", "max DD", "PF"):
         table.add_column(name, justify="left" if name == "fold" else "right")
