@@ -105,7 +105,10 @@ def run_train_job(paths: list[str], out: str, cfg: TrainConfig, *, sweep_path: s
             cfg = cfg.with_overrides(best["configuration"], sweep_path or "sweep")
             n_trials = sweep_result.n_trials
             sr_variance = sweep_result.sr_variance if np.isfinite(sweep_result.sr_variance) else 0.0
-    trained = train(rows, cfg, n_trials=n_trials, sr_variance=sr_variance, progress=progress)
+    from quantumtrader.progress import stage_progress
+
+    with stage_progress() as stages:
+        trained = train(rows, cfg, n_trials=n_trials, sr_variance=sr_variance, progress=progress or stages)
     inputs = [r.describe() for r in rows]
     sweep_record = None if sweep_result is None else {
         "file": os.path.basename(sweep_path or ""), **sweep_result.summary()}
