@@ -166,7 +166,10 @@ def evaluate_oof(samples: Samples, cfg: TrainConfig, *, n_trials: int = 1, sr_va
     from quantumtrader.models.metrics import calibration_curve, classification_metrics
 
     cv = PurgedWalkForward(n_splits=cfg.cv.n_splits, embargo_s=cfg.cv.embargo_s)
-    splits = list(cv.split(samples.start_ns, samples.exit_ns))
+    try:
+        splits = list(cv.split(samples.start_ns, samples.exit_ns))
+    except ValueError as e:  # too little data for the folds: the user's data or config, not a failure
+        raise TrainingDataError(f"{e} ([cv] n_splits in --config)") from None
     oof = {name: np.full((len(samples), 3), np.nan) for name in MODEL_NAMES}
     folds: list[dict[str, Any]] = []
     for k, (train, test) in enumerate(splits):
