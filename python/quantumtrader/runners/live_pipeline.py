@@ -221,6 +221,17 @@ class LivePipeline:
         """A "qt_pl_hook" capsule for one instrument or (None) all; before start."""
         self.core.set_hook(hook, instrument_id)
 
+    def use_model(self, bundle: Any) -> None:
+        """Every instrument decides with the model bundle: its own sampler as
+        the filter and its compiled ensemble as the decision, one hook (one
+        sampler state) per instrument, reading that instrument's engine clock.
+        Decisions then carry the sell / hold / buy probabilities in
+        ``output`` and the most likely side in ``action``.  Before start."""
+        if self.running:
+            raise RuntimeError("the loop is running: choose the model before start()")
+        for instrument_id in self.core.instruments:
+            self.core.set_hook(bundle.pipeline_hook(self.core.engine(instrument_id)), instrument_id)
+
     # ------------------------------------------------------------ running
     @property
     def running(self) -> bool:

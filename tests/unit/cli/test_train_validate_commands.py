@@ -201,3 +201,34 @@ def test_sweep_on_a_two_worker_local_cluster_equals_the_serial_run(logs: dict[st
     x = np.random.default_rng(0).normal(size=(500, 77))
     forests = [ModelBundle.load(outs[m]).models["forest"] for m in ("--serial", "--workers=2")]
     np.testing.assert_array_equal(*(f.predict_proba(x[:, : f.n_features_in_]) for f in forests))
+
+
+def test_live_pipeline_decides_with_the_model(bundle: Path, logs: dict[str, Path]) -> None:
+    """LivePipeline.use_model: the Python decision thread receives the model's
+    probabilities from the C loop, for every predicted decision point."""
+    from quantumtrader.data.eventlog import read_event_log
+    from quantumtrader.models.bundle import ModelBundle
+    from quantumtrader.qtcore.ring import Ring
+    from quantumtrader.runners.live_pipeline import LivePipeline
+
+    b = ModelBundle.load(bundle)
+    got: list[np.ndarray] = []
+    log = read_event_log(logs["fresh"])
+    try:
+        pipe = LivePipeline.from_log_headers({1: log.header}, on_decision=lambda r, w: got.append(r.copy()))
+        events = log.events.copy()
+    finally:
+        log.close()
+    events["instrument"] = 1
+    pipe.use_model(b)
+    pipe.run_events(events)
+    ring = Ring(4)
+    pipe.start(ring)
+    ring.close()
+    assert pipe.wait(30.0)
+    recs = np.concatenate(got)
+    assert len(recs) > 20
+    p = b.predict_proba(recs["features"])  # the vector each decision carried, through the same code
+    np.testing.assert_array_equal(recs["output"], p)
+    np.testing.assert_allclose(recs["output"].sum(axis=1), 1.0, atol=1e-9)
+    assert set(np.unique(recs["action"])) <= {-1, 0, 1}
