@@ -19,10 +19,12 @@ from quantumtrader.runners.demo import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_SIGNA
 def add_demo_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="the main job on embedded defaults: synthetic session -> event log -> order book -> features",
+        help="the main job on embedded defaults: synthetic session -> event log -> order book -> features "
+        "-> the default model",
         description="Generate a seeded synthetic WDO session into an event log, replay it through "
-        "the C order book, print the book and trade statistics, and compute the 77 features of "
-        "every trade with the C feature engine.",
+        "the C order book, print the book and trade statistics, compute the 77 features of "
+        "every trade with the C feature engine, and run the shipped model (models/default, compiled "
+        "for this machine on first use) at its decision points of that fresh day.",
     )
     p.add_argument("--workdir", type=Path, default=None,
                    help="where the event logs go, created when missing (default: a temporary folder, removed "
