@@ -232,3 +232,41 @@ def test_live_pipeline_decides_with_the_model(bundle: Path, logs: dict[str, Path
     np.testing.assert_array_equal(recs["output"], p)
     np.testing.assert_allclose(recs["output"].sum(axis=1), 1.0, atol=1e-9)
     assert set(np.unique(recs["action"])) <= {-1, 0, 1}
+
+
+def _as_profit_csv(log_path: Path, out: Path) -> Path:
+    """The trades of a synthetic log written as the user's Profit CSV export
+    (ticker, date, HHMMSS local, number, price, qty, volume, buyer, seller,
+    type, after-hours): what a qt65 model trains from."""
+    from quantumtrader.data.eventlog import read_event_log
+    from quantumtrader.data.events import EventType
+
+    kinds = {1: "Cross", 2: "AggressorBuyer", 3: "AggressorSeller", 4: "Auction"}
+    log = read_event_log(log_path)
+    try:
+        unit = log.header.price_unit
+        tr = log.events[log.events["type"] == EventType.TRADE].copy()
+    finally:
+        log.close()
+    local = (tr["exch_ns"] - 3 * 3600 * 10**9).astype("datetime64[ns]")  # Sao Paulo, UTC-3 all year
+    with open(out, "w", encoding="utf-8") as f:
+        for t, when in zip(tr, local, strict=True):
+            s = str(when)
+            f.write(f"WDOFUT,{s[0:4]}{s[5:7]}{s[8:10]},{s[11:13]}{s[14:16]}{s[17:19]},{t['ref']},"
+                    f"{t['price'] * unit:.1f},{t['qty']},0,B{t['a']},B{t['b']},{kinds[int(t['code'])]},N\n")
+    return out
+
+
+def test_a_qt65_model_trains_from_a_profit_csv_export(logs: dict[str, Path], tmp_path: Path, capsys) -> None:
+    csv = _as_profit_csv(logs["train"], tmp_path / "export.csv")
+    # a qt77 model needs the book, which an export has not: one line says what to do
+    assert main(["train", "--data", str(csv), "--out", str(tmp_path / "m77"), "--serial"]) == 2
+    assert "--set qt65" in capsys.readouterr().err
+    out = tmp_path / "m65"
+    assert main(["train", "--data", str(csv), "--out", str(out), "--set", "qt65", "--config",
+                 str(logs["config"]), "--serial"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["features"]["set"] == "qt65" and len(m["features"]["names"]) == 65
+    assert m["training"]["inputs"][0]["kind"] == "Profit CSV export"
+    fresh_csv = _as_profit_csv(logs["fresh"], tmp_path / "fresh.csv")
+    assert main(["validate", str(out), "--data", str(fresh_csv)]) in (0, 1)
