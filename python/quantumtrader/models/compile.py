@@ -52,7 +52,11 @@ from typing import Any
 import numpy as np
 
 CACHE_FOLDER = "compiled"
-PARALLEL_COMP_TREES = 200  # from this many trees the C is split into units compiled in parallel
+# tl2cgen writes each unit's trees as one function, and gcc -O3 takes superlinear
+# time in a function's size: 40 depth-10 trees compiled in 35 s as one unit,
+# 16-20 s as 20-40 units (2 cores).  So a few trees per unit, at most 512 units.
+TREES_PER_UNIT = 4
+MAX_UNITS = 512
 BUILD_SUFFIX = ".build.json"
 
 
@@ -247,8 +251,9 @@ def compile_model(
                 raise CompileError(f"cannot compile {label}: not a readable {kind} model ({why})") from None
             trees = _num_trees(model)
             params: dict[str, Any] = {}
-            if trees >= PARALLEL_COMP_TREES:
-                params["parallel_comp"] = max(2, min(os.cpu_count() or 2, trees // PARALLEL_COMP_TREES * 2))
+            units = min(MAX_UNITS, trees // TREES_PER_UNIT)
+            if units >= 2:
+                params["parallel_comp"] = units
             tmp_lib = tmp_dir / f"model{libpath.suffix}"
             try:
                 tl2cgen.export_lib(

@@ -131,7 +131,7 @@ def test_compiled_forest_equals_sklearn_at_its_split_values(tmp_path, natives):
 
 
 def test_large_models_compile_in_parallel_units(tmp_path, natives, data, monkeypatch):
-    monkeypatch.setattr(mc, "PARALLEL_COMP_TREES", 2)  # the tiny booster counts as large
+    monkeypatch.setattr(mc, "TREES_PER_UNIT", 1)  # the tiny booster is split: one tree per unit
     folder, booster, _ = natives
     lib = mc.compile_model("xgboost", folder / "xgboost.json", tmp_path / f"p{mc.library_suffix()}")
     compiled = CompiledModel(lib).predict_proba(data[0])
