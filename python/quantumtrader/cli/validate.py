@@ -9,6 +9,7 @@ the failed criteria are listed), 2 bad input, bundle or arguments."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -40,7 +41,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from quantumtrader.models.bundle import BundleError, ModelBundle
     from quantumtrader.models.config import ConfigError
     from quantumtrader.models.dataset import TrainingDataError, extract_rows
-    from quantumtrader.models.report import report_table, write_report
+    from quantumtrader.models.report import ReportError, report_table, write_report
     from quantumtrader.models.validation import validate_bundle
     from quantumtrader.output_path import OutputPathError, check_output
     from quantumtrader.progress import progress_console
@@ -58,8 +59,9 @@ def run_validate(args: argparse.Namespace) -> int:
     try:
         bundle.mark_promoted(v.passed, v.result["gate"])
         if args.report:
+            os.makedirs(args.report, exist_ok=True)
             write_report(v.result, args.report)
-    except (BundleError, OSError) as e:
+    except (BundleError, ReportError, OSError) as e:
         _error(e)
         return 2
     print(f"validate {args.bundle} on {len(args.data)} input(s)")

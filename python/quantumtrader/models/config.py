@@ -9,14 +9,14 @@ a positive number``), never guessed around::
 
     [sampler]                     # where the model acts (SamplerConfig)
     kind = "cusum"                # "cusum", "time" or "every"
-    threshold = 1.0
+    threshold = 3.0
     volatility_feature = "volatility_gk"
     interval_s = 60.0
 
     [barriers]                    # triple-barrier labels (BarrierConfig)
-    profit_take = 1.0
-    stop_loss = 1.0
-    horizon_s = 300.0
+    profit_take = 1.5
+    stop_loss = 1.5
+    horizon_s = 900.0
 
     [model]                       # Random Forest + XGBoost (ModelConfig)
     rf_trees = 100
@@ -27,7 +27,7 @@ a positive number``), never guessed around::
     embargo_s = 600.0
 
     [evaluation]                  # trading evaluation of the out-of-fold signal
-    min_confidence = 0.5
+    min_confidence = 0.6
     capital_brl = 50000.0
 
 A sweep file (``--sweep``) uses the same keys with lists under ``[grid]``."""
@@ -64,7 +64,9 @@ class CVConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    min_confidence: float = 0.5  # act on sell/buy only at this class probability or more
+    # act on sell/buy only at this class probability or more: on a planted
+    # signal, below 0.6 the extra trades are the marginal ones that lose the costs
+    min_confidence: float = 0.6
     capital_brl: float = 50_000.0  # the base of the drawdown in the gate
 
     def __post_init__(self) -> None:

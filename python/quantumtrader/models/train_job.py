@@ -42,13 +42,17 @@ def evaluate_trial(overrides: dict[str, Any], *, rows: list[InputRows],
     return {
         "overrides": overrides,
         "oof_log_loss": result["oof_log_loss"],
-        "oof_sharpe_per_trade": result["oof_sharpe_per_trade"],
+        "oof_sharpe_per_trade": _nan_if_none(result["oof_sharpe_per_trade"]),
         "oof_accuracy": result["overall"]["accuracy"],
         "prior": result["overall"]["prior"],
         "trades": result["overall"]["trading"]["trades"],
         "net_pnl_brl": result["overall"]["trading"]["net_pnl_brl"],
         "samples": result["samples"]["samples"],
     }
+
+
+def _nan_if_none(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def validate_sweep_overrides(base: TrainConfig) -> Callable[[dict[str, Any]], None]:
@@ -81,7 +85,6 @@ def run_train_job(paths: list[str], out: str, cfg: TrainConfig, *, sweep_path: s
     """Train from ``paths`` into the bundle directory ``out`` (see module docstring)."""
     import numpy as np
 
-    from quantumtrader.models.bundle import ModelBundle
     from quantumtrader.models.cluster import TaskRunner
     from quantumtrader.models.report import write_report
     from quantumtrader.models.sweep import load_sweep, run_sweep
@@ -95,22 +98,46 @@ def run_train_job(paths: list[str], out: str, cfg: TrainConfig, *, sweep_path: s
             sweep_result = run_sweep(sweep, evaluate_trial, runner,
                                      shared={"rows": rows, "base": cfg.to_dict()})
             best = sweep_result.trials[sweep_result.best_index]
-            cfg = cfg.with_overrides(best["overrides"], sweep_path or "sweep")
+            cfg = cfg.with_overrides(best["configuration"], sweep_path or "sweep")
             n_trials = sweep_result.n_trials
-            srs = [t["oof_sharpe_per_trade"] for t in sweep_result.trials
-                   if t.get("oof_sharpe_per_trade") is not None]
-            sr_variance = float(np.var(srs, ddof=1)) if len(srs) > 1 else 0.0
+            sr_variance = sweep_result.sr_variance if np.isfinite(sweep_result.sr_variance) else 0.0
     trained = train(rows, cfg, n_trials=n_trials, sr_variance=sr_variance, progress=progress)
     inputs = [r.describe() for r in rows]
-    bundle = ModelBundle.from_training(trained, cfg, inputs, rows[0].session_parameters,
-                                       sweep=None if sweep_result is None else {
-                                           "file": os.path.basename(sweep_path or ""),
-                                           "n_trials": sweep_result.n_trials,
-                                           "criterion": sweep_result.criterion,
-                                           "trials": sweep_result.trials,
-                                       })
-    bundle.save(out, replace=replace, extra_files=lambda d: write_report(trained.result, d))
+    sweep_record = None if sweep_result is None else {
+        "file": os.path.basename(sweep_path or ""), **sweep_result.summary()}
+    bundle = bundle_of(trained, cfg, rows, n_trials=n_trials, sr_variance=sr_variance, sweep=sweep_record)
+    bundle.save(out, replace=replace, compile=True)  # this host's libraries built before the rename
+    write_report(trained.result, out)  # beside the manifest, for people (not part of the checksums)
     return TrainJobResult(out, trained, sweep_result, inputs)
+
+
+def bundle_of(trained: TrainedModels, cfg: TrainConfig, rows: list[InputRows], *, n_trials: int,
+              sr_variance: float, sweep: dict[str, Any] | None) -> Any:
+    """The bundle of a training run: models, weights and every parameter live
+    trading and validation need to see the data as training did."""
+    from quantumtrader.models.bundle import ModelBundle
+
+    result = trained.result
+    dates = sorted(d for r in rows for d in r.dates)
+    training = {
+        "inputs": [r.describe() for r in rows],
+        "instruments": sorted({r.instrument for r in rows}),
+        "instrument_root": trained.samples.root,
+        "first_date": dates[0] if dates else None,
+        "last_date": dates[-1] if dates else None,
+        "samples": dict(trained.samples.counts),
+        "config": cfg.to_dict(),
+        "n_trials": int(n_trials),
+        "sr_variance": float(sr_variance),
+        "sweep": sweep,
+    }
+    metrics = {"overall": result["overall"], "folds": result["folds"], "weights": result["weights"]}
+    return ModelBundle(
+        trained.schema, {"forest": trained.forest, "xgboost": trained.xgboost}, trained.weights,
+        session=rows[0].session_parameters, sampler=cfg.sampler.to_dict(), labels=cfg.to_dict()["barriers"],
+        training=training, metrics=metrics, model_config=cfg.to_dict()["model"],
+        gate={"stage": "out-of-fold (train)", **result["gate"]}, promoted=False,
+    )
 
 
 __all__ = ["ConfigError", "TrainJobResult", "run_train_job"]

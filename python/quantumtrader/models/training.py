@@ -120,6 +120,15 @@ def build_samples(rows: list[InputRows], cfg: TrainConfig) -> Samples:
     return Samples(root=root, price_unit=rows[0].price_unit, counts=counts, **merged)
 
 
+def report_calibration(curve: dict[str, Any]) -> dict[str, Any]:
+    """metrics.calibration_curve -> the report's ``calibration`` shape (per class:
+    mean predicted probability, observed frequency and count per bin)."""
+    return {
+        name: {"predicted": c["mean_predicted"], "observed": c["observed"], "count": c["count"]}
+        for name, c in curve["per_class"].items()
+    }
+
+
 def require_all_classes(samples: Samples) -> None:
     """The final models must know sell, hold and buy: refuse a set without one."""
     counts = np.bincount(samples.y, minlength=len(CLASSES))
@@ -178,7 +187,7 @@ def evaluate_oof(samples: Samples, cfg: TrainConfig, *, n_trials: int = 1, sr_va
         "folds": folds,
         "overall": overall,
         "equity": trading["equity"],
-        "calibration": calibration_curve(samples.y[tested], ens[tested]),
+        "calibration": report_calibration(calibration_curve(samples.y[tested], ens[tested])),
         "n_trials": int(n_trials),
         "weights": weights,
         "samples": dict(samples.counts),

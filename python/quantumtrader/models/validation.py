@@ -18,7 +18,7 @@ import numpy as np
 
 from quantumtrader.models.config import TrainConfig
 from quantumtrader.models.dataset import InputRows, TrainingDataError
-from quantumtrader.models.training import build_samples, gate_result, trading_evaluation
+from quantumtrader.models.training import build_samples, gate_result, report_calibration, trading_evaluation
 
 
 @dataclass
@@ -33,8 +33,8 @@ def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
     """Evaluate the loaded ``bundle`` (ModelBundle) on ``rows``."""
     from quantumtrader.models.metrics import calibration_curve, classification_metrics
 
-    cfg = TrainConfig.from_dict(bundle.manifest["config"], f"{bundle.path}/manifest.json")
-    trained_root = bundle.manifest.get("instrument_root")
+    cfg = TrainConfig.from_dict(bundle.training["config"], f"{bundle.path}/manifest.json")
+    trained_root = bundle.training.get("instrument_root")
     samples = build_samples(rows, cfg)
     if trained_root and samples.root != trained_root:
         raise TrainingDataError(f"the bundle was trained on {trained_root}, the data is {samples.root}")
@@ -42,8 +42,8 @@ def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
     predicted = np.flatnonzero(np.isfinite(proba).all(axis=1))
     if len(predicted) == 0:
         raise TrainingDataError("the compiled ensemble predicted no sample (every vector had NaN features)")
-    n_trials = int(bundle.manifest.get("n_trials", 1))
-    sr_variance = float(bundle.manifest.get("sr_variance", 0.0))
+    n_trials = int(bundle.training.get("n_trials", 1))
+    sr_variance = float(bundle.training.get("sr_variance", 0.0))
     overall = classification_metrics(samples.y[predicted], proba[predicted])
     trading = trading_evaluation(samples, proba, predicted, cfg, n_trials=n_trials, sr_variance=sr_variance)
     overall["trading"] = trading["report"]
@@ -53,7 +53,7 @@ def validate_bundle(bundle: Any, rows: list[InputRows]) -> ValidationResult:
                                                                          if k != "trading"}}],
         "overall": overall,
         "equity": trading["equity"],
-        "calibration": calibration_curve(samples.y[predicted], proba[predicted]),
+        "calibration": report_calibration(calibration_curve(samples.y[predicted], proba[predicted])),
         "gate": gate,
         "n_trials": n_trials,
         "samples": dict(samples.counts),
