@@ -10,9 +10,11 @@ the default sizes (Random Forest 100 trees depth 8 + XGBoost 200 trees
 depth 4); "large" is trained here (RF 300 trees depth 12 + XGBoost 500 trees
 depth 8).  Both learn triple-barrier labels on the engine's rows of two
 synthetic days (seeds 11 and 12, signal 1.0); the measured day is another
-one (``simulate_market(1, seed=7, signal=1.0)``).  Compiling is the
-bundle's own (treelite + tl2cgen with the host's compiler), in a temporary
-folder removed at the end.
+one (``simulate_market(1, seed=7, signal=1.0)``).  They are saved and
+compiled by the bundle code (quantumtrader.models.bundle / compile:
+treelite + tl2cgen with the host's compiler) in a temporary folder removed
+at the end; a shipped default is copied there first.  Both native models
+predict on one thread (forest n_jobs 1, booster nthread 1).
 
 Figures (medians over repeats; the machine is shared and noisy):
 1. drain loop latency: the Cython Pipeline replays the day (book
@@ -39,8 +41,9 @@ Figures (medians over repeats; the machine is shared and noisy):
    process tree's largest, from wait4).
 
 ``QT_BENCH_LARGE=0 python bench/run.py predict`` skips the large bundle (its
-training and compilation take minutes); by default it runs.  CI runs
-without it."""
+training and compilation take minutes); by default it runs.  Keep it off in
+CI (the issue keeps the large-bundle run out of CI)."""
+
 
 from __future__ import annotations
 
@@ -61,6 +64,9 @@ from harness import Report, Result
 
 from quantumtrader.data.events import EventType
 from quantumtrader.data.synth import simulate_market
+from quantumtrader.features import schema_for
+from quantumtrader.models.bundle import MANIFEST, MODEL_FILES, ModelBundle
+from quantumtrader.models.estimators import ModelConfig, fit_forest, fit_xgboost
 from quantumtrader.models.labels import BarrierConfig, triple_barrier
 from quantumtrader.models.sampler import SamplerConfig
 from quantumtrader.qtcore.features import FeatureBatch, FeatureEngine
@@ -98,20 +104,42 @@ LARGE = Sizes("large", 300, 12, 500, 8)
 
 @dataclass
 class Bundle:
-    """What the figures need of a bundle: the native models, the XGBoost
-    JSON (for the C API), and the compiled libraries of the ensemble."""
+    """A saved model bundle (quantumtrader.models.bundle) and what the
+    figures read of it: the native models, the XGBoost JSON (for the C API)
+    and the compiled ensemble (libraries in the bundle's own cache)."""
 
     name: str
-    forest: object  # sklearn RandomForestClassifier
-    booster: object  # xgboost.Booster
-    xgboost_json: str
-    libraries: list[str]  # compiled, in `weights` order: forest, xgboost
-    weights: list[float]
-    feature_index: np.ndarray
-    xgboost_model: int  # position of the XGBoost library in the ensemble
+    bundle: ModelBundle
 
     def ensemble(self, sampler: Sampler | None = None) -> Ensemble:
-        return Ensemble(self.libraries, self.weights, self.feature_index, sampler)
+        return self.bundle.ensemble(sampler)
+
+    @property
+    def forest(self) -> object:
+        return self.bundle.models["forest"]
+
+    @property
+    def booster(self) -> object:
+        return self.bundle.models["xgboost"]
+
+    @property
+    def xgboost_json(self) -> str:
+        assert self.bundle.path is not None
+        return str(self.bundle.path / MODEL_FILES["xgboost"])
+
+    @property
+    def xgboost_model(self) -> int:
+        """Position of the XGBoost library in the ensemble (the bundle's model order)."""
+        return list(self.bundle.models).index("xgboost")
+
+    @property
+    def feature_index(self) -> np.ndarray:
+        return self.bundle.feature_index
+
+    def single_threaded(self) -> None:
+        """One row gains nothing from a thread pool: both native models predict on one thread."""
+        self.bundle.models["forest"].n_jobs = 1
+        self.bundle.models["xgboost"].set_param({"nthread": 1})
 
 
 # ------------------------------------------------------------------ data
@@ -147,39 +175,45 @@ def _training_set() -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ bundles
 
-def _compile(model, path: pathlib.Path) -> str:
-    import tl2cgen
-
-    tl2cgen.export_lib(model, toolchain="gcc", libpath=str(path), params={"parallel_comp": 8})
-    return str(path)
-
-
 def _train_bundle(sizes: Sizes, X: np.ndarray, y: np.ndarray, folder: pathlib.Path) -> Bundle:
-    import treelite
-    import xgboost as xgb
-    from sklearn.ensemble import RandomForestClassifier
-
+    """The two estimators of the bundle code at these sizes (the other
+    parameters its defaults), equal weights, saved and compiled."""
+    cfg = ModelConfig(rf_trees=sizes.rf_trees, rf_depth=sizes.rf_depth, xgb_trees=sizes.xgb_trees,
+                      xgb_depth=sizes.xgb_depth, n_jobs=2)
     t0 = time.perf_counter()
-    forest = RandomForestClassifier(n_estimators=sizes.rf_trees, max_depth=sizes.rf_depth,
-                                    min_samples_leaf=20, random_state=0, n_jobs=2).fit(X, y)
-    forest.n_jobs = 1  # one row: a thread pool only adds to its latency
-    params = {"objective": "multi:softprob", "num_class": 3, "tree_method": "hist",
-              "max_depth": sizes.xgb_depth, "eta": 0.1, "subsample": 0.8, "seed": 0,
-              "nthread": 2, "verbosity": 0}
-    booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=sizes.xgb_trees)
-    booster.set_param({"nthread": 1})
+    models = {"forest": fit_forest(X, y, None, cfg), "xgboost": fit_xgboost(X, y, None, cfg)}
     t1 = time.perf_counter()
-    folder.mkdir(parents=True, exist_ok=True)
-    xgb_json = folder / "xgboost.json"
-    booster.save_model(str(xgb_json))
-    libs = [_compile(treelite.sklearn.import_model(forest), folder / "forest.so"),
-            _compile(treelite.frontend.load_xgboost_model(str(xgb_json)), folder / "xgboost.so")]
+    bundle = ModelBundle(schema_for("qt77"), models, {"forest": 0.5, "xgboost": 0.5},
+                         sampler=SamplerConfig().to_dict(), model_config=cfg.as_dict())
+    bundle.save(folder, compile=True)
     t2 = time.perf_counter()
     print(f"  {sizes.name} bundle: RF {sizes.rf_trees} trees depth {sizes.rf_depth} + XGBoost "
           f"{sizes.xgb_trees} trees depth {sizes.xgb_depth} on {len(y):,} rows: trained in {t1 - t0:.1f} s, "
           f"compiled in {t2 - t1:.1f} s", flush=True)
-    return Bundle(sizes.name, forest, booster, str(xgb_json), libs, [0.5, 0.5], np.arange(77, dtype=np.int64),
-                  xgboost_model=1)
+    b = Bundle(sizes.name, bundle)
+    b.single_threaded()
+    return b
+
+
+def _shipped_default(folder: pathlib.Path) -> Bundle | None:
+    """The repository's models/default, copied (its compiled libraries are
+    built in the copy, never in the source tree), or None when absent."""
+    src = ROOT / "models" / "default"
+    if not (src / MANIFEST).is_file():
+        return None
+    shutil.copytree(src, folder, ignore=shutil.ignore_patterns("compiled"))
+    bundle = ModelBundle.load(folder)
+    names = set(bundle.models)
+    if names != {"forest", "xgboost"} or len(bundle.schema) != 77:
+        raise RuntimeError(f"{src}: the bench expects a qt77 forest + xgboost bundle, got {sorted(names)} "
+                           f"over {len(bundle.schema)} features")
+    t0 = time.perf_counter()
+    bundle.compiled_paths()
+    print(f"  default bundle: {src} ({bundle.model_config}), compiled in {time.perf_counter() - t0:.1f} s",
+          flush=True)
+    b = Bundle("default", bundle)
+    b.single_threaded()
+    return b
 
 
 # ------------------------------------------------------------------ figures
@@ -349,9 +383,12 @@ def _training_month(report: Report, tmp: pathlib.Path) -> None:
                       "--out", str(log)], str(tmp))
     report.add(Result(f"synth {MONTH_SESSIONS} sessions: wall time", dt, "s", higher_is_better=False))
     report.add(Result(f"synth {MONTH_SESSIONS} sessions: peak RSS", rss, "MB", higher_is_better=False))
-    dt, rss = _child([*cli, "features", str(log), "--out", str(tmp / "month.parquet")], str(tmp))
-    report.add(Result(f"features of {MONTH_SESSIONS} sessions: wall time", dt, "s", higher_is_better=False))
-    report.add(Result(f"features of {MONTH_SESSIONS} sessions: peak RSS", rss, "MB", higher_is_better=False))
+    out = tmp / "month-model"
+    dt, rss = _child([*cli, "train", "--data", str(log), "--out", str(out), "--serial"], str(tmp))
+    report.add(Result(f"train --serial on {MONTH_SESSIONS} sessions: wall time", dt, "s",
+                      higher_is_better=False))
+    report.add(Result(f"train --serial on {MONTH_SESSIONS} sessions: peak RSS", rss, "MB",
+                      higher_is_better=False))
 
 
 # ------------------------------------------------------------------ run
@@ -369,8 +406,9 @@ def run(report: Report) -> None:
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="qt-bench-predict-"))
     try:
-        X, y = _training_set()
-        bundles = [_train_bundle(DEFAULT, X, y, tmp / "default")]
+        shipped = _shipped_default(tmp / "default")
+        X, y = _training_set() if shipped is None or large else (None, None)
+        bundles = [shipped or _train_bundle(DEFAULT, X, y, tmp / "default")]
         if large:
             bundles.append(_train_bundle(LARGE, X, y, tmp / "large"))
 
