@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from quantumtrader.data.events import EventType
 from quantumtrader.features.schema import FeatureSchema
 
 BATCH_ROWS = 1 << 16
@@ -121,10 +122,23 @@ def extract_rows(path: str) -> InputRows:
         batch = FeatureBatch(BATCH_ROWS, 1)
         parts: list[tuple[np.ndarray, ...]] = []
         records = 0
+        # an event log is known in full: at most one row per trade record, so the
+        # rows go straight into arrays of that size (no second copy to join them)
+        events = source.events
+        cap = None if events is None else int(np.count_nonzero(events["type"] == EventType.TRADE))
+        store = None if cap is None else (np.empty(cap, np.int64), np.empty(cap, np.int64),
+                                          np.empty(cap, np.int64), np.empty((cap, 77)))
+        filled = 0
 
         def take() -> None:
+            nonlocal filled
             n = batch.rows
-            if n:
+            if n and store is not None and filled + n <= len(store[0]):
+                for dst, src in zip(store, (batch.ts, batch.trade_number, batch.price, batch.matrix),
+                                    strict=True):
+                    dst[filled:filled + n] = src[:n]
+                filled += n
+            elif n:
                 parts.append((batch.ts[:n].copy(), batch.trade_number[:n].copy(), batch.price[:n].copy(),
                               batch.matrix[:n].copy()))
             batch.clear()
@@ -146,10 +160,15 @@ def extract_rows(path: str) -> InputRows:
             raise TrainingDataError(str(e)) from None
         except INPUT_ERRORS as e:
             raise TrainingDataError(f"{path}: {e}") from None
-        ts, number, price, matrix = (
-            (np.concatenate([p[i] for p in parts]) for i in range(4)) if parts
-            else (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 77)))
-        )
+        if store is not None and not parts:
+            ts, number, price, matrix = (a[:filled] for a in store)
+        else:  # a stream (Profit CSV), or more rows than trade records (never, but never wrong)
+            head = [tuple(a[:filled] for a in store)] if store is not None and filled else []
+            chunks = head + parts
+            ts, number, price, matrix = (
+                (np.concatenate([p[i] for p in chunks]) for i in range(4)) if chunks
+                else (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 77)))
+            )
         session = local_yyyymmdd(ts, job.params.timezone)
         rows = InputRows(path, source.kind, source.instrument, source.price_unit, job.tick_size, ts, number,
                          price, session, matrix, counters=dict(job.engine.counters))
