@@ -45,7 +45,6 @@ from scipy import stats
 from quantumtrader.calendar import default_calendar
 
 __all__ = [
-    "DEFAULT_FEE_PER_CONTRACT_BRL",
     "TradingCosts",
     "TradingReport",
     "costs_for",
@@ -55,11 +54,6 @@ __all__ = [
     "signal_from_proba",
 ]
 
-# B3 day-trade exchange fees (emolumentos) plus registration fee per contract per side, for an
-# individual trader at the lowest volume tier: an estimate from B3's public derivatives price
-# list ("Tarifas de derivativos listados", 2024), brokerage and taxes excluded. Fees change
-# every year and by volume tier: pass fee_per_contract_brl to costs_for() to use your own.
-DEFAULT_FEE_PER_CONTRACT_BRL: dict[str, float] = {"WDO": 1.20, "WIN": 0.30}
 EULER_GAMMA = 0.5772156649015329
 TRADING_DAYS_PER_YEAR = 252
 
@@ -95,18 +89,16 @@ def costs_for(
     root: str, fee_per_contract_brl: float | None = None, slippage_ticks: float = 1.0
 ) -> TradingCosts:
     """The costs of ``root`` (or a ticker of it): tick size and point value from the B3 calendar,
-    the fee from ``fee_per_contract_brl`` or :data:`DEFAULT_FEE_PER_CONTRACT_BRL`.
+    the fee from ``fee_per_contract_brl`` or the B3 fee table (``portfolio/b3_fees.toml``: its
+    latest day-trade fee plus the broker's, per contract and side; dated and editable).
 
-    Raises ValueError (one line) for an instrument the calendar does not know, or one with no
-    default fee when none is given."""
+    Raises ValueError (one line) for an instrument the calendar does not know, or one the fee
+    table has no fee for when none is given."""
+    from quantumtrader.portfolio.fees import default_fee_table
+
     spec = default_calendar().instrument(root)  # UnknownInstrumentError is a one-line ValueError
     if fee_per_contract_brl is None:
-        if spec.root not in DEFAULT_FEE_PER_CONTRACT_BRL:
-            known = ", ".join(sorted(DEFAULT_FEE_PER_CONTRACT_BRL))
-            raise ValueError(
-                f"no default fee for {spec.root} (defaults for {known}); give fee_per_contract_brl"
-            )
-        fee_per_contract_brl = DEFAULT_FEE_PER_CONTRACT_BRL[spec.root]
+        fee_per_contract_brl = float(default_fee_table().fee(spec.root, day_trade=True))
     return TradingCosts(spec.tick_size, spec.point_value, fee_per_contract_brl, slippage_ticks)
 
 

@@ -10,7 +10,6 @@ import pytest
 from scipy.stats import norm
 
 from quantumtrader.models.evaluation import (
-    DEFAULT_FEE_PER_CONTRACT_BRL,
     TradingCosts,
     costs_for,
     deflated_sharpe_probability,
@@ -39,7 +38,7 @@ def test_costs_for_reads_the_calendar_and_the_default_fee() -> None:
         0.5,
         2.0,
     )
-    assert DEFAULT_FEE_PER_CONTRACT_BRL["WIN"] == 0.30
+    assert costs_for("WIN").fee_per_contract_brl == 0.30  # the fee table's day-trade fee
     with pytest.raises(ValueError, match="PETR4"):
         costs_for("PETR4")
     with pytest.raises(ValueError, match="fee_per_contract_brl"):

@@ -1,0 +1,120 @@
+"""The B3 fee table: what one contract costs per side, by instrument and date.
+
+Data, not code: ``b3_fees.toml`` beside this module (or a user's copy, passed
+to :meth:`FeeTable.load`) holds, per instrument root, dated entries with the
+exchange's day-trade and overnight fee per contract and side; a
+``[broker]`` fee per contract and side is added to both.  An entry applies
+from its ``from`` date until the next entry of the same root.  Amounts are
+``Decimal`` BRL (money never drifts in floats).  A malformed table is refused
+with one line naming the file and the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+PACKAGED_FEES = Path(__file__).with_name("b3_fees.toml")
+
+
+class FeeTableError(ValueError):
+    """The fee table cannot be used (one line naming the file and key), or has no fee for a request."""
+
+
+@dataclass(frozen=True)
+class FeeEntry:
+    valid_from: dt.date
+    day_trade: Decimal
+    overnight: Decimal
+
+
+def _money(origin: str, where: str, value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FeeTableError(f"{origin}: {where}: must be an amount in BRL (got {value!r})")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise FeeTableError(f"{origin}: {where}: must be an amount in BRL (got {value!r})") from None
+    if not amount.is_finite() or amount < 0:
+        raise FeeTableError(f"{origin}: {where}: must be >= 0 (got {value!r})")
+    return amount
+
+
+class FeeTable:
+    """Fees per contract and side: ``fee(root, on, day_trade)``."""
+
+    def __init__(self, data: dict[str, Any], origin: str = "<dict>") -> None:
+        self.origin = origin
+        self.version = str(data.get("version", ""))
+        unknown = sorted(set(data) - {"version", "broker", "instruments"})
+        if unknown:
+            raise FeeTableError(f"{origin}: unknown key {unknown[0]!r} (known: version, [broker], "
+                                "[instruments])")
+        broker = data.get("broker", {})
+        if not isinstance(broker, dict) or set(broker) - {"per_contract"}:
+            raise FeeTableError(f"{origin}: [broker] holds only per_contract")
+        self.broker = _money(origin, "[broker] per_contract", broker.get("per_contract", 0))
+        self.entries: dict[str, list[FeeEntry]] = {}
+        instruments = data.get("instruments", {})
+        if not isinstance(instruments, dict):
+            raise FeeTableError(f"{origin}: [instruments] must be a table of [[instruments.ROOT]] entries")
+        for root, rows in instruments.items():
+            if not isinstance(rows, list) or not rows:
+                raise FeeTableError(f"{origin}: instruments.{root}: give [[instruments.{root}]] entries")
+            entries = []
+            for i, row in enumerate(rows):
+                where = f"instruments.{root}[{i}]"
+                if not isinstance(row, dict) or set(row) != {"from", "day_trade", "overnight"}:
+                    raise FeeTableError(f"{origin}: {where}: needs exactly from, day_trade and overnight")
+                if not isinstance(row["from"], dt.date) or isinstance(row["from"], dt.datetime):
+                    raise FeeTableError(f"{origin}: {where}.from: must be a date YYYY-MM-DD")
+                entries.append(FeeEntry(row["from"], _money(origin, f"{where}.day_trade", row["day_trade"]),
+                                        _money(origin, f"{where}.overnight", row["overnight"])))
+            entries.sort(key=lambda e: e.valid_from)
+            dates = [e.valid_from for e in entries]
+            if len(set(dates)) != len(dates):
+                raise FeeTableError(f"{origin}: instruments.{root}: two entries from the same date")
+            self.entries[root.upper()] = entries
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> FeeTable:
+        """The table in ``path`` (default: the packaged ``b3_fees.toml``)."""
+        p = Path(path) if path is not None else PACKAGED_FEES
+        try:
+            with open(p, "rb") as f:
+                data = tomllib.load(f)
+        except OSError as e:
+            raise FeeTableError(f"cannot read {p}: {e.strerror or e}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise FeeTableError(f"{p}: not valid TOML: {e}") from None
+        return cls(data, str(p))
+
+    def fee(self, root: str, on: dt.date | None = None, *, day_trade: bool = True) -> Decimal:
+        """Exchange plus broker fee per contract and side for ``root`` (WDO,
+        WIN) on the date ``on`` (default: today), day trade or overnight."""
+        entries = self.entries.get(root.upper())
+        if not entries:
+            known = ", ".join(sorted(self.entries)) or "none"
+            raise FeeTableError(f"{self.origin}: no fees for {root} (the table has {known})")
+        on = on or dt.date.today()
+        valid = [e for e in entries if e.valid_from <= on]
+        if not valid:
+            raise FeeTableError(f"{self.origin}: no fee for {root} on {on} (its first entry is from "
+                                f"{entries[0].valid_from})")
+        e = valid[-1]
+        return (e.day_trade if day_trade else e.overnight) + self.broker
+
+
+_DEFAULT: FeeTable | None = None
+
+
+def default_fee_table() -> FeeTable:
+    """The packaged table, read once."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = FeeTable.load()
+    return _DEFAULT
