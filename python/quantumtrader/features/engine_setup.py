@@ -204,15 +204,22 @@ def _fixed_hours(
     return engine, params
 
 
-def local_dates(ts: np.ndarray, zone: str = EXCHANGE_TZ) -> list[dt.date]:
-    """The distinct local dates of UTC ns timestamps (vectorised through the
-    time-zone transition table the engine uses)."""
+def local_days(ts: np.ndarray, zone: str = EXCHANGE_TZ) -> np.ndarray:
+    """The local date of each UTC ns timestamp as days since 1970-01-01
+    (int64), vectorised through the time-zone transition table the engine
+    uses, so a date boundary here is where the engine resets its session."""
+    ts = np.asarray(ts, dtype=np.int64)
     if len(ts) == 0:
-        return []
+        return np.empty(0, dtype=np.int64)
     table = tz_transitions(zone)
     starts = np.array([t for t, _ in table], dtype=np.int64)
     offsets = np.array([o for _, o in table], dtype=np.int64)
     at = np.clip(np.searchsorted(starts, ts, side="right") - 1, 0, len(starts) - 1)
-    days = np.unique((ts // 1_000_000_000 + offsets[at]) // 86400)
+    return (ts // 1_000_000_000 + offsets[at]) // 86400
+
+
+def local_dates(ts: np.ndarray, zone: str = EXCHANGE_TZ) -> list[dt.date]:
+    """The distinct local dates of UTC ns timestamps."""
+    days = np.unique(local_days(ts, zone))
     epoch = dt.date(1970, 1, 1)
     return [epoch + dt.timedelta(days=int(d)) for d in days]

@@ -79,17 +79,9 @@ class InputRows:
 def local_yyyymmdd(ts: np.ndarray, zone: str) -> np.ndarray:
     """YYYYMMDD of each UTC ns timestamp in ``zone`` (the engine's own
     transition table, so a session boundary is where the engine resets)."""
-    from quantumtrader.qtcore.features import tz_transitions
+    from quantumtrader.features.engine_setup import local_days
 
-    ts = np.asarray(ts, dtype=np.int64)
-    if len(ts) == 0:
-        return np.empty(0, dtype=np.int64)
-    table = tz_transitions(zone)
-    starts = np.array([t for t, _ in table], dtype=np.int64)
-    offsets = np.array([o for _, o in table], dtype=np.int64)
-    at = np.clip(np.searchsorted(starts, ts, side="right") - 1, 0, len(starts) - 1)
-    days = (ts // 1_000_000_000 + offsets[at]) // 86400
-    civil = np.datetime64("1970-01-01", "D") + days.astype("timedelta64[D]")
+    civil = np.datetime64("1970-01-01", "D") + local_days(ts, zone).astype("timedelta64[D]")
     y = civil.astype("datetime64[Y]").astype(np.int64) + 1970
     m = civil.astype("datetime64[M]").astype(np.int64) % 12 + 1
     d = (civil - civil.astype("datetime64[M]")).astype(np.int64) + 1
