@@ -33,6 +33,17 @@ def add_validate_parser(subparsers: Any) -> None:
     p.set_defaults(func=run_validate)
 
 
+def check_report_folder(report: str, inputs: list[str]) -> None:
+    """--report names a folder (made when missing) that is no input and no file."""
+    from quantumtrader.output_path import OutputPathError
+
+    for src in inputs:
+        if os.path.exists(src) and os.path.exists(report) and os.path.samefile(src, report):
+            raise OutputPathError(f"--report {report} is also an input: choose another folder")
+    if os.path.exists(report) and not os.path.isdir(report):
+        raise OutputPathError(f"--report {report} is a file: give a folder")
+
+
 def _error(message: object) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
@@ -43,11 +54,11 @@ def run_validate(args: argparse.Namespace) -> int:
     from quantumtrader.models.dataset import TrainingDataError, extract_rows
     from quantumtrader.models.report import ReportError, report_console, report_table, write_report
     from quantumtrader.models.validation import validate_bundle
-    from quantumtrader.output_path import OutputPathError, check_output
+    from quantumtrader.output_path import OutputPathError
 
     try:
         if args.report:
-            check_output(args.report, [*args.data, args.bundle])
+            check_report_folder(args.report, [*args.data, args.bundle])
         bundle = ModelBundle.load(args.bundle)
         rows = [extract_rows(p) for p in args.data]
         v = validate_bundle(bundle, rows)

@@ -270,3 +270,16 @@ def test_a_qt65_model_trains_from_a_profit_csv_export(logs: dict[str, Path], tmp
     assert m["training"]["inputs"][0]["kind"] == "Profit CSV export"
     fresh_csv = _as_profit_csv(logs["fresh"], tmp_path / "fresh.csv")
     assert main(["validate", str(out), "--data", str(fresh_csv)]) in (0, 1)
+
+
+def test_validate_report_is_a_folder_never_an_input(bundle: Path, logs: dict[str, Path], tmp_path: Path,
+                                                    capsys) -> None:
+    existing = tmp_path / "reports"
+    existing.mkdir()
+    assert main(["validate", str(bundle), "--data", str(logs["fresh"]), "--report", str(existing)]) in (0, 1)
+    assert (existing / "report.json").exists()  # an existing folder is used, not refused
+    capsys.readouterr()
+    for bad, why in ((logs["fresh"], "is also an input"), (bundle, "is also an input")):
+        assert main(["validate", str(bundle), "--data", str(logs["fresh"]), "--report", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("quantumtrader validate: error: --report") and why in err, err
