@@ -34,20 +34,15 @@ A sweep file (``--sweep``) uses the same keys with lists under ``[grid]``."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from quantumtrader.config_file import ConfigError, read_toml, section
 from quantumtrader.features.schema import FEATURE_SETS
 from quantumtrader.models.estimators import ModelConfig
 from quantumtrader.models.labels import BarrierConfig
 from quantumtrader.models.sampler import SamplerConfig
-
-
-class ConfigError(ValueError):
-    """A configuration cannot be used (one line naming the file and key)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ class TrainConfig:
         fs = data.get("feature_set", "qt77")
         if fs not in FEATURE_SETS:
             raise ConfigError(f"{origin}: feature_set: must be one of {', '.join(FEATURE_SETS)} (got {fs!r})")
-        parts = {name: _section(origin, name, typ, data.get(name, {})) for name, typ in SECTIONS.items()}
+        parts = {name: section(origin, name, typ, data.get(name, {})) for name, typ in SECTIONS.items()}
         return cls(feature_set=fs, **parts)
 
     def with_overrides(self, overrides: dict[str, Any], origin: str = "sweep") -> TrainConfig:
@@ -121,35 +116,8 @@ class TrainConfig:
         return TrainConfig.from_dict(merged, origin)
 
 
-def _section(origin: str, name: str, typ: type, table: Any) -> Any:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{origin}: [{name}] must be a table")
-    fields = {f.name: f for f in dataclasses.fields(typ)}
-    for key, value in table.items():
-        if key not in fields:
-            raise ConfigError(f"{origin}: [{name}] unknown key {key!r} (known: {', '.join(fields)})")
-        want = fields[key].type
-        want = want if isinstance(want, type) else {"int": int, "float": float, "str": str,
-                                                     "bool": bool}.get(str(want), object)
-        ok = (isinstance(value, want) and not (want is int and isinstance(value, bool))) or (
-            want is float and isinstance(value, int) and not isinstance(value, bool))
-        if not ok:
-            raise ConfigError(f"{origin}: [{name}] {key}: must be {want.__name__} (got {value!r})")
-    try:
-        return typ(**{k: float(v) if fields[k].type in (float, "float") else v for k, v in table.items()})
-    except (ValueError, TypeError) as e:
-        raise ConfigError(f"{origin}: [{name}] {e}") from None
-
-
 def load_config(path: str | None) -> TrainConfig:
     """The configuration in the TOML file ``path`` (None: the defaults)."""
     if path is None:
         return TrainConfig()
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return TrainConfig.from_dict(data, path)
+    return TrainConfig.from_dict(read_toml(path), path)
