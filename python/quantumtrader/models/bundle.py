@@ -47,12 +47,10 @@ import sys
 import tempfile
 import types
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import xgboost as xgb
-from sklearn.ensemble import RandomForestClassifier
 
 from quantumtrader.features.schema import (
     QT77_NAMES,
@@ -62,8 +60,10 @@ from quantumtrader.features.schema import (
 )
 from quantumtrader.models import compile as model_compile
 from quantumtrader.models.classes import CLASSES, LABELS
-from quantumtrader.models.estimators import native_proba as model_native_proba
 from quantumtrader.output_path import atomic_output, commit_partial
+
+if TYPE_CHECKING:  # the training libraries load only where a native model is read or checked
+    from sklearn.ensemble import RandomForestClassifier
 
 FORMAT = "quantumtrader-model-bundle"
 FORMAT_VERSION = 1
@@ -133,6 +133,8 @@ def load_forest(path: str | os.PathLike[str]) -> RandomForestClassifier:
         raise BundleError(
             f"{path} is not a readable forest ({type(exc).__name__}: {_first_line(exc)})"
         ) from None
+    from sklearn.ensemble import RandomForestClassifier
+
     if type(model) is not RandomForestClassifier:
         raise BundleError(f"{path} holds a {type(model).__name__}, not a RandomForestClassifier")
     return model
@@ -175,28 +177,42 @@ def _dumps(manifest: dict[str, Any]) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of everything that trains, stores, compiles and runs the models."""
-    import sklearn
-
-    _skops_io()  # skops is imported safely first
-    import skops
+    """Versions of everything that trains, stores, compiles and runs the
+    models, from the installed distributions' metadata (importing
+    scikit-learn or XGBoost for a version string would load them into a
+    trading process that must not carry them)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     import quantumtrader
+
+    def dist(*names: str) -> str:
+        for name in names:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                continue
+        return "not installed"
 
     return {
         "quantumtrader": quantumtrader.__version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "xgboost": xgb.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skops": skops.__version__,
-        **model_compile.library_versions(),
+        "xgboost": dist("xgboost", "xgboost-cpu"),
+        "scikit-learn": dist("scikit-learn"),
+        "skops": dist("skops"),
+        "treelite": dist("treelite"),
+        "tl2cgen": dist("tl2cgen"),
     }
 
 
 def _check_model(name: str, model: Any, n_features: int) -> None:
-    """The model fits the bundle: three classes, the schema's feature count."""
+    """The model fits the bundle: three classes, the schema's feature count.
+    None: not read (a bundle loaded for trading keeps only its compiled form)."""
+    if model is None and name in MODEL_FILES:
+        return
     if name == "xgboost":
+        import xgboost as xgb
+
         if not isinstance(model, xgb.Booster):
             raise BundleError(f"model 'xgboost' must be an xgboost.Booster, got {type(model).__name__}")
         learner = json.loads(model.save_config())["learner"]
@@ -211,6 +227,8 @@ def _check_model(name: str, model: Any, n_features: int) -> None:
                 f"XGBoost model takes {model.num_features()} features, the schema has {n_features}"
             )
     elif name == "forest":
+        from sklearn.ensemble import RandomForestClassifier
+
         if type(model) is not RandomForestClassifier:
             raise BundleError(f"model 'forest' must be a RandomForestClassifier, got {type(model).__name__}")
         if list(model.classes_) != [0, 1, 2]:
@@ -427,10 +445,15 @@ class ModelBundle:
         *,
         engine_schema: FeatureSchema | None = None,
         allow_unvalidated: bool = True,
+        native: bool = True,
     ) -> ModelBundle:
         """Read and verify a bundle (see the module's refusals).  ``engine_schema``:
         what the engine produces (default: the full qt77 vector).  The compiled
-        libraries are built or checked on first use (``ensemble``)."""
+        libraries are built or checked on first use (``ensemble``).
+        ``native=False``: the native models are checksummed but not read (their
+        entries hold None), so a trading process runs the compiled ensemble
+        without importing scikit-learn or XGBoost; ``predict_proba`` and
+        ``pipeline_hook`` work, ``native_proba`` and ``save`` do not."""
         folder = Path(directory)
         if not folder.is_dir():
             raise BundleError(f"no model bundle at {folder}: no such folder")
@@ -461,7 +484,7 @@ class ModelBundle:
                 raise BundleError(f"{folder}/{MANIFEST}: unknown model entry {name!r} ({file})")
             if m["files"].get(file) != entry["sha256"]:
                 raise BundleError(f"{folder}/{MANIFEST}: model {name} has no checksum of {file}")
-            models[name] = _load_native(name, folder / file)
+            models[name] = _load_native(name, folder / file) if native else None
             weights[name] = entry["weight"]
         if not m["promoted"] and not allow_unvalidated:
             failed = (m["gate"] or {}).get("failed") if isinstance(m["gate"], dict) else None
@@ -524,6 +547,8 @@ class ModelBundle:
     def native_proba(self, features77: npt.ArrayLike) -> np.ndarray:
         """Soft vote of XGBoost and scikit-learn themselves on the engine's rows:
         (n, 3) float64, NaN where a model feature is NaN."""
+        from quantumtrader.models.estimators import native_proba as model_native_proba
+
         f = self._rows(features77)
         x = f[:, self.feature_index]
         ok = ~np.isnan(x).any(axis=1)
@@ -534,11 +559,18 @@ class ModelBundle:
         out[ok] = acc
         return out
 
-    def compiled_paths(self) -> dict[str, Path]:
-        """This host's compiled library of each model, built when missing or stale."""
+    def compiled_paths(self, build: bool = True) -> dict[str, Path]:
+        """This host's compiled library of each model, built when missing or
+        stale; ``build=False``: only those already built (a model missing
+        from the result must be compiled first, e.g. by
+        ``python -m quantumtrader.models.compile BUNDLE``)."""
         if self.path is None:
             raise BundleError("the bundle has not been saved: save it before compiling it")
-        return {e["name"]: model_compile.ensure_compiled(self.path, e) for e in self.manifest()["models"]}
+        entries = self.manifest()["models"]
+        if build:
+            return {e["name"]: model_compile.ensure_compiled(self.path, e) for e in entries}
+        found = {e["name"]: model_compile.find_compiled(self.path, e) for e in entries}
+        return {name: lib for name, lib in found.items() if lib is not None}
 
     def ensemble(self, sampler: Any = None) -> Any:
         """A new compiled ``quantumtrader.qtcore.predict.Ensemble`` of this bundle
@@ -674,6 +706,8 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
 def _load_native(name: str, path: Path) -> Any:
     if name == "forest":
         return load_forest(path)
+    import xgboost as xgb
+
     booster = xgb.Booster()
     try:
         booster.load_model(str(path))

@@ -315,6 +315,24 @@ def _cached(folder: Path, name: str, record: dict[str, Any]) -> tuple[Path, dict
     return lib, old, valid and lib.is_file()
 
 
+def find_compiled(bundle_dir: str | os.PathLike[str], entry: dict[str, Any]) -> Path | None:
+    """The valid compiled library of ``entry`` if one is built already
+    (bundle folder or user cache), else None; never compiles."""
+    bundle_dir = Path(bundle_dir)
+    try:
+        digest = file_sha256(bundle_dir / entry["file"])
+    except OSError:
+        return None
+    if digest != entry["sha256"]:
+        return None
+    record = cache_record(digest)
+    for folder in (compiled_dir(bundle_dir), user_cache_dir() / platform_tag() / record["key"]):
+        lib, _old, valid = _cached(folder, entry["name"], record)
+        if valid:
+            return lib
+    return None
+
+
 def ensure_compiled(bundle_dir: str | os.PathLike[str], entry: dict[str, Any]) -> Path:
     """The compiled library of the bundle model ``entry`` (manifest keys
     ``name``, ``kind``, ``file``, ``sha256``), built when missing or built for
@@ -357,3 +375,25 @@ def ensure_compiled(bundle_dir: str | os.PathLike[str], entry: dict[str, Any]) -
         with contextlib.suppress(OSError):
             (folder / Path(old["library"]).name).unlink()
     return lib
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m quantumtrader.models.compile BUNDLE``: compile a bundle's
+    models for this host (what a trading process runs in a child process, so
+    that it never imports the training libraries itself)."""
+    from quantumtrader.models.bundle import BundleError, ModelBundle
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m quantumtrader.models.compile BUNDLE_DIR", file=sys.stderr)
+        return 2
+    try:
+        ModelBundle.load(args[0]).compiled_paths()
+    except (BundleError, CompileError) as exc:
+        print(f"quantumtrader: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
