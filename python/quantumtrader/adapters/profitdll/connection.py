@@ -245,6 +245,12 @@ class ProfitConnection:
             self._pending.append(self._read(min(left, 0.1)))
 
     @property
+    def routing_password(self) -> str:
+        """The routing password of this session's credentials (orders need
+        it; never logged: the connection's repr does not show it)."""
+        return self._routing_password
+
+    @property
     def ready(self) -> bool:
         return self.state.market_ready and (not self.routing or self.state.routing_ready)
 
