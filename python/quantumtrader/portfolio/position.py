@@ -52,8 +52,9 @@ def _share(total: Decimal, part: int, whole: int) -> Decimal:
     """``total * part / whole`` to the precision of ``total`` (at least the centavo)."""
     if part == whole:
         return total
-    exp = min(total.as_tuple().exponent, -2)  # type: ignore[operator]
-    return (total * part / whole).quantize(Decimal(1).scaleb(exp))
+    exp = total.as_tuple().exponent
+    places = min(exp, -2) if isinstance(exp, int) else -2
+    return (total * part / whole).quantize(Decimal(1).scaleb(places))
 
 
 class Position:

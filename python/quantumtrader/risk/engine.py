@@ -113,7 +113,8 @@ class RiskContext:
     position: int                 # signed net contracts of the request's instrument
     working_buy: int = 0          # contracts of its working buy orders
     working_sell: int = 0
-    day_pnl_brl: Decimal = Decimal(0)       # net day P&L of the portfolio (realized + unrealized - fees)
+    # net day P&L of the portfolio (realized + unrealized - fees); None: the last on_pnl's
+    day_pnl_brl: Decimal | None = None
     open_margin_brl: Decimal = Decimal(0)   # margin the open positions hold
 
 
@@ -239,7 +240,8 @@ class RiskEngine:
     # ------------------------------------------------------------ the check
     def check(self, req: OrderRequest, ctx: RiskContext, *, exch_ns: int, wall_ns: int) -> RiskVerdict:
         self._checks += 1
-        self._update_pnl(ctx.day_pnl_brl)
+        if ctx.day_pnl_brl is not None:
+            self._update_pnl(ctx.day_pnl_brl)
         try:
             sent = self._check(req, ctx, exch_ns, wall_ns)
         except _Denied as d:
@@ -328,10 +330,10 @@ class RiskEngine:
         if margin is None:
             raise _Denied(_R.MARGIN, f"no margin_per_contract_brl for {spec.root}")
         need = margin * req.quantity
-        free = cfg.capital_brl + ctx.day_pnl_brl - ctx.open_margin_brl
+        free = cfg.capital_brl + self._pnl - ctx.open_margin_brl
         if need > free:
             raise _Denied(_R.MARGIN, f"margin {need} BRL > free {free} BRL (capital {cfg.capital_brl}, "
-                          f"day P&L {ctx.day_pnl_brl}, in use {ctx.open_margin_brl})")
+                          f"day P&L {self._pnl}, in use {ctx.open_margin_brl})")
         for what, price in (("price", req.price), ("stop price", req.stop_price)):
             if price is None:
                 continue
@@ -364,7 +366,8 @@ class RiskEngine:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise bad(f"{kind.name.lower()} {what} {value!r}: not a positive whole number of price units")
         buy = req.side is Side.BUY
-        price = spec.round_to_tick(req.price, down=buy)  # type: ignore[arg-type]
+        assert req.price is not None  # checked above: every limit and stop-limit has one
+        price = spec.round_to_tick(req.price, down=buy)
         stop = None if req.stop_price is None else spec.round_to_tick(req.stop_price, down=not buy)
         limits = self._limits.get(spec.ticker.upper())
         if limits is not None:

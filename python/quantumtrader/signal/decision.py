@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["PROBABILITY_SUM_TOLERANCE", "Consensus", "ConsensusError", "DecisionPoint", "Probabilities",
-           "probabilities_problem"]
+           "named_probabilities", "probabilities_problem"]
 
 Probabilities = tuple[float, float, float]   # (sell, hold, buy)
 
@@ -109,7 +109,7 @@ class DecisionPoint:
             "feature_vector_id": {"instrument_id": self.instrument_id, "row": self.row, "seq": self.seq},
             "trade_number": self.trade_number, "exch_ns": self.exch_ns, "price": self.price,
             "recv_ns": self.recv_ns, "book_suspect": self.book_suspect, "history": self.history,
-            "probabilities": _named(self.probabilities),
+            "probabilities": named_probabilities(self.probabilities),
         }
 
 
@@ -134,9 +134,13 @@ class Consensus:
         return self.probabilities is not None
 
     def record(self) -> dict[str, Any]:
-        return {"probabilities": None if self.probabilities is None else _named(self.probabilities),
+        p = self.probabilities
+        return {"probabilities": None if p is None else named_probabilities(p),
                 "weights": {str(k): float(v) for k, v in self.weights.items()}}
 
 
-def _named(p: Probabilities) -> dict[str, float]:
-    return {"sell": float(p[0]), "hold": float(p[1]), "buy": float(p[2])}
+def named_probabilities(p: Probabilities) -> dict[str, float | None]:
+    """``{"sell": .., "hold": .., "buy": ..}`` for a JSON record (None for a
+    value that is not a finite number: strict JSON has no NaN)."""
+    return {name: (float(x) if math.isfinite(x) else None)
+            for name, x in zip(("sell", "hold", "buy"), p, strict=True)}

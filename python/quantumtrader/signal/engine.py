@@ -42,7 +42,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from quantumtrader.execution.orders import OrderPurpose, OrderRequest, OrderType, Side
-from quantumtrader.signal.decision import Consensus, DecisionPoint, Probabilities, probabilities_problem
+from quantumtrader.signal.decision import (
+    Consensus,
+    DecisionPoint,
+    Probabilities,
+    named_probabilities,
+    probabilities_problem,
+)
 
 __all__ = ["MODES", "Signal", "SignalAction", "SignalConfig", "SignalConfigError", "SignalEngine"]
 
@@ -146,10 +152,10 @@ class Signal:
         rec: dict[str, Any] = self.point.record() if self.point is not None else {
             "decision_id": self.decision_id, "ticker": self.ticker}
         rec.update({
-            "model": _named(self.model),
+            "probabilities": named_probabilities(self.model),   # the model's
             "consensus": None if self.consensus is None else self.consensus.record(),
             "mode": self.mode, "consensus_weight": self.consensus_weight,
-            "blended": _named(self.blended), "position": self.position,
+            "blended": named_probabilities(self.blended), "position": self.position,
             "action": self.action.value, "side": None if self.side is None else self.side.name.lower(),
             "quantity": self.quantity, "reason": self.reason, "detail": self.detail,
         })
@@ -171,28 +177,25 @@ class SignalEngine:
 
     def decide(self, dp: DecisionPoint, position: int, consensus: Consensus | None = None) -> Signal:
         cfg = self.config
-        model = tuple(float(x) for x in dp.probabilities)
-        opinion = consensus is not None and consensus.probabilities is not None
-        weight = cfg.consensus_weight if opinion else 0.0
+        model = _three(dp.probabilities)
+        cons = consensus.probabilities if consensus is not None else None
+        weight = cfg.consensus_weight if cons is not None else 0.0
 
         def signal(action: SignalAction, reason: str, detail: str = "", side: Side | None = None,
-                   quantity: int = 0, blended: Probabilities = model) -> Signal:  # type: ignore[assignment]
+                   quantity: int = 0, blended: Probabilities | None = None) -> Signal:
             self.actions[action.value] += 1
             self.reasons[reason] += 1
-            return Signal(dp.decision_id, dp.ticker, action, side, quantity, model,  # type: ignore[arg-type]
-                          consensus, blended, reason, detail, dp, position, cfg.mode, weight)
+            chosen = model if blended is None else blended
+            return Signal(dp.decision_id, dp.ticker, action, side, quantity, model, consensus, chosen, reason,
+                          detail, dp, position, cfg.mode, weight)
 
         if dp.history:
             return signal(SignalAction.HOLD, "history", "a backfilled trade decides nothing")
-        problem = probabilities_problem(model)
+        problem = probabilities_problem(dp.probabilities)
         if problem:
             return signal(SignalAction.HOLD, "bad_model_output", problem)
-        if opinion:
-            cons = consensus.probabilities  # type: ignore[union-attr]
-            blended: Probabilities = tuple(  # type: ignore[assignment]
-                (1.0 - weight) * m + weight * c for m, c in zip(model, cons, strict=True))
-        else:
-            blended = model  # type: ignore[assignment]
+        blended = model if cons is None else _three(
+            [(1.0 - weight) * m + weight * c for m, c in zip(model, cons, strict=True)])
 
         if position != 0:
             against = _SELL if position > 0 else _BUY
@@ -221,8 +224,8 @@ class SignalEngine:
             return signal(SignalAction.HOLD, "low_confidence",
                           f"{name} leads {_NAMES[second]} by {confidence:.4f} < min_confidence "
                           f"{cfg.min_confidence}", blended=blended)
-        if cfg.mode == "agree" and opinion:
-            m_side, c_side = _favoured(model), _favoured(consensus.probabilities)  # type: ignore[union-attr,arg-type]
+        if cfg.mode == "agree" and cons is not None:
+            m_side, c_side = _favoured(model), _favoured(cons)
             if m_side != top or c_side != top:
                 return signal(SignalAction.HOLD, "no_agreement",
                               f"model favours {_NAMES.get(m_side, 'nothing')}, consensus "
@@ -246,11 +249,19 @@ class SignalEngine:
 _NAMES = {_SELL: "sell", _HOLD: "hold", _BUY: "buy"}
 
 
+def _three(p: Any) -> Probabilities:
+    """``p`` as a (sell, hold, buy) tuple of floats (NaN where it has no number)."""
+    values = []
+    for k in range(3):
+        try:
+            values.append(float(p[k]))
+        except (TypeError, ValueError, IndexError):
+            values.append(math.nan)
+    return values[0], values[1], values[2]
+
+
 def _favoured(p: Probabilities) -> int | None:
     """The single most likely class of ``p`` (None on a tie at the top)."""
     order = sorted(range(3), key=lambda k: p[k], reverse=True)
     return None if p[order[0]] == p[order[1]] else order[0]
 
-
-def _named(p: Probabilities) -> dict[str, float]:
-    return {"sell": float(p[0]), "hold": float(p[1]), "buy": float(p[2])}

@@ -160,6 +160,7 @@ def test_a_model_output_that_is_not_probabilities_holds(probs: tuple[float, floa
     s = engine().decide(point(*probs), 1)
     assert (s.action, s.reason) == (SignalAction.HOLD, "bad_model_output")
     assert s.requests(1) == []
+    json.dumps(s.record(), allow_nan=False)                 # still strict JSON (NaN -> null)
 
 
 # ------------------------------------------------------------ the record
@@ -167,11 +168,11 @@ def test_the_record_carries_every_input_and_is_json() -> None:
     cons = Consensus((0.1, 0.2, 0.7), {"trend": 0.7, "flow": 0.3})
     e = engine(consensus_weight=0.4)
     s = e.decide(point(0.1, 0.3, 0.6), 0, cons)
-    rec = json.loads(json.dumps(s.record()))
+    rec = json.loads(json.dumps(s.record(), allow_nan=False))
     assert rec["decision_id"] == 7 and rec["ticker"] == "WDOZ26" and rec["trade_number"] == 1234
     assert rec["feature_vector_id"] == {"instrument_id": 1, "row": 42, "seq": 1001}
     assert rec["exch_ns"] == 1_765_000_000_000_000_000 and rec["price"] == 57_105
-    assert rec["model"] == {"sell": 0.1, "hold": 0.3, "buy": 0.6}
+    assert rec["probabilities"] == {"sell": 0.1, "hold": 0.3, "buy": 0.6}      # the model's
     assert rec["consensus"] == {"probabilities": {"sell": 0.1, "hold": 0.2, "buy": 0.7},
                                 "weights": {"trend": 0.7, "flow": 0.3}}
     assert rec["consensus_weight"] == 0.4 and rec["mode"] == "blend"
