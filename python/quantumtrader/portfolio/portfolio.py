@@ -8,7 +8,9 @@ net result and the day-trade income tax estimate.
   and side of the :class:`~quantumtrader.portfolio.fees.FeeTable` on the
   trading day, times its contracts.  A fill the portfolio cannot book (unknown
   ticker, quantity or price not a positive integer) is refused with one line
-  (:class:`PortfolioError`) and changes nothing.
+  (:class:`PortfolioError`) and changes nothing.  A fee or tax table with no
+  entry for an instrument on the trading day is refused when the portfolio is
+  built (FeeTableError / TaxTableError), so every fill of the day can be booked.
 - :meth:`Portfolio.mark` values the open position at a trade price; until an
   instrument is marked, its last fill price is the mark.
 - Money is ``Decimal`` BRL, prices integer price units: no float drift.
@@ -18,10 +20,14 @@ net result and the day-trade income tax estimate.
   (:mod:`~quantumtrader.portfolio.tax`) to the closed round trips' net
   result (gross - their fees): an estimate for the day, the monthly netting
   of losses being the investor's.
-- The portfolio assumes a day-trading day that starts flat: every contract is
-  charged the day-trade fee; a position still open at the end of the day
-  (``open_contracts`` > 0 in the snapshot) would be charged the overnight fee
-  by B3.
+- Day trade vs overnight: B3 charges the day-trade fee on the contracts of
+  an instrument bought and sold the same day (the smaller of the two
+  quantities, each side) and the overnight fee on the rest.  The portfolio
+  starts the day flat and charges each fill the day-trade fee;
+  :meth:`Portfolio.overnight_fee_adjustment_brl` is what B3 would charge on
+  top if the day ended now with the open position carried (``|bought - sold|``
+  contracts x (overnight - day-trade fee)): zero once flat, the normal end of
+  a day-trading day.  It is reported in the snapshot, not in ``net_brl``.
 - ``equity`` lists (exch_ns, net BRL) after each fill or mark that changed
   the net.  Not thread-safe: the runner serialises calls."""
 
@@ -64,9 +70,16 @@ class Portfolio:
         self.fees = fees
         self.trading_day = trading_day
         self.tax = tax if tax is not None else default_tax_table()
+        # Refuse a table without this day's fee or tax now, not at the first fill of the session:
+        # a fill must always be bookable.
+        for spec in self.instruments.values():
+            self.fees.fee(spec.root, trading_day, day_trade=True)
+            self.fees.fee(spec.root, trading_day, day_trade=False)
+        self.tax.rate(trading_day)
         self._positions: dict[str, Position] = {t: Position(s) for t, s in self.instruments.items()}
         self._marks: dict[str, int] = {}
         self._fees: dict[str, Decimal] = {t: Decimal(0) for t in self.instruments}
+        self._traded: dict[str, dict[Side, int]] = {t: {Side.BUY: 0, Side.SELL: 0} for t in self.instruments}
         self._round_trips: list[RoundTrip] = []
         self.equity: list[tuple[int, Decimal]] = []
         self.fills = 0
@@ -89,6 +102,7 @@ class Portfolio:
             fee = self.fees.fee(pos.spec.root, self.trading_day, day_trade=True) * fill.quantity
         self._round_trips.extend(pos.apply(fill.side, fill.quantity, fill.price, fill.exch_ns, fee))
         self._fees[ticker] += fee
+        self._traded[ticker][fill.side] += fill.quantity
         self._marks.setdefault(ticker, fill.price)
         self.fills += 1
         self._changed(fill.exch_ns)
@@ -167,6 +181,22 @@ class Portfolio:
     def fees_brl(self, ticker: str | None = None) -> Decimal:
         return sum((self._fees[t] for t in self._tickers(ticker)), Decimal(0))
 
+    def overnight_contracts(self, ticker: str) -> int:
+        """Contracts of the day not day-traded: |bought - sold|."""
+        traded = self._traded[ticker.upper()]
+        return abs(traded[Side.BUY] - traded[Side.SELL])
+
+    def overnight_fee_adjustment_brl(self) -> Decimal:
+        """What B3 adds if the day ends now: the overnight fee instead of the
+        day-trade fee on the contracts not day-traded."""
+        total = Decimal(0)
+        for t, pos in self._positions.items():
+            n = self.overnight_contracts(t)
+            if n:
+                overnight = self.fees.fee(pos.spec.root, self.trading_day, day_trade=False)
+                total += n * (overnight - self.fees.fee(pos.spec.root, self.trading_day, day_trade=True))
+        return total
+
     def net_brl(self) -> Decimal:
         return self.realized_brl() + self.unrealized_brl() - self.fees_brl()
 
@@ -199,6 +229,7 @@ class Portfolio:
             "open_contracts": self.open_contracts,
             "realized_brl": _brl(self.realized_brl()), "unrealized_brl": _brl(self.unrealized_brl()),
             "fees_brl": _brl(self.fees_brl()), "net_brl": _brl(self.net_brl()),
+            "overnight_fee_adjustment_brl": _brl(self.overnight_fee_adjustment_brl()),
             "day_trade_result_brl": _brl(self.day_trade_result_brl()),
             "tax": {"taxable_brl": _brl(tax.taxable_brl), "tax_brl": _brl(tax.tax_brl),
                     "withheld_brl": _brl(tax.withheld_brl), "due_brl": _brl(tax.due_brl),

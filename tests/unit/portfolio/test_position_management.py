@@ -11,9 +11,9 @@ import pytest
 
 from quantumtrader.execution.orders import Fill, Side
 from quantumtrader.instruments import InstrumentSpec
-from quantumtrader.portfolio.fees import FeeTable
+from quantumtrader.portfolio.fees import FeeTable, FeeTableError
 from quantumtrader.portfolio.portfolio import Portfolio, PortfolioError
-from quantumtrader.portfolio.tax import TaxTable
+from quantumtrader.portfolio.tax import TaxTable, TaxTableError
 
 DAY = dt.date(2026, 12, 4)
 WDO = InstrumentSpec.for_ticker("WDOZ26", 0.5, 0.5)    # 1 price unit = 0.5 point = R$5
@@ -95,6 +95,9 @@ def test_scripted_day_against_a_hand_computation() -> None:
     assert p.fees_brl() == Decimal("17.45")
     assert p.net_brl() == Decimal("132.55")
     assert p.positions == {WDO.ticker: 0, WIN.ticker: -3} and p.open_contracts == 3
+    # held overnight, the 3 WIN contracts not day-traded would pay 0.60 instead of 0.30 (broker fee on both)
+    assert p.overnight_contracts(WDO.ticker) == 0 and p.overnight_contracts(WIN.ticker) == 3
+    assert p.overnight_fee_adjustment_brl() == Decimal("0.90")
     # the round trips' fees plus the open lots' equal every fee charged, to the centavo
     open_fees = p.position_detail(WIN.ticker).open_fees_brl
     assert open_fees == Decimal("1.05")
@@ -111,6 +114,9 @@ def test_scripted_day_against_a_hand_computation() -> None:
     snap = json.loads(json.dumps(p.snapshot()))
     assert snap["net_brl"] == "132.55" and snap["tax"]["tax_brl"] == "32.72"
     assert snap["positions"][WIN.ticker]["quantity"] == -3 and snap["open_contracts"] == 3
+    assert snap["overnight_fee_adjustment_brl"] == "0.90"
+    p.apply_fill(fill(WIN, B, 3, "128050", 10))          # flat again: everything was day trade
+    assert p.overnight_fee_adjustment_brl() == 0
 
 
 def test_reversal_through_zero_in_one_fill() -> None:
@@ -141,6 +147,15 @@ def test_a_fee_the_venue_reports_is_charged_instead_of_the_table() -> None:
     assert p.round_trips[0].fees_brl == Decimal("0.33") + Decimal("1.25")
     p.apply_fill(fill(WDO, Side.SELL, 2, "5711.0", 3))
     assert sum(rt.fees_brl for rt in p.round_trips) == p.fees_brl() == Decimal("4.75")
+
+
+def test_a_table_without_the_days_fee_or_tax_is_refused_up_front() -> None:
+    with pytest.raises(FeeTableError, match="no fee for WDO on 2023-06-01"):
+        Portfolio({WDO.ticker: WDO}, FEES, dt.date(2023, 6, 1), TAX)
+    with pytest.raises(FeeTableError, match="no fees for IND"):
+        Portfolio({"INDZ26": InstrumentSpec.for_ticker("INDZ26", 1.0, 5.0)}, FEES, DAY, TAX)
+    with pytest.raises(TaxTableError, match="no day-trade tax rate on 2004-01-02"):
+        Portfolio({}, FEES, dt.date(2004, 1, 2), TAX)
 
 
 def test_a_bad_fill_is_refused_and_changes_nothing() -> None:
