@@ -286,8 +286,15 @@ def test_bad_requests_are_denied_not_raised() -> None:
     e = ready()
     assert denied(check(e, order(ticker="PETR4")), DenialReason.BAD_REQUEST)
     assert denied(check(e, order(qty=0)), DenialReason.BAD_REQUEST)
-    assert e.denials == {DenialReason.BAD_REQUEST: 2}
-    assert e.counters["denials"] == {"bad_request": 2}
+    assert denied(check(e, OrderRequest(WDO.ticker, 1, 1, OrderType.MARKET, "entry")),  # type: ignore[arg-type]
+                  DenialReason.BAD_REQUEST)
+    assert e.denials == {DenialReason.BAD_REQUEST: 3}
+    assert e.counters["denials"] == {"bad_request": 3}
+    e.on_phase(WDO.ticker, None, NOON)  # type: ignore[arg-type]
+    e.on_phase(WDO.ticker, 99, NOON)     # not a phase we know: not continuous trading
+    v = check(e, order())
+    assert denied(v, DenialReason.PHASE) and "unknown (99)" in v.detail
+    assert e.counters["ignored"] == {"bad_phase": 1}
 
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -198,7 +198,12 @@ class RiskEngine:
         self.on_market_activity(wall_ns)
 
     def on_phase(self, ticker: str, phase_code: int, exch_ns: int) -> None:
-        """A ticker-state callback (ProfitDLL codes, data.events.Phase)."""
+        """A ticker-state callback (ProfitDLL codes, data.events.Phase); a
+        code that is not an integer is counted and ignored (an unknown
+        integer is kept: it is not continuous trading)."""
+        if isinstance(phase_code, bool) or not isinstance(phase_code, int):
+            self._ignored["bad_phase"] += 1
+            return
         self._phase[ticker.upper()] = int(phase_code)
 
     def on_daily_limits(self, ticker: str, low: int, high: int) -> None:
@@ -249,7 +254,7 @@ class RiskEngine:
             self.last_denial = (d.reason, d.detail)
             return RiskVerdict(False, req, d.reason, d.detail)
         self._approved += 1
-        self._sent.append(wall_ns)
+        self._sent_since(wall_ns - _MINUTE_NS).append(wall_ns)
         self._recent[_key(sent)] = wall_ns
         return RiskVerdict(True, sent, None, "")
 
@@ -260,8 +265,12 @@ class RiskEngine:
         if spec is None:
             raise _Denied(_R.BAD_REQUEST, f"unknown instrument {req.ticker!r}")
         q = req.quantity
-        if isinstance(q, bool) or not isinstance(q, int) or q < 1 or not isinstance(req.side, Side):
-            raise _Denied(_R.BAD_REQUEST, f"quantity {q!r} and side {req.side!r}: not an order")
+        if isinstance(q, bool) or not isinstance(q, int) or q < 1:
+            raise _Denied(_R.BAD_REQUEST, f"quantity {q!r}: not a whole number of contracts >= 1")
+        for what, value, kind in (("side", req.side, Side), ("order type", req.order_type, OrderType),
+                                  ("purpose", req.purpose, OrderPurpose)):
+            if not isinstance(value, kind):
+                raise _Denied(_R.BAD_REQUEST, f"{what} {value!r} is not a {kind.__name__}")
         pos = ctx.position
         reduces = (req.purpose.reduces and pos != 0 and req.side.sign == -_sign(pos) and q <= abs(pos))
         flatten = reduces and req.purpose is OrderPurpose.FLATTEN

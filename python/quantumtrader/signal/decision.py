@@ -28,8 +28,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PROBABILITY_SUM_TOLERANCE", "Consensus", "ConsensusError", "DecisionPoint", "Probabilities",
-           "named_probabilities", "probabilities_problem"]
+__all__ = [
+    "PROBABILITY_SUM_TOLERANCE",
+    "Consensus",
+    "ConsensusError",
+    "DecisionPoint",
+    "Probabilities",
+    "probabilities_problem",
+    "probability_list",
+]
 
 Probabilities = tuple[float, float, float]   # (sell, hold, buy)
 
@@ -102,14 +109,15 @@ class DecisionPoint:
         )
 
     def record(self) -> dict[str, Any]:
-        """The decision point as the journal stores it (JSON-able; the
-        features, a BLOB, are the journal's to store from :attr:`features`)."""
+        """The decision point as the journal stores it, JSON-able
+        (probabilities as a [sell, hold, buy] list; the features, a BLOB, are
+        left to :meth:`Signal.record` ``with_features``)."""
         return {
             "decision_id": self.decision_id, "ticker": self.ticker, "instrument_id": self.instrument_id,
             "feature_vector_id": {"instrument_id": self.instrument_id, "row": self.row, "seq": self.seq},
             "trade_number": self.trade_number, "exch_ns": self.exch_ns, "price": self.price,
             "recv_ns": self.recv_ns, "book_suspect": self.book_suspect, "history": self.history,
-            "probabilities": named_probabilities(self.probabilities),
+            "probabilities": probability_list(self.probabilities),
         }
 
 
@@ -135,12 +143,11 @@ class Consensus:
 
     def record(self) -> dict[str, Any]:
         p = self.probabilities
-        return {"probabilities": None if p is None else named_probabilities(p),
+        return {"probabilities": None if p is None else probability_list(p),
                 "weights": {str(k): float(v) for k, v in self.weights.items()}}
 
 
-def named_probabilities(p: Probabilities) -> dict[str, float | None]:
-    """``{"sell": .., "hold": .., "buy": ..}`` for a JSON record (None for a
-    value that is not a finite number: strict JSON has no NaN)."""
-    return {name: (float(x) if math.isfinite(x) else None)
-            for name, x in zip(("sell", "hold", "buy"), p, strict=True)}
+def probability_list(p: Probabilities) -> list[float | None]:
+    """``[sell, hold, buy]`` for a JSON record (None for a value that is not
+    a finite number: strict JSON has no NaN)."""
+    return [float(x) if math.isfinite(x) else None for x in p]

@@ -46,8 +46,8 @@ from quantumtrader.signal.decision import (
     Consensus,
     DecisionPoint,
     Probabilities,
-    named_probabilities,
     probabilities_problem,
+    probability_list,
 )
 
 __all__ = ["MODES", "Signal", "SignalAction", "SignalConfig", "SignalConfigError", "SignalEngine"]
@@ -147,18 +147,24 @@ class Signal:
         return [OrderRequest(self.ticker, self.side, self.quantity, OrderType.MARKET, OrderPurpose.ENTRY,
                              decision_id=self.decision_id)]
 
-    def record(self) -> dict[str, Any]:
-        """Everything the decision was made from and what it decided, JSON-able."""
+    def record(self, *, with_features: bool = False) -> dict[str, Any]:
+        """Everything the decision was made from and what it decided,
+        JSON-able: probabilities as [sell, hold, buy] lists (the model's under
+        ``probabilities``, the decided-on vector under ``blended``).
+        ``with_features`` adds ``features``, the decision's feature vector (a
+        numpy array or None, for the journal's BLOB; not JSON)."""
         rec: dict[str, Any] = self.point.record() if self.point is not None else {
             "decision_id": self.decision_id, "ticker": self.ticker}
         rec.update({
-            "probabilities": named_probabilities(self.model),   # the model's
+            "probabilities": probability_list(self.model),   # the model's
             "consensus": None if self.consensus is None else self.consensus.record(),
             "mode": self.mode, "consensus_weight": self.consensus_weight,
-            "blended": named_probabilities(self.blended), "position": self.position,
+            "blended": probability_list(self.blended), "position": self.position,
             "action": self.action.value, "side": None if self.side is None else self.side.name.lower(),
             "quantity": self.quantity, "reason": self.reason, "detail": self.detail,
         })
+        if with_features:
+            rec["features"] = None if self.point is None else self.point.features
         return rec
 
 

@@ -161,6 +161,8 @@ def test_a_model_output_that_is_not_probabilities_holds(probs: tuple[float, floa
     assert (s.action, s.reason) == (SignalAction.HOLD, "bad_model_output")
     assert s.requests(1) == []
     json.dumps(s.record(), allow_nan=False)                 # still strict JSON (NaN -> null)
+    if math.isnan(probs[0]):
+        assert s.record()["probabilities"] == [None, 0.5, 0.5]
 
 
 # ------------------------------------------------------------ the record
@@ -172,15 +174,15 @@ def test_the_record_carries_every_input_and_is_json() -> None:
     assert rec["decision_id"] == 7 and rec["ticker"] == "WDOZ26" and rec["trade_number"] == 1234
     assert rec["feature_vector_id"] == {"instrument_id": 1, "row": 42, "seq": 1001}
     assert rec["exch_ns"] == 1_765_000_000_000_000_000 and rec["price"] == 57_105
-    assert rec["probabilities"] == {"sell": 0.1, "hold": 0.3, "buy": 0.6}      # the model's
-    assert rec["consensus"] == {"probabilities": {"sell": 0.1, "hold": 0.2, "buy": 0.7},
-                                "weights": {"trend": 0.7, "flow": 0.3}}
+    assert rec["probabilities"] == [0.1, 0.3, 0.6]       # the model's (sell, hold, buy)
+    assert rec["consensus"] == {"probabilities": [0.1, 0.2, 0.7], "weights": {"trend": 0.7, "flow": 0.3}}
     assert rec["consensus_weight"] == 0.4 and rec["mode"] == "blend"
-    assert rec["blended"]["buy"] == pytest.approx(0.64)
+    assert rec["blended"][2] == pytest.approx(0.64)
     assert (rec["action"], rec["side"], rec["quantity"], rec["reason"]) == ("enter_long", "buy", 1, "entry")
     assert rec["book_suspect"] is False and rec["history"] is False and rec["position"] == 0
     assert e.counters["actions"] == {"enter_long": 1}
     assert json.loads(json.dumps(engine().decide(point(0.1, 0.2, 0.7), 0).record()))["consensus"] is None
+    assert "features" not in rec and s.record(with_features=True)["features"] is None  # no vector
 
 
 def test_from_record_reads_the_pipeline_decision() -> None:
@@ -198,6 +200,8 @@ def test_from_record_reads_the_pipeline_decision() -> None:
     assert dp.features is not None and dp.features[3] == 3.0
     rec["features"][3] = -1.0                      # a copy: the ring slot may be reused
     assert dp.features[3] == 3.0
+    journaled = SignalEngine().decide(dp, 0).record(with_features=True)
+    assert journaled["features"] is dp.features and journaled["reason"] == "below_entry_threshold"
     plain = np.zeros(1, dtype=DECISION_DTYPE)[0]
     plain["flags"] = D_HISTORY
     dp = DecisionPoint.from_record(plain, "WDOZ26")
