@@ -121,6 +121,9 @@ def test_daily_loss_goes_reducing_then_halted_once_flat() -> None:
                   DenialReason.HALTED)
     assert check(e, order(Side.SELL, 1, OrderPurpose.FLATTEN), late, wall=WALL + 5 * 10**9).approved
     assert "daily_loss" in e.counters["breach"]
+    status = e.status()
+    assert status["state"] == "halted" and "daily_loss_limit_brl" in status["detail"]
+    assert status["denials"] == {"daily_loss": 1, "reducing": 1, "halted": 2}
 
 
 def test_intraday_drawdown_from_the_peak() -> None:
@@ -270,6 +273,7 @@ def test_kill_switch_file_cancels_entries_and_only_flatten_passes(tmp_path: Path
     why = ks.triggered()
     assert why is not None
     e.kill(why)                                                          # what the runner's poll does
+    assert e.status()["state"] == "killed" and e.status()["detail"] == "operator: stop now"
     assert e.killed and e.should_flatten(WDO.ticker, NOON)
     assert denied(check(e, order()), DenialReason.KILL_SWITCH)
     assert denied(check(e, order(Side.SELL, 1, OrderPurpose.EXIT), RiskContext(position=1)),

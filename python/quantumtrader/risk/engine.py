@@ -178,6 +178,26 @@ class RiskEngine:
             "day_pnl_brl": str(self._pnl), "peak_pnl_brl": str(self._peak), "ignored": dict(self._ignored),
         }
 
+    def status(self) -> dict[str, Any]:
+        """What a dashboard shows: ``state`` ("killed" over the others),
+        ``detail`` (why: the kill, the breach, the feed, the order state, else
+        the last denial) and ``denials`` by reason."""
+        if self._killed is not None:
+            state, detail = "killed", self._killed
+        else:
+            state = self._state.value
+            if self._breach is not None:
+                detail = self._breach[1]
+            elif self._feed_down is not None:
+                detail = f"feed down: {self._feed_down}"
+            elif self._unknown is not None:
+                detail = f"order state unknown: {self._unknown}"
+            elif self.last_denial is not None:
+                detail = f"last denial {self.last_denial[0]}: {self.last_denial[1]}"
+            else:
+                detail = ""
+        return {"state": state, "detail": detail, "denials": {str(r): n for r, n in self.denials.items()}}
+
     def kill(self, why: str) -> None:
         """Only flatten orders pass from now on (the kill switch)."""
         if self._killed is None:
