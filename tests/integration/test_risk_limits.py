@@ -4,6 +4,7 @@ must (REDUCING; flatten even when HALTED or killed)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from decimal import Decimal
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from quantumtrader.data.events import Phase
-from quantumtrader.execution.orders import OrderPurpose, OrderRequest, OrderType, Side
+from quantumtrader.execution.orders import Fill, OrderPurpose, OrderRequest, OrderType, Side
 from quantumtrader.instruments import InstrumentSpec
+from quantumtrader.portfolio import FeeTable, Portfolio
 from quantumtrader.risk import (
     DenialReason,
     KillSwitch,
@@ -24,6 +26,9 @@ from quantumtrader.risk import (
     RiskState,
     RiskVerdict,
 )
+from quantumtrader.signal import DecisionPoint, SignalAction, SignalConfig, SignalEngine
+
+Probs = tuple[float, float, float]
 
 WDO = InstrumentSpec.for_ticker("WDOZ26", 0.1, 0.5)      # tick = 5 price units
 WIN = InstrumentSpec.for_ticker("WINZ26", 1.0, 5.0)
@@ -320,3 +325,53 @@ def test_config_from_a_table_keeps_money_decimal() -> None:
         RiskConfig.from_mapping({"max_loss": 1})
     with pytest.raises(RiskConfigError, match=r"risk\.margin_per_contract_brl\.WDO: "):
         RiskConfig(margin_per_contract_brl={"WDO": -1})
+
+
+def test_daily_loss_through_the_portfolio_and_the_signal() -> None:
+    """Signal -> risk -> fills booked by the portfolio -> its net P&L back to
+    risk: a losing round trip, a mark that breaches the limit while long
+    (REDUCING: the next entry is denied, the signal's exit passes), then flat
+    (HALTED: nothing but a flatten)."""
+    wdo_fee = {"from": dt.date(2020, 1, 1), "day_trade": 1.2, "overnight": 2.4}
+    book = Portfolio({WDO.ticker: WDO}, FeeTable({"instruments": {"WDO": [wdo_fee]}}), dt.date(2026, 12, 5))
+    risk = ready(daily_loss_limit_brl=Decimal(100), max_position=2)
+    signal = SignalEngine(SignalConfig(max_position=2))
+    fills = 0
+
+    def decide(probs: Probs, price: int, t: int) -> tuple[SignalAction, list[RiskVerdict]]:
+        nonlocal fills
+        risk.on_trade(WDO.ticker, price, NOON + t, WALL + t)
+        book.mark(WDO.ticker, price, NOON + t)
+        risk.on_pnl(book.net_brl(), book.open_contracts)
+        dp = DecisionPoint(t, 1, WDO.ticker, t, NOON + t, price, probs, False, False, None, WALL + t)
+        sig = signal.decide(dp, book.position(WDO.ticker))
+        verdicts = []
+        for req in sig.requests(book.position(WDO.ticker)):
+            ctx = RiskContext(book.position(WDO.ticker), day_pnl_brl=book.net_brl())
+            v = risk.check(req, ctx, exch_ns=NOON + t, wall_ns=WALL + t)
+            verdicts.append(v)
+            if v.approved:                       # filled at the decision's price
+                fills += 1
+                book.apply_fill(Fill(fills, WDO.ticker, req.side, req.quantity, price, NOON + t, fills))
+                risk.on_pnl(book.net_brl(), book.open_contracts)
+        return sig.action, verdicts
+
+    BUY, SELL = (0.1, 0.2, 0.7), (0.7, 0.2, 0.1)
+    sec = 1_000_000_000
+    assert decide(BUY, 57_100, 1 * sec)[0] is SignalAction.ENTER_LONG
+    assert decide(SELL, 57_050, 2 * sec)[0] is SignalAction.EXIT          # -5 pts: -50 - 2.40 fees
+    assert book.net_brl() == Decimal("-52.40") and risk.state is RiskState.ACTIVE
+    decide(BUY, 57_100, 3 * sec)
+    assert book.position(WDO.ticker) == 1
+    risk.on_trade(WDO.ticker, 57_050, NOON + 4 * sec, WALL + 4 * sec)
+    book.mark(WDO.ticker, 57_050, NOON + 4 * sec)                         # -52.40 - 1.20 - 50 = -103.60
+    risk.on_pnl(book.net_brl(), book.open_contracts)
+    assert risk.state is RiskState.REDUCING
+    action, [v] = decide(BUY, 57_050, 5 * sec)                            # the signal adds: denied
+    assert action is SignalAction.ENTER_LONG and denied(v, DenialReason.DAILY_LOSS)
+    action, [v] = decide(SELL, 57_040, 6 * sec)                           # the exit passes
+    assert action is SignalAction.EXIT and v.approved and book.position(WDO.ticker) == 0
+    assert risk.state is RiskState.HALTED
+    action, [v] = decide(BUY, 57_040, 7 * sec)
+    assert action is SignalAction.ENTER_LONG and denied(v, DenialReason.HALTED)
+    assert book.position(WDO.ticker) == 0 and fills == 4
