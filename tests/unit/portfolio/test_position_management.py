@@ -8,6 +8,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quantumtrader.execution.orders import Fill, Side
 from quantumtrader.instruments import InstrumentSpec
@@ -170,3 +172,30 @@ def test_a_bad_fill_is_refused_and_changes_nothing() -> None:
     with pytest.raises(PortfolioError, match="not a positive number of price units"):
         p.mark(WDO.ticker, 0, 3)
     assert p.snapshot() == before
+
+
+@given(st.lists(st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 7), st.integers(1, 400),
+                          st.integers(0, 999)), min_size=1, max_size=40),
+       st.integers(1, 400))
+@settings(max_examples=200, deadline=None)
+def test_any_fill_sequence_keeps_the_books_exact(fills: list[tuple[Side, int, int, int]], mark: int) -> None:
+    """Whatever the fills: realized + unrealized equals the cash flows valued
+    at the mark, the position is the signed sum of the fills, and the fees of
+    the round trips and the open lots add up to every fee charged."""
+    p = book()
+    cash = 0
+    charged = Decimal(0)
+    for i, (side, qty, price, cents) in enumerate(fills):
+        fee = Decimal(cents) / 100 if cents else Decimal(0)   # the venue's fee, or (0) the table's
+        charged += p.apply_fill(Fill(i, WIN.ticker, side, qty, 100_000 + price * 5, i, i, fee))
+        cash -= side.sign * qty * (100_000 + price * 5)
+    at = 100_000 + mark * 5
+    p.mark(WIN.ticker, at, len(fills))
+    pos = p.position_detail(WIN.ticker)
+    net_qty = sum(s.sign * q for s, q, _, _ in fills)
+    assert pos.quantity == p.position(WIN.ticker) == net_qty
+    assert pos.realized_units + pos.unrealized_units(at) == cash + net_qty * at
+    assert p.realized_brl() + p.unrealized_brl() == WIN.brl(cash + net_qty * at)
+    assert p.fees_brl() == charged
+    assert sum((rt.fees_brl for rt in p.round_trips), Decimal(0)) + pos.open_fees_brl == charged
+    assert sum(rt.quantity for rt in p.round_trips) == (sum(q for _, q, _, _ in fills) - abs(net_qty)) // 2
