@@ -3,7 +3,7 @@ HALTED states, and the kill switch."""
 
 from quantumtrader.risk.config import RiskConfig, RiskConfigError
 from quantumtrader.risk.engine import DenialReason, RiskContext, RiskEngine, RiskState, RiskVerdict
-from quantumtrader.risk.kill_switch import KillSwitch
+from quantumtrader.risk.kill_switch import KillSwitch, KillSwitchError
 
-__all__ = ["DenialReason", "KillSwitch", "RiskConfig", "RiskConfigError", "RiskContext", "RiskEngine",
-           "RiskState", "RiskVerdict"]
+__all__ = ["DenialReason", "KillSwitch", "KillSwitchError", "RiskConfig", "RiskConfigError", "RiskContext",
+           "RiskEngine", "RiskState", "RiskVerdict"]

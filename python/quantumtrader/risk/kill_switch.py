@@ -18,9 +18,13 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
-from quantumtrader.output_path import atomic_output
+from quantumtrader.output_path import OutputPathError, atomic_output
 
-__all__ = ["KillSwitch"]
+__all__ = ["KillSwitch", "KillSwitchError"]
+
+
+class KillSwitchError(ValueError):
+    """The kill switch file cannot be written (one line)."""
 
 
 class KillSwitch:
@@ -28,11 +32,23 @@ class KillSwitch:
         self.path = Path(path)
 
     def trigger(self, why: str) -> None:
-        """Write the file (atomically) with ``why``; OutputPathError (one
-        line) when its folder is missing or read-only."""
+        """Write the file (atomically) with ``why``; KillSwitchError (one
+        line) when it cannot be written."""
         body = {"why": str(why) or "kill switch", "at_utc": dt.datetime.now(dt.UTC).isoformat()}
-        with atomic_output(self.path) as tmp:
-            tmp.write_text(json.dumps(body) + "\n", encoding="utf-8")
+        try:
+            with atomic_output(self.path) as tmp:
+                tmp.write_text(json.dumps(body) + "\n", encoding="utf-8")
+        except OutputPathError as e:  # its text names --out, a flag the caller may not have
+            folder = self.path.parent
+            if self.path.is_dir():
+                why_not = "is a folder"
+            elif not folder.is_dir():
+                why_not = f"folder {folder} does not exist"
+            else:
+                why_not = f"folder {folder} is not writable"
+            raise KillSwitchError(f"kill switch file {self.path}: {why_not}") from e
+        except OSError as e:
+            raise KillSwitchError(f"kill switch file {self.path}: {e.strerror or e}") from None
 
     def triggered(self) -> str | None:
         """The reason when the file exists, else None."""
