@@ -9,7 +9,8 @@ position of its instrument at that moment, an optional consensus):
   ``(1 - w) * model + w * consensus`` with ``w = consensus_weight``;
   without one (``None``, or "no opinion") it is the model alone.
 - Exit first: holding a position, the signal exits (the whole position) when
-  the blended probability of the opposite side reaches ``exit_threshold``.
+  the blended probability of the opposite side reaches ``exit_threshold``,
+  in both modes (agreement gates entries only: leaving needs no vote).
 - Entry: the most likely class of ``blended`` must be buy or sell (a tie
   between the top two is no side), its probability must reach
   ``entry_threshold`` and its lead over the runner-up (the *confidence*)
