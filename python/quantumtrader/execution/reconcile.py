@@ -133,7 +133,12 @@ def _reconcile(engine: ExecutionEngine) -> ReconcileReport:
         claimed_local.add(v.local_id)
         if v.cl_ord_id:
             claimed_cl.add(v.cl_ord_id)
-        engine.apply_update(_as_update(v), source="recovery", order=o)
+        u = _as_update(v)
+        if v.traded_quantity > o.cum_qty and v.event_id <= o.last_event_id:
+            u["event_id"] = 0  # the venue's fills are the truth whatever its event ids say
+        elif v.event_id <= o.last_event_id and v.event_id > 0:
+            continue  # nothing happened to it while we were away
+        engine.apply_update(u, source="recovery", order=o)
 
     for v in open_orders or []:
         if not claimed(v):
