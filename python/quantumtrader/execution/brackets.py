@@ -12,6 +12,10 @@ Contract (the engine applies it after every fill and every leg update):
   order) to its own filled quantity + the open quantity; at 0 both legs are
   cancelled: one leg filling (partially) shrinks the other, which is the OCO.
 - Until the venue has bound a leg (local id) a resize waits for it.
+- Nothing is placed or resized while the venue state is unknown or being
+  reconciled; a clean reconciliation brings the legs up to date.  A leg that
+  risk denies is asked for again at the next sync until one leg is out; a
+  leg the venue rejects is counted and noted in the journal, not re-sent.
 - Both legs rest for the full open quantity at once, so if the market jumps
   through both before a cancel lands, both can fill: the residual risk of
   an emulated OCO, which the position reconciliation exposes."""

@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -53,6 +53,9 @@ from quantumtrader.execution.orders import (
 )
 from quantumtrader.execution.venue import Venue, VenueError
 from quantumtrader.instruments import InstrumentSpec
+
+if TYPE_CHECKING:
+    from quantumtrader.execution.reconcile import ReconcileReport
 
 __all__ = ["ExecutionEngine"]
 
@@ -108,6 +111,7 @@ class ExecutionEngine:
         self._positions: dict[str, int] = {}
         self._unknown: str | None = None
         self._reconciling = False
+        self._rejected_legs: set[int] = set()
         self._by_instrument = {s.instrument_id: s for s in self.instruments.values() if s.instrument_id}
 
     # ------------------------------------------------------------ state
@@ -392,13 +396,21 @@ class ExecutionEngine:
             self._brackets[o.internal_id] = Bracket(o.internal_id, o.ticker, o.side)
         if self._reconciling:  # legs wait until the venue agrees with the journal
             return
+        entry_id = self._leg_of.get(o.internal_id)
+        if (entry_id is not None and o.status in (OrderStatus.REJECTED, OrderStatus.PARTIALLY_FILLED_REJECTED)
+                and not o.cancel_requested and o.internal_id not in self._rejected_legs):
+            self._rejected_legs.add(o.internal_id)
+            self._counters["bracket_leg_rejected"] += 1
+            self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
+                                                f"{o.internal_id} was rejected: the position is not "
+                                                f"fully protected", self.clock_ns())
         if filled or o.internal_id in self._leg_of or o.internal_id in self._brackets:
             self.sync_brackets(o.ticker)
 
     def sync_brackets(self, ticker: str) -> None:
         """Place, resize or cancel the legs of the ticker's brackets (see brackets.py)."""
-        if self.bracket_config is None or not self.bracket_config.enabled:
-            return
+        if self.bracket_config is None or not self.bracket_config.enabled or self._unknown is not None:
+            return  # with the venue state unknown nothing is sent; reconcile() syncs after
         held = {s: max(self.position(ticker) * s.sign, 0) for s in Side}
         for b in [b for b in self._brackets.values() if b.ticker == ticker]:
             entry = self.orders[b.entry_id]
@@ -436,7 +448,6 @@ class ExecutionEngine:
         cfg = self.bracket_config
         assert cfg is not None
         spec = self.instruments[b.ticker]
-        b.placed = True
         tp, stop, limit = leg_prices(spec, b.side, entry_price(entry.fills), cfg)
         other = b.side.opposite
         for purpose, req in (
@@ -451,6 +462,7 @@ class ExecutionEngine:
                 self._counters["bracket_denied"] += 1
                 continue
             self._counters["bracket_legs"] += 1
+            b.placed = True  # a leg went out: from now on only resizes (a denied one is retried until then)
             self._leg_of[leg.internal_id] = b.entry_id
             b.targets[leg.internal_id] = leg.quantity
             if purpose is OrderPurpose.TAKE_PROFIT:
@@ -499,7 +511,7 @@ class ExecutionEngine:
 
     @classmethod
     def recover(cls, venue: Venue, journal: Journal, instruments: Mapping[str, InstrumentSpec],
-                **kw: Any) -> tuple[ExecutionEngine, Any]:
+                **kw: Any) -> tuple[ExecutionEngine, ReconcileReport]:
         """Rebuild from the journal, reconcile with the venue; the engine and
         its :class:`ReconcileReport` (``ok=False``: the engine stays in the
         unknown state and refuses to send)."""

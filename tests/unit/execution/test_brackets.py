@@ -16,6 +16,7 @@ from quantumtrader.execution.brackets import leg_prices
 from quantumtrader.execution.config import BracketConfig
 from quantumtrader.execution.engine import ExecutionEngine
 from quantumtrader.execution.orders import OrderPurpose, OrderRequest, OrderStatus, OrderType, Side
+from quantumtrader.execution.reconcile import reconcile
 from quantumtrader.instruments import InstrumentSpec
 
 S = OrderStatus
@@ -124,3 +125,26 @@ def test_leg_prices_round_away_for_profit_and_towards_the_entry_for_the_stop() -
     # an average entry of 100003 (off the 5-point tick)
     assert leg_prices(win, Side.BUY, 100003, cfg) == (100020, 99995, 99990)
     assert leg_prices(win, Side.SELL, 100003, cfg) == (99985, 100010, 100015)
+
+
+def test_a_rejected_leg_is_counted_and_noted_once(venue, journal) -> None:
+    eng = engine(venue, journal)
+    eng.submit(limit(Side.BUY, 1, 11000))
+    eng.on_order_updates(upd(1, 1, S.FILLED, cum=1, avg=5500.0))
+    tp_id = venue.sent[1][0]
+    eng.on_order_updates(upd(tp_id, 2, S.REJECTED, side=2, price=5505.0, leaves=0))
+    eng.on_order_updates(upd(tp_id, 3, S.REJECTED, side=2, price=5505.0, leaves=0))
+    assert eng.counters["bracket_leg_rejected"] == 1
+    assert len(journal.notes("bracket")) == 1 and "not fully protected" in journal.notes("bracket")[0][1]
+    assert len(venue.sent) == 3  # not re-sent
+
+
+def test_no_leg_while_the_state_is_unknown(venue, journal) -> None:
+    eng = engine(venue, journal)
+    eng.submit(limit(Side.BUY, 1, 11000))
+    eng.mark_state_unknown("order ring overflowed")
+    eng.on_order_updates(upd(1, 1, S.FILLED, cum=1, avg=5500.0))
+    assert len(venue.sent) == 1 and eng.denials == {}  # nothing tried, nothing denied
+    venue.positions["WDOZ26"] = 1
+    assert reconcile(eng).ok and not eng.state_unknown
+    assert [r.purpose for _, r in venue.sent[1:]] == [OrderPurpose.TAKE_PROFIT, OrderPurpose.STOP_LOSS]
