@@ -12,12 +12,20 @@ trades, as it does live:
   the intent never sent, agrees with the venue's position, then protects
   the position with a bracket and flattens it;
 - a venue that rejects every order: REJECTED orders and no position;
-- an overflowed order ring: state unknown, orders refused.
+- an overflowed order ring: state unknown, orders refused;
+- a trading process killed with SIGKILL at a random moment leaves a journal
+  that opens, whose orders agree with their fills, and whose restart
+  reports every difference with a venue that lost the session.
 Sim* settings the binding has no method for (order latency, early
 callbacks, injected rejections) go through the same loaded library."""
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -47,7 +55,8 @@ ACCOUNT = (1, "SIM0001", "")
 S = OrderStatus
 
 
-def wdo_log(path: Path, trades: list[tuple[int, int, int, int]], until_ms: int = 30_000) -> Path:
+def wdo_log(path: Path, trades: list[tuple[int, int, int, int]], until_ms: int = 30_000,
+            depth: int = 10) -> Path:
     """A WDO day (price unit = tick = 0.5 point): open, limits 5000-6000,
     book 5499.5 x10 / 5500.5 x10, the given (ms, price, qty, trade type)
     trades, and a far level edited every second until ``until_ms`` so the
@@ -55,7 +64,7 @@ def wdo_log(path: Path, trades: list[tuple[int, int, int, int]], until_ms: int =
     rows = [dict(t=0, type=EventType.SESSION, ref=20261103), dict(t=0, type=EventType.PHASE, code=0),
             dict(t=0, type=EventType.DAILY_LIMITS, price=12000, ref=10000),
             dict(t=0, type=EventType.SNAPSHOT_BEGIN, side=2)]
-    book = ((0, 10999, 10), (0, 10998, 20), (1, 11001, 10), (1, 11002, 20))
+    book = ((0, 10999, depth), (0, 10998, 20), (1, 11001, depth), (1, 11002, 20))
     rows += [dict(t=0, type=EventType.L2_LEVEL, side=s, price=p, qty=q, b=1) for s, p, q in book]
     rows.append(dict(t=0, type=EventType.SNAPSHOT_END, side=2, flags=EventFlag.LAST))
     beats = [dict(t=ms, type=EventType.L2_LEVEL, side=1, price=11030, qty=1 + ms // 1000 % 2, b=1,
@@ -271,4 +280,49 @@ def test_order_ring_overflow_stops_trading(tmp_path: Path, session_factory) -> N
     # the updates that did arrive were applied and journaled
     assert sent[0].acked_wall_ns is not None and sent[0].status in (S.PENDING_NEW, S.NEW)
     assert len(journal.events()) == len(arrived)
+    journal.close()
+
+
+def test_kill_9_at_any_moment_leaves_a_consistent_journal(tmp_path: Path, session_factory) -> None:
+    log = wdo_log(tmp_path / "deep.qtlog", [], until_ms=60_000, depth=1_000_000)
+    path = tmp_path / "journal.sqlite"
+    child = Path(sc.__file__).with_name("execution_child.py")
+    proc = subprocess.Popen([sys.executable, str(child), str(log), str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            line = proc.stdout.readline()
+            assert line, f"the trading process died: {proc.stderr.read()[-2000:]}"
+            if line.strip() == "round trip 5":
+                break
+            assert time.monotonic() < deadline, "the trading process is too slow"
+        time.sleep(random.uniform(0.0, 0.05))  # somewhere in the middle of an order's life
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    journal = Journal(path, session="kill-test")
+    orders, fills = journal.orders(), journal.fills()
+    assert len(orders) >= 10 and len(journal.decisions()) >= len(orders)
+    for o in orders:  # an order's state and its fills were committed together
+        assert o.cum_qty == sum(f.quantity for f in fills if f.order_id == o.internal_id)
+        assert o.status is S.PENDING_SUBMIT or o.local_id is not None
+    assert sum(o.status is S.PENDING_SUBMIT for o in orders) <= 1
+    position = journal.positions().get(TICKER, 0)
+    assert position in (-1, 0, 1)
+
+    # the venue died with the process (its session is gone): the restart must
+    # not trade over what it cannot confirm
+    s = session_factory(wdo_log(tmp_path / "day.qtlog", [], until_ms=5000))
+    eng, rep = ExecutionEngine.recover(s.venue, journal, {TICKER: SPEC})
+    unconfirmed = [o for o in orders if o.working and o.local_id is not None]
+    assert rep.ok == (position == 0 and not unconfirmed), rep.summary()
+    assert len(rep.differences) == len(unconfirmed) + (position != 0)
+    assert eng.state_unknown == (not rep.ok)
     journal.close()
