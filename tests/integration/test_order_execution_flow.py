@@ -324,5 +324,6 @@ def test_kill_9_at_any_moment_leaves_a_consistent_journal(tmp_path: Path, sessio
     unconfirmed = [o for o in orders if o.working and o.local_id is not None]
     assert rep.ok == (position == 0 and not unconfirmed), rep.summary()
     assert len(rep.differences) == len(unconfirmed) + (position != 0)
+    assert all("unknown at the venue" in d or "venue position" in d for d in rep.differences)
     assert eng.state_unknown == (not rep.ok)
     journal.close()

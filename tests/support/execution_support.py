@@ -60,6 +60,7 @@ class ScriptedVenue:
         self.open: list[VenueOrder] | None = None
         self.positions: dict[str, int] = {}
         self.fail_send = False
+        self.fail_cancel = False
 
     def send_order(self, req: OrderRequest, spec: InstrumentSpec) -> int:
         if self.fail_send:
@@ -70,6 +71,8 @@ class ScriptedVenue:
         return lid
 
     def cancel_order(self, local_id: int, cl_ord_id: str) -> None:
+        if self.fail_cancel:
+            raise VenueError(f"cancel {cl_ord_id}: NL_NOT_CONNECTED")
         self.cancels.append(local_id)
 
     def change_order(self, local_id: int, cl_ord_id: str, spec: InstrumentSpec, *, quantity: int,

@@ -209,20 +209,23 @@ class ExecutionEngine:
         if not o.working or o.cancel_requested:
             return
         o.cancel_requested = True
-        result = "ok"
-        if o.local_id is None and not o.cl_ord_id:
-            result = "not sent yet"
-        else:
-            try:
-                self.venue.cancel_order(o.local_id or 0, o.cl_ord_id or "")
-            except VenueError as e:
-                result = str(e)
-                o.cancel_requested = False
-                self._counters["cancel_errors"] += 1
         self._counters["cancels"] += 1
-        with self.journal.transaction():
-            self.journal.record_action(internal_id, "cancel", wall_ns=self.clock_ns(), result=result)
+        sendable = o.local_id is not None or bool(o.cl_ord_id)
+        with self.journal.transaction():  # journaled before the request goes out
+            self.journal.record_action(internal_id, "cancel", wall_ns=self.clock_ns(),
+                                       result="sent" if sendable else "not sent yet")
             self.journal.record_order(o)
+        if not sendable:
+            return
+        try:
+            self.venue.cancel_order(o.local_id or 0, o.cl_ord_id or "")
+        except VenueError as e:
+            o.cancel_requested = False
+            self._counters["cancel_errors"] += 1
+            with self.journal.transaction():
+                self.journal.record_action(internal_id, "cancel failed", wall_ns=self.clock_ns(),
+                                           result=str(e))
+                self.journal.record_order(o)
 
     def cancel_all(self, ticker: str | None = None) -> None:
         """Cancel our working orders (one by one: never the account's other orders)."""
@@ -239,18 +242,20 @@ class ExecutionEngine:
                            exch_ns)
 
     def _change(self, o: Order, quantity: int) -> bool:
+        """Resize (a bracket leg), journaled before it goes out; False if the venue refused the call."""
         spec = self.instruments[o.ticker]
-        result = "ok"
+        self._counters["changes"] += 1
+        self.journal.record_action(o.internal_id, "change", quantity=quantity, price=o.price,
+                                   stop_price=o.stop_price, wall_ns=self.clock_ns(), result="sent")
         try:
             self.venue.change_order(o.local_id or 0, o.cl_ord_id or "", spec, quantity=quantity,
                                     price=o.price, stop_price=o.stop_price)
         except VenueError as e:
-            result = str(e)
             self._counters["change_errors"] += 1
-        self._counters["changes"] += 1
-        self.journal.record_action(o.internal_id, "change", quantity=quantity, price=o.price,
-                                   stop_price=o.stop_price, wall_ns=self.clock_ns(), result=result)
-        return result == "ok"
+            self.journal.record_action(o.internal_id, "change failed", quantity=quantity,
+                                       wall_ns=self.clock_ns(), result=str(e))
+            return False
+        return True
 
     # ------------------------------------------------------------ updates
     def on_order_updates(self, recs: np.ndarray) -> None:

@@ -75,8 +75,21 @@ def test_fill_after_cancel_request_is_a_fill(venue, journal) -> None:
     eng.on_order_updates(upd(1, 2, S.PENDING_CANCEL))
     eng.on_order_updates(upd(1, 3, S.FILLED, cum=1, avg=5500.0))
     assert o.status is S.FILLED and [f.quantity for f in got] == [1]
-    assert journal.actions(o.internal_id) == [("cancel", "ok")]
+    assert journal.actions(o.internal_id) == [("cancel", "sent")]
     assert journal.orders()[0].cancel_requested
+
+
+def test_failed_cancel_is_journaled_and_can_be_retried(venue, journal) -> None:
+    eng, _ = make(venue, journal)
+    o = eng.submit(limit(Side.BUY, 1, 11000))
+    venue.fail_cancel = True
+    eng.cancel(o.internal_id)
+    assert not o.cancel_requested and eng.counters["cancel_errors"] == 1
+    venue.fail_cancel = False
+    eng.cancel(o.internal_id)
+    assert venue.cancels == [1] and o.cancel_requested
+    assert [a for a, _ in journal.actions(o.internal_id)] == ["cancel", "cancel failed", "cancel"]
+    assert "NL_NOT_CONNECTED" in journal.actions(o.internal_id)[1][1]
 
 
 def test_fill_after_final_state_is_journaled_and_counted(venue, journal) -> None:
