@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sim_client as sc
-from profitdll_support import SIM_CREDENTIALS, TICKER, configure_sim, sim_connection
+from profitdll_support import LOG_DAY, SIM_CREDENTIALS, TICKER, configure_sim, sim_connection
 
 from quantumtrader.adapters.profitdll.connection import ProfitConnection
 from quantumtrader.adapters.profitdll.execution import ProfitDLLVenue
@@ -47,6 +47,7 @@ from quantumtrader.execution.engine import ExecutionEngine
 from quantumtrader.execution.journal import Journal
 from quantumtrader.execution.orders import Order, OrderPurpose, OrderRequest, OrderStatus, OrderType, Side
 from quantumtrader.instruments import InstrumentSpec
+from quantumtrader.qtcore.profitdll import ProfitDLL
 
 T0 = 1_793_707_200_000_000_000  # 2026-11-03 09:00:00 -03:00
 MS = 1_000_000
@@ -91,20 +92,24 @@ class Session:
     """A routing session on a log, replayed in real time, and a pump that
     feeds the engine every order update while watching the market."""
 
-    def __init__(self, log: Path, *, order_capacity: int = 1 << 14) -> None:
+    def __init__(self, log: Path, *, order_capacity: int = 1 << 14, early: float = 1.0,
+                 state_file: Path | None = None) -> None:
         lib = sc.load()
-        assert lib.SimSetOrderLatencyUs(5000) == 0 and lib.SimSetEarlyOrderCallback(1.0) == 0
+        assert lib.SimSetOrderLatencyUs(5000) == 0 and lib.SimSetEarlyOrderCallback(early) == 0
         assert lib.SimRejectOrders(0, 0.0, None) == 0 and lib.SimSetOrderFees(-1.0) == 0
         self.lib = lib
-        if order_capacity == 1 << 14:
+        self.state_file = state_file
+        if order_capacity == 1 << 14 and state_file is None:
             self.conn = sim_connection(log, routing=True)
         else:
             self.conn = ProfitConnection(simulator_path(), credentials=SIM_CREDENTIALS, routing=True,
                                          order_capacity=order_capacity,
                                          utc_offset_min=EXCHANGE_UTC_OFFSET_MIN)
             configure_sim(self.conn.dll, log)
+            if state_file is not None:
+                self.conn.dll.sim_set_state_file(str(state_file))
             self.conn.connect(10.0)
-            self.conn.subscribe("WDO", date="2026-11-03")
+            self.conn.subscribe("WDO", date=LOG_DAY)
         self.venue = ProfitDLLVenue(self.conn.dll, ACCOUNT, SIM_CREDENTIALS.routing_password)
         self.trades_seen = 0
         self.phase_seen = False
@@ -132,6 +137,8 @@ class Session:
         self.lib.SimRejectOrders(0, 0.0, None)
         self.lib.SimSetEarlyOrderCallback(0.0)
         self.conn.close()
+        if self.state_file is not None:  # the setting is process-wide: later logins must not use it
+            self.conn.dll.sim_set_state_file(None)
 
 
 @pytest.fixture
@@ -283,28 +290,31 @@ def test_order_ring_overflow_stops_trading(tmp_path: Path, session_factory) -> N
     journal.close()
 
 
+def run_until(args: list[str], line: str, timeout: float = 30.0) -> subprocess.Popen:
+    """Start a child process and wait for it to print ``line``."""
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        got = proc.stdout.readline()
+        if not got:
+            proc.wait(10)
+            raise AssertionError(f"the trading process died: {proc.stderr.read()[-2000:]}")
+        if got.strip() == line:
+            return proc
+        assert time.monotonic() < deadline, f"the trading process never said {line!r}"
+
+
 def test_kill_9_at_any_moment_leaves_a_consistent_journal(tmp_path: Path, session_factory) -> None:
     log = wdo_log(tmp_path / "deep.qtlog", [], until_ms=60_000, depth=1_000_000)
     path = tmp_path / "journal.sqlite"
     child = Path(sc.__file__).with_name("execution_child.py")
-    proc = subprocess.Popen([sys.executable, str(child), str(log), str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            line = proc.stdout.readline()
-            assert line, f"the trading process died: {proc.stderr.read()[-2000:]}"
-            if line.strip() == "round trip 5":
-                break
-            assert time.monotonic() < deadline, "the trading process is too slow"
-        time.sleep(random.uniform(0.0, 0.05))  # somewhere in the middle of an order's life
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdout.close()
-        proc.stderr.close()
+    proc = run_until([str(child), "trade", str(log), str(path)], "round trip 5")
+    time.sleep(random.uniform(0.0, 0.05))  # somewhere in the middle of an order's life
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()
+    proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
     journal = Journal(path, session="kill-test")
@@ -326,4 +336,44 @@ def test_kill_9_at_any_moment_leaves_a_consistent_journal(tmp_path: Path, sessio
     assert len(rep.differences) == len(unconfirmed) + (position != 0)
     assert all("unknown at the venue" in d or "venue position" in d for d in rep.differences)
     assert eng.state_unknown == (not rep.ok)
+    journal.close()
+
+
+@pytest.mark.skipif(not hasattr(ProfitDLL, "sim_set_state_file"),
+                    reason="needs the simulator's broker state file (SimSetStateFile, branch venue)")
+def test_restart_reconciles_with_the_brokers_state(tmp_path: Path, session_factory) -> None:
+    """kill -9 after a fill the process never saw, inside a SendOrder and
+    between a journal write and its SendOrder; the broker (the simulator's
+    state file) outlives it.  The restart adopts the fill, finds the order
+    sent without a local id among the venue's open orders, drops the one
+    never sent, agrees on the position, and trades on (flatten)."""
+    log = wdo_log(tmp_path / "day.qtlog", [(1500, 11000, 1, SELL_AG)])
+    path, state = tmp_path / "journal.sqlite", tmp_path / "broker.state"
+    child = Path(sc.__file__).with_name("execution_child.py")
+    proc = run_until([str(child), "broker", str(log), str(path), str(state)], "ready")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()
+    proc.stderr.close()
+
+    s = session_factory(log, early=0.0, state_file=state)
+    journal = Journal(path, session="broker-test")
+    fills = []
+    eng, rep = ExecutionEngine.recover(s.venue, journal, {TICKER: SPEC}, on_fill=fills.append)
+    assert rep.ok and rep.differences == [] and rep.adopted_fills == 1, rep.summary()
+    entry, sent, never = (eng.orders[i] for i in (1, 2, 3))
+    assert entry.status is S.FILLED and [(f.quantity, f.price) for f in fills] == [(1, 11000)]
+    assert sent.status is S.NEW and sent.local_id and sent.cl_ord_id
+    assert s.venue.order_details(0, sent.cl_ord_id).price == 5510.0
+    assert never.status is S.REJECTED and never.text == "never sent"
+    assert eng.position(TICKER) == 1 == s.venue.position(SPEC) and not eng.state_unknown
+    open_now = s.venue.open_orders()
+    assert [v.cl_ord_id for v in open_now] == [sent.cl_ord_id]
+
+    s.conn.dll.sim_set_speed(1.0)
+    s.conn.dll.sim_start_replay()
+    flat = eng.flatten(TICKER, eng.position(TICKER), exch_ns=0)
+    s.pump(eng, lambda: flat.status is S.FILLED and sent.status is S.CANCELED, "the flatten")
+    assert eng.position(TICKER) == 0 == s.venue.position(SPEC)
+    assert eng.counters.get("unknown_orders", 0) == 0  # the restored session's updates found their orders
     journal.close()

@@ -9,7 +9,8 @@ Contract:
 - ``order_details`` looks an order up by ClOrdID when given (permanent;
   local id 0), else by local id; NL_NOT_FOUND / NL_INVALID_ARGS is None.
 - ``open_orders`` lists the account's working orders through the binding's
-  ``enumerate_orders`` when it has one, else None (cannot list).
+  ``enumerate_orders`` when it has one (and the DLL exports
+  EnumerateAllOrders), else None (cannot list).
 - ``position``: GetPositionV2 day trade, signed (open side 1 buy, 2 sell);
   no position yet (NL_NO_POSITION) is 0.
 - The routing password is passed through and not logged."""
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from quantumtrader.adapters.profitdll.errors import ProfitDLLError
+from quantumtrader.adapters.profitdll.errors import LibraryLoadError, ProfitDLLError
 from quantumtrader.execution.orders import OrderRequest, OrderStatus, OrderType, Side
 from quantumtrader.execution.venue import VenueError, VenueOrder
 from quantumtrader.instruments import InstrumentSpec
@@ -128,6 +129,8 @@ class ProfitDLLVenue:
             return None
         try:
             rows = enumerate_orders(self.account)
+        except LibraryLoadError:  # a DLL without EnumerateAllOrders
+            return None
         except ProfitDLLError as e:
             raise VenueError(f"EnumerateAllOrders: {e}") from None
         out = [venue_order(d) for d in rows]
