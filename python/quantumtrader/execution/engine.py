@@ -136,6 +136,11 @@ class ExecutionEngine:
         return {**self._counters, "denials": dict(self.denials),
                 "working": len(self.working_orders()), "state_unknown_now": self.state_unknown}
 
+    @property
+    def positions(self) -> dict[str, int]:
+        """Net contracts per ticker from this engine's fills."""
+        return dict(self._positions)
+
     def position(self, ticker: str) -> int:
         """Net contracts from this engine's fills (journal + session)."""
         return self._positions.get(ticker, 0)
@@ -322,7 +327,11 @@ class ExecutionEngine:
             self.mark_state_unknown(f"order {o.internal_id}: unknown status code {u['status']}")
             return o
         note = ""
-        spec = self.instruments[o.ticker]
+        spec = self.instruments.get(o.ticker)
+        if spec is None:  # a journaled order of an instrument this run was not given
+            self.journal.record_event(o.internal_id, u, applied=False, note="instrument not configured")
+            self.mark_state_unknown(f"order {o.internal_id}: {o.ticker} is not configured")
+            return o
         if u["cum_qty"] > o.cum_qty:
             f = self._fill(o, u, spec)
             if o.status.terminal:
@@ -384,13 +393,16 @@ class ExecutionEngine:
             old = Decimal(repr(o.avg_price)) * o.cum_qty
             units = ((new - old) / delta / spec.price_unit).to_integral_value(ROUND_HALF_EVEN)
             price = int(units) if units > 0 else None
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, OverflowError):  # NaN / inf average
             price = None
+        avg = u["avg_price"]
         if price is None:  # no usable average: the last trade's price, counted
             self._counters["bad_fill_prices"] += 1
             price = self._units(spec, u["last_price"], None) or o.price or 0
+            # keep our average consistent with our fills, so the next delta is right
+            avg = float((Decimal(repr(o.avg_price)) * o.cum_qty + spec.points(price) * delta) / u["cum_qty"])
         o.cum_qty = u["cum_qty"]
-        o.avg_price = u["avg_price"]
+        o.avg_price = avg
         return Fill(o.internal_id, o.ticker, o.side, delta, price, u["exch_ns"], u["event_id"])
 
     # ------------------------------------------------------------ brackets
@@ -409,6 +421,13 @@ class ExecutionEngine:
             self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
                                                 f"{o.internal_id} was rejected: the position is not "
                                                 f"fully protected", self.clock_ns())
+        if entry_id is not None and filled and o.cancel_requested:
+            # both legs filled before the cancel of the second landed: the
+            # emulated OCO's residual risk; the position is what the fills say
+            self._counters["oco_overfills"] += 1
+            self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
+                                                f"{o.internal_id} filled after its cancel was asked",
+                                     self.clock_ns())
         if filled or o.internal_id in self._leg_of or o.internal_id in self._brackets:
             self.sync_brackets(o.ticker)
 

@@ -111,6 +111,9 @@ def _reconcile(engine: ExecutionEngine) -> ReconcileReport:
         return v.cl_ord_id in claimed_cl if v.cl_ord_id else v.local_id in claimed_local
 
     for o in sorted(engine.working_orders(), key=lambda o: o.internal_id):
+        if o.ticker not in engine.instruments:
+            report.differences.append(f"{_describe(o)}: working in the journal, {o.ticker} not configured")
+            continue
         if o.local_id is None and not o.cl_ord_id:
             match = next((v for v in open_orders or [] if not claimed(v) and _same(o, v, engine)), None)
             if match is None:
@@ -146,6 +149,10 @@ def _reconcile(engine: ExecutionEngine) -> ReconcileReport:
                                       f"{v.leaves_quantity} left of {v.quantity} @{v.price:g}, "
                                       f"{v.status.name}) is not in the journal")
 
+    for ticker in sorted(set(engine.positions) - set(engine.instruments)):
+        if engine.position(ticker) != 0:
+            report.differences.append(f"{ticker}: journal position {engine.position(ticker):+d}, "
+                                      f"{ticker} not configured")
     for ticker, spec in sorted(engine.instruments.items()):
         try:
             at_venue = venue.position(spec)

@@ -148,3 +148,16 @@ def test_no_leg_while_the_state_is_unknown(venue, journal) -> None:
     venue.positions["WDOZ26"] = 1
     assert reconcile(eng).ok and not eng.state_unknown
     assert [r.purpose for _, r in venue.sent[1:]] == [OrderPurpose.TAKE_PROFIT, OrderPurpose.STOP_LOSS]
+
+
+def test_a_leg_filling_after_its_cancel_is_counted_and_the_position_kept(venue, journal) -> None:
+    """Both legs filled before the cancel landed: the emulated OCO's residual risk."""
+    eng = engine(venue, journal)
+    eng.submit(limit(Side.BUY, 1, 11000))
+    eng.on_order_updates(upd(1, 1, S.FILLED, cum=1, avg=5500.0))
+    tp_id, sl_id = venue.sent[1][0], venue.sent[2][0]
+    eng.on_order_updates(upd(tp_id, 2, S.FILLED, cum=1, avg=5505.0, side=2, price=5505.0))
+    assert venue.cancels == [sl_id]
+    eng.on_order_updates(upd(sl_id, 3, S.FILLED, cum=1, avg=5494.0, side=2, order_type=4, price=5494.0))
+    assert eng.position("WDOZ26") == -1 and eng.counters["oco_overfills"] == 1
+    assert "filled after its cancel" in journal.notes("bracket")[-1][1]

@@ -128,3 +128,12 @@ def test_brackets_wait_for_a_clean_reconciliation(tmp_path: Path) -> None:
     _, rep = ExecutionEngine.recover(venue, j, INSTRUMENTS, brackets=BracketConfig())
     assert not rep.ok and venue.sent == []
     j.close()
+
+
+def test_orders_of_an_instrument_not_configured_are_differences(tmp_path: Path) -> None:
+    crashed(tmp_path / "j.sqlite")
+    j = Journal(tmp_path / "j.sqlite", session="d1")
+    eng, rep = ExecutionEngine.recover(ScriptedVenue(), j, {})
+    assert eng.state_unknown and not rep.ok and rep.differences == [
+        "order 1 (WDOZ26 BUY 2 LIMIT @11000, ClOrdID CL-1): working in the journal, WDOZ26 not configured"]
+    j.close()

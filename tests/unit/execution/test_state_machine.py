@@ -137,6 +137,17 @@ def test_cumulative_quantity_never_decreases(venue, journal) -> None:
     assert o.cum_qty == 2 and len(got) == 1 and eng.counters["cum_decreases"] == 1
 
 
+@pytest.mark.parametrize("avg", [float("nan"), float("inf"), 0.0])
+def test_unusable_average_price_falls_back_to_the_last_price(venue, journal, avg: float) -> None:
+    eng, got = make(venue, journal)
+    o = eng.submit(limit(Side.BUY, 2, 11000))
+    eng.on_order_updates(upd(1, 1, S.PARTIALLY_FILLED, qty=2, cum=1, avg=avg, last=5499.5))
+    assert o.avg_price == 5499.5  # ours, from the fills: the next delta stays right
+    eng.on_order_updates(upd(1, 2, S.FILLED, qty=2, cum=2, avg=5499.75))
+    assert [(f.quantity, f.price) for f in got] == [(1, 10999), (1, 11000)]
+    assert eng.counters["bad_fill_prices"] == 1 and journal.orders()[0].avg_price == 5499.75
+
+
 def test_callback_before_send_order_returns_binds_the_intent(journal) -> None:
     """The DLL may call back before SendOrder returns: the update finds the
     journaled intent (same side, type and quantity) and binds it."""
