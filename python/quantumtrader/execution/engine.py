@@ -25,6 +25,10 @@ thread-safe):
     updates carry the order's current quantity and prices;
   * a VENUE_LOST record, a NO_DETAILS record or an unknown status code
     marks the state unknown.
+- A journal that cannot be written (disk full, read-only) marks the state
+  unknown too: nothing more is sent (a SendOrder is never made without its
+  intent committed), cancels still go out, updates are still applied in
+  memory and fills still reach ``on_fill``; counted ``journal_errors``.
 - The state stays unknown until :meth:`reconcile` finds no difference.
 - Fills are journaled before ``on_fill`` sees them; ``on_fill`` runs after
   the update's journal transaction has committed."""
@@ -41,7 +45,7 @@ import numpy as np
 
 from quantumtrader.execution.brackets import Bracket, entry_price, leg_prices
 from quantumtrader.execution.config import BracketConfig
-from quantumtrader.execution.journal import Journal
+from quantumtrader.execution.journal import Journal, JournalError
 from quantumtrader.execution.orders import (
     Fill,
     Order,
@@ -129,7 +133,21 @@ class ExecutionEngine:
         self._counters["state_unknown"] += 1
         if self._unknown is None:
             self._unknown = why
-        self.journal.record_note("state_unknown", why, self.clock_ns())
+        self._journal(self.journal.record_note, "state_unknown", why, self.clock_ns())
+
+    def _journal(self, write: Callable[..., Any], *args: Any, **kw: Any) -> bool:
+        """A journal write; on failure the state becomes unknown (no note: the journal is what failed)."""
+        try:
+            write(*args, **kw)
+            return True
+        except JournalError as e:
+            self._journal_failed(e)
+            return False
+
+    def _journal_failed(self, e: JournalError) -> None:
+        self._counters["journal_errors"] += 1
+        if self._unknown is None:
+            self._unknown = str(e)
 
     @property
     def counters(self) -> dict:
@@ -154,7 +172,7 @@ class ExecutionEngine:
     # ------------------------------------------------------------ sending
     def _deny(self, req: OrderRequest, reason: str, detail: str, exch_ns: int) -> None:
         self.denials[reason] += 1
-        self.journal.record_denial(req, reason, detail, exch_ns)
+        self._journal(self.journal.record_denial, req, reason, detail, exch_ns)
 
     def _malformed(self, req: OrderRequest) -> str | None:
         if req.quantity <= 0:
@@ -188,7 +206,12 @@ class ExecutionEngine:
                 return None
             req = verdict.request
         now = self.clock_ns()
-        oid = self.journal.record_intent(req, now, exch_ns)  # committed before SendOrder
+        try:
+            oid = self.journal.record_intent(req, now, exch_ns)  # committed before SendOrder
+        except JournalError as e:
+            self._journal_failed(e)  # nothing is sent without its intent on record
+            self.denials["journal_error"] += 1
+            return None
         o = Order(oid, req, created_wall_ns=now)
         self.orders[oid] = o
         self._counters["submitted"] += 1
@@ -197,13 +220,13 @@ class ExecutionEngine:
         except VenueError as e:
             o.status, o.leaves_qty, o.text = OrderStatus.REJECTED, 0, str(e)
             self._counters["send_errors"] += 1
-            self.journal.record_order(o)
+            self._journal(self.journal.record_order, o)
             return o
         o.local_id, o.sent_wall_ns = int(local_id), self.clock_ns()
         self._by_local[o.local_id] = oid
         if o.status is OrderStatus.PENDING_SUBMIT:
             o.status = OrderStatus.PENDING_NEW
-        self.journal.record_order(o)
+        self._journal(self.journal.record_order, o)
         return o
 
     def cancel(self, internal_id: int) -> None:
@@ -216,10 +239,7 @@ class ExecutionEngine:
         o.cancel_requested = True
         self._counters["cancels"] += 1
         sendable = o.local_id is not None or bool(o.cl_ord_id)
-        with self.journal.transaction():  # journaled before the request goes out
-            self.journal.record_action(internal_id, "cancel", wall_ns=self.clock_ns(),
-                                       result="sent" if sendable else "not sent yet")
-            self.journal.record_order(o)
+        self._journal(self._record_cancel, o, "cancel", "sent" if sendable else "not sent yet")
         if not sendable:
             return
         try:
@@ -227,10 +247,12 @@ class ExecutionEngine:
         except VenueError as e:
             o.cancel_requested = False
             self._counters["cancel_errors"] += 1
-            with self.journal.transaction():
-                self.journal.record_action(internal_id, "cancel failed", wall_ns=self.clock_ns(),
-                                           result=str(e))
-                self.journal.record_order(o)
+            self._journal(self._record_cancel, o, "cancel failed", str(e))
+
+    def _record_cancel(self, o: Order, action: str, result: str) -> None:
+        with self.journal.transaction():  # before the request goes out
+            self.journal.record_action(o.internal_id, action, wall_ns=self.clock_ns(), result=result)
+            self.journal.record_order(o)
 
     def cancel_all(self, ticker: str | None = None) -> None:
         """Cancel our working orders (one by one: never the account's other orders)."""
@@ -249,16 +271,17 @@ class ExecutionEngine:
     def _change(self, o: Order, quantity: int) -> bool:
         """Resize (a bracket leg), journaled before it goes out; False if the venue refused the call."""
         spec = self.instruments[o.ticker]
+        if not self._journal(self.journal.record_action, o.internal_id, "change", quantity=quantity,
+                             price=o.price, stop_price=o.stop_price, wall_ns=self.clock_ns(), result="sent"):
+            return False  # not journaled, not sent
         self._counters["changes"] += 1
-        self.journal.record_action(o.internal_id, "change", quantity=quantity, price=o.price,
-                                   stop_price=o.stop_price, wall_ns=self.clock_ns(), result="sent")
         try:
             self.venue.change_order(o.local_id or 0, o.cl_ord_id or "", spec, quantity=quantity,
                                     price=o.price, stop_price=o.stop_price)
         except VenueError as e:
             self._counters["change_errors"] += 1
-            self.journal.record_action(o.internal_id, "change failed", quantity=quantity,
-                                       wall_ns=self.clock_ns(), result=str(e))
+            self._journal(self.journal.record_action, o.internal_id, "change failed", quantity=quantity,
+                          wall_ns=self.clock_ns(), result=str(e))
             return False
         return True
 
@@ -273,8 +296,14 @@ class ExecutionEngine:
         ``order``: the order it is known to be about (reconciliation)."""
         self._counters["updates"] += 1
         fills: list[Fill] = []
-        with self.journal.transaction():
-            o = self._apply(u, fills, source, order)
+        o: Order | None = None
+
+        def apply() -> None:
+            nonlocal o
+            with self.journal.transaction():
+                o = self._apply(u, fills, source, order)
+
+        self._journal(apply)  # a journal failure stops trading; memory still follows the venue
         for f in fills:
             if self.on_fill is not None:
                 self.on_fill(f)

@@ -26,7 +26,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from typing import Any
 
@@ -128,24 +128,33 @@ class Journal:
     # ------------------------------------------------------------ plumbing
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes into one commit (nested calls join the outer one)."""
+        """Group writes into one commit (nested calls join the outer one).
+        A failed write or commit rolls the whole group back (JournalError)."""
         depth = self._depth
         self._depth = depth + 1
-        if depth == 0:
-            self._db.execute("BEGIN")
         try:
-            yield
-        except BaseException:
-            self._depth = depth
             if depth == 0:
-                self._db.execute("ROLLBACK")
+                self._x("BEGIN")
+            yield
+            if depth == 0:
+                self._x("COMMIT")
+        except BaseException:
+            if depth == 0 and self._db is not None and self._db.in_transaction:
+                with suppress(sqlite3.Error):  # unusable connection: the original error says why
+                    self._db.execute("ROLLBACK")
             raise
-        self._depth = depth
-        if depth == 0:
-            self._db.execute("COMMIT")
+        finally:
+            self._depth = depth
 
     def _x(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, args)
+        """Every statement goes through here: an SQLite failure (disk full,
+        read-only file, closed journal) is one JournalError line."""
+        if self._db is None:
+            raise JournalError(f"{self.path}: journal is closed")
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.Error as e:
+            raise JournalError(f"{self.path}: journal failed ({e})") from None
 
     def close(self) -> None:
         if self._db is not None:

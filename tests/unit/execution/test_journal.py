@@ -87,3 +87,27 @@ def test_refuses_another_session_a_newer_schema_and_other_files(tmp_path: Path) 
     with pytest.raises(JournalError, match="not a journal"):
         Journal(junk, session="x")
     assert junk.read_bytes() == b"not sqlite at all" * 100  # the user's file is untouched
+
+
+def test_a_journal_that_cannot_be_written_stops_sending_not_the_process(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite", session="d1")
+    venue = ScriptedVenue()
+    got = []
+    eng = ExecutionEngine(venue, journal, {"WDOZ26": WDO}, on_fill=got.append)
+    o = eng.submit(limit(Side.BUY, 2, 11000))
+    journal._db.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
+    eng.on_order_updates(upd(1, 1, OrderStatus.PARTIALLY_FILLED, qty=2, cum=1, avg=5500.0))
+    assert o.cum_qty == 1 and len(got) == 1  # memory follows the venue; the fill is not lost
+    assert eng.state_unknown and "journal failed" in eng.unknown_reason
+    assert eng.submit(limit(Side.BUY, 1, 11000)) is None and len(venue.sent) == 1
+    eng.cancel(o.internal_id)  # a cancel still goes out
+    assert venue.cancels == [1]
+    eng.clear_state_unknown()  # even then: no SendOrder without its intent committed
+    assert eng.submit(limit(Side.BUY, 1, 11000)) is None and len(venue.sent) == 1
+    assert eng.denials["journal_error"] == 1 and eng.state_unknown
+    assert eng.counters["journal_errors"] >= 3
+    journal._db.execute("PRAGMA query_only = OFF")
+    assert journal.fills() == []  # what the journal missed, a restart adopts from the venue
+    journal.close()
+    with pytest.raises(JournalError, match="closed"):
+        journal.record_note("x", "y")
