@@ -287,6 +287,14 @@ def test_order_ring_overflow_stops_trading(tmp_path: Path, session_factory) -> N
     # the updates that did arrive were applied and journaled
     assert sent[0].acked_wall_ns is not None and sent[0].status in (S.PENDING_NEW, S.NEW)
     assert len(journal.events()) == len(arrived)
+    # reconciled with the venue: every order's state is known again, trading resumes
+    rep = eng.reconcile()
+    assert rep.ok and rep.differences == [], rep.summary()
+    at_venue = [s.venue.order_details(o.local_id, o.cl_ord_id or "") for o in sent]
+    assert [o.status for o in sent] == [v.status for v in at_venue] and not eng.state_unknown
+    assert [o.last_event_id for o in sent] == [v.event_id for v in at_venue]
+    again = eng.submit(OrderRequest(TICKER, Side.BUY, 1, OrderType.LIMIT, OrderPurpose.ENTRY, 10990))
+    assert again is not None and again.local_id
     journal.close()
 
 

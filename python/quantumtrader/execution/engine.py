@@ -562,6 +562,14 @@ class ExecutionEngine:
     def clear_state_unknown(self) -> None:
         self._unknown = None
 
+    def reconcile(self) -> ReconcileReport:
+        """Compare with the venue now (after a ring overflow or VENUE_LOST):
+        adopt what was missed; the unknown state is cleared only when the
+        report has no difference (see reconcile.py)."""
+        from quantumtrader.execution.reconcile import reconcile
+
+        return reconcile(self)
+
     @classmethod
     def recover(cls, venue: Venue, journal: Journal, instruments: Mapping[str, InstrumentSpec],
                 **kw: Any) -> tuple[ExecutionEngine, ReconcileReport]:

@@ -7,7 +7,9 @@ Contract:
   spec (exact for B3 ticks).
 - Every DLL error becomes a one-line :class:`VenueError` naming the call.
 - ``order_details`` looks an order up by ClOrdID when given (permanent;
-  local id 0), else by local id; NL_NOT_FOUND / NL_INVALID_ARGS is None.
+  local id 0), else by local id (its ClOrdID then comes from the order list
+  when the binding can enumerate, else stays ""); NL_NOT_FOUND /
+  NL_INVALID_ARGS is None.
 - ``open_orders`` lists the account's working orders through the binding's
   ``enumerate_orders`` when it has one (and the DLL exports
   EnumerateAllOrders), else None (cannot list).
@@ -120,8 +122,17 @@ class ProfitDLLVenue:
                 return None
             raise VenueError(f"GetOrderDetails {cl_ord_id or local_id}: {e}") from None
         if not d.get("cl_ord_id"):
-            d = {**d, "cl_ord_id": cl_ord_id}
+            d = {**d, "cl_ord_id": cl_ord_id or self._cl_ord_id_of(int(d.get("local_id") or local_id))}
         return venue_order(d)
+
+    def _cl_ord_id_of(self, local_id: int) -> str:
+        """GetOrderDetails does not give the ClOrdID back (it is an input);
+        the account's order list does, when the binding can enumerate."""
+        try:
+            listed = self.open_orders()
+        except VenueError:
+            return ""
+        return next((v.cl_ord_id for v in listed or [] if v.local_id == local_id), "")
 
     def open_orders(self) -> list[VenueOrder] | None:
         enumerate_orders = getattr(self.dll, "enumerate_orders", None)
