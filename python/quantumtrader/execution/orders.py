@@ -3,15 +3,20 @@
 Numbering follows ProfitDLL's Version 1 records (spec/profitdll.md): side 1
 buy / 2 sell; type 1 market, 2 limit, 4 stop-limit; statuses 0..18 as the
 order callback reports them.  Prices are integer price units of the
-instrument (:class:`quantumtrader.instruments.InstrumentSpec`)."""
+instrument (:class:`quantumtrader.instruments.InstrumentSpec`).
+
+:class:`Order` is execution's record of one order: created when its intent
+is journaled (its ``internal_id`` is the journal's row id), bound to the
+venue's local id and ClOrdID when they are known, moved by the order state
+machine (:mod:`quantumtrader.execution.engine`)."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-__all__ = ["Fill", "OrderPurpose", "OrderRequest", "OrderStatus", "OrderType", "Side"]
+__all__ = ["Fill", "Order", "OrderPurpose", "OrderRequest", "OrderStatus", "OrderType", "Side"]
 
 
 class Side(enum.IntEnum):
@@ -112,3 +117,54 @@ class Fill:
     exch_ns: int
     event_id: int
     fee_brl: Decimal = Decimal(0)
+
+
+@dataclass
+class Order:
+    """One order's state.  ``quantity`` / ``price`` / ``stop_price`` start as
+    the request's and follow accepted changes (REPLACED); ``cum_qty`` never
+    decreases; ``avg_price`` is the venue's average fill price (a double, as
+    ProfitDLL reports it); ``fills`` are this order's fills in event order."""
+
+    internal_id: int
+    request: OrderRequest
+    status: OrderStatus = OrderStatus.PENDING_SUBMIT
+    local_id: int | None = None
+    cl_ord_id: str | None = None
+    cum_qty: int = 0
+    leaves_qty: int = 0
+    avg_price: float = 0.0
+    last_event_id: int = 0
+    fills: list[Fill] = field(default_factory=list)
+    created_wall_ns: int = 0
+    sent_wall_ns: int | None = None
+    acked_wall_ns: int | None = None
+    quantity: int = 0
+    price: int | None = None
+    stop_price: int | None = None
+    cancel_requested: bool = False
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.quantity == 0:
+            self.quantity = self.request.quantity
+            self.price = self.request.price
+            self.stop_price = self.request.stop_price
+            if self.status is OrderStatus.PENDING_SUBMIT:
+                self.leaves_qty = self.request.quantity
+
+    @property
+    def ticker(self) -> str:
+        return self.request.ticker
+
+    @property
+    def side(self) -> Side:
+        return self.request.side
+
+    @property
+    def purpose(self) -> OrderPurpose:
+        return self.request.purpose
+
+    @property
+    def working(self) -> bool:
+        return not self.status.terminal
