@@ -251,13 +251,16 @@ def merge_results(results: Sequence[SessionResult], name: str | None = None) -> 
 
 def equity_curve(result: SessionResult) -> list[tuple[int, Decimal]]:
     """The result's equity, or, when the runner gave none, the cumulative
-    net of the round trips at their exits."""
+    net of the round trips at their exits; from 0 at the session's start."""
     if result.equity:
-        return list(result.equity)
-    total, curve = Decimal(0), []
-    for trip in sorted(result.round_trips, key=lambda t: t.exit_ns):
-        total += trip.net_brl
-        curve.append((trip.exit_ns, total))
+        curve = list(result.equity)
+    else:
+        total, curve = Decimal(0), []
+        for trip in sorted(result.round_trips, key=lambda t: t.exit_ns):
+            total += trip.net_brl
+            curve.append((trip.exit_ns, total))
+    if curve and curve[0][0] > result.start_ns:
+        curve.insert(0, (result.start_ns, Decimal(0)))
     return curve
 
 
@@ -460,7 +463,7 @@ def session_from_json(data: Mapping[str, Any]) -> SessionResult:
 def _brl(value: Decimal | None) -> str:
     if value is None:
         return "-"
-    return f"-R$ {-value:,.2f}" if value < 0 else f"R$ {value:,.2f}"
+    return f"-R$ {-value:,.2f}" if value < 0 else f"R$ {abs(value):,.2f}"  # abs: no "-0.00"
 
 
 def _ratio(value: float | None, digits: int = 2) -> str:
@@ -573,9 +576,27 @@ def report_console(result: SessionResult, console: Any) -> None:
 # ---------------------------------------------------------------- charts
 
 
-def _times(points: Sequence[tuple[int, Any]]) -> list[dt.datetime]:
-    return [(_EPOCH + dt.timedelta(microseconds=t // 1000)).astimezone(_TZ).replace(tzinfo=None)
-            for t, _ in points]
+def _time_axis(ax: Any, points: Sequence[tuple[int, Any]]) -> list[Any]:
+    """x values of ``points`` in exchange time: clock time for one day; for
+    several, one unit a day (the hours of the session spread over it, the
+    nights left out) with the days as ticks."""
+    from matplotlib.dates import DateFormatter
+
+    local = [(_EPOCH + dt.timedelta(microseconds=t // 1000)).astimezone(_TZ).replace(tzinfo=None)
+             for t, _ in points]
+    days = sorted({w.date() for w in local})
+    if len(days) == 1:
+        ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
+        ax.set_xlabel(f"{days[0].isoformat()}, exchange time ({EXCHANGE_TZ})")
+        return local
+    clock = [w.hour * 3600 + w.minute * 60 + w.second + w.microsecond / 1e6 for w in local]
+    first, span = min(clock), max(max(clock) - min(clock), 1.0)
+    index = {d: i for i, d in enumerate(days)}
+    ax.set_xticks(range(len(days)), [d.strftime("%m-%d") for d in days], rotation=45 if len(days) > 10 else 0)
+    for i in range(1, len(days)):
+        ax.axvline(i - 0.03, color="#bbb", linewidth=0.6, linestyle="--")
+    ax.set_xlabel(f"trading days (session hours, {EXCHANGE_TZ}; nights left out)")
+    return [index[w.date()] + 0.94 * (c - first) / span for w, c in zip(local, clock, strict=True)]
 
 
 def _empty_chart(fig: Any, message: str) -> bytes:
@@ -591,12 +612,10 @@ def equity_png(result: SessionResult) -> bytes:
     if not curve:
         return _empty_chart(fig, "no fills: no equity curve")
     ax = fig.add_subplot()
-    ax.step(_times(curve), [float(v) for _, v in curve], where="post", color="#1f5fa8", linewidth=1.2)
+    ax.step(_time_axis(ax, curve), [float(v) for _, v in curve], where="post", color="#1f5fa8", linewidth=1.2)
     ax.axhline(0, color="#999", linewidth=0.8)
     ax.set_ylabel("net P&L (BRL)")
-    ax.set_xlabel(f"exchange time ({EXCHANGE_TZ})")
     ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
     return html_page.figure_png(fig)
 
 
@@ -606,18 +625,18 @@ def drawdown_png(result: SessionResult) -> bytes:
     if not curve:
         return _empty_chart(fig, "no fills: no drawdown")
     ax = fig.add_subplot()
-    times, values = _times(curve), [float(v) for _, v in curve]
+    times, values = _time_axis(ax, curve), [float(v) for _, v in curve]
     ax.fill_between(times, values, 0, step="post", color="#c0392b", alpha=0.35, linewidth=0)
     ax.step(times, values, where="post", color="#c0392b", linewidth=1)
     ax.set_ylabel("below peak (BRL)")
-    ax.set_xlabel(f"exchange time ({EXCHANGE_TZ})")
     ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
     return html_page.figure_png(fig)
 
 
 def latency_png(result: SessionResult) -> bytes:
-    """One log-x histogram per stage with samples (10 bins a decade, in µs), p50 and p99 marked."""
+    """One log-x histogram per stage with samples (10 bins a decade), p50 and p99 marked."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     from quantumtrader.runners.latency import bucket_bounds
 
     stages = [s for s in STAGES if result.latency.stages[s].count]
@@ -630,19 +649,23 @@ def latency_png(result: SessionResult) -> bytes:
         hist = result.latency.stages[stage]
         idx, counts = hist.nonempty()
         low, high = bucket_bounds(idx)
-        centre_us = np.maximum((low + high) / 2, 1) / 1e3
-        first = math.floor(math.log10(centre_us.min()) * 10)
-        last = math.ceil(math.log10(centre_us.max()) * 10)
-        edges = 10 ** (np.arange(first, max(last, first + 1) + 1) / 10)
-        binned, _ = np.histogram(centre_us, bins=edges, weights=counts)
+        centre = np.maximum((low + high) / 2, 1.0)
+        first = math.floor(math.log10(centre.min()) * 10)
+        last = max(math.ceil(math.log10(centre.max()) * 10), first + 1)
+        edges = 10 ** (np.arange(first, last + 1) / 10)
+        binned, _ = np.histogram(centre, bins=edges, weights=counts)
         ax = fig.add_subplot(rows, cols, n + 1)
         ax.stairs(binned, edges, fill=True, color="#1f5fa8", alpha=0.6)
         ax.set_xscale("log")
+        decades = (last - first) / 10  # 1-2-5 ticks on a narrow axis, fewer on a wide one
+        subs = (1.0, 2.0, 5.0) if decades <= 1.5 else (1.0, 3.0) if decades <= 2.5 else (1.0,)
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: duration(v)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         p = hist.summary()
         for key, color in (("p50", "#27ae60"), ("p99", "#c0392b")):
-            ax.axvline(p[key] / 1e3, color=color, linewidth=1, label=f"{key} {duration(p[key])}")
+            ax.axvline(p[key], color=color, linewidth=1, label=f"{key} {duration(p[key])}")
         ax.set_title(f"{stage} (n={hist.count:,})", fontsize=9)
-        ax.set_xlabel("µs", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, loc="upper right")
     return html_page.figure_png(fig)
@@ -650,7 +673,7 @@ def latency_png(result: SessionResult) -> bytes:
 
 # ---------------------------------------------------------------- HTML
 
-_EXTRA_CSS = ".cards td:first-child{color:#555}.neg{color:#8e2a1f}.pos{color:#1d6b36}"
+_EXTRA_CSS = "body{max-width:80em;padding:0 2em}td{white-space:nowrap}.trades table{font-size:.8em}"
 
 
 def _trade_rows(result: SessionResult) -> list[tuple[str, list[str]]]:
@@ -660,7 +683,8 @@ def _trade_rows(result: SessionResult) -> list[tuple[str, list[str]]]:
         rows.append((str(i), [
             str(i), t.ticker, Side(t.side).name, str(t.quantity), _local(t.entry_ns), _local(t.exit_ns),
             _price(result, t.ticker, t.entry_price), _price(result, t.ticker, t.exit_price),
-            f"{t.points:f}", _brl(t.gross_brl), _brl(t.fees_brl), _brl(t.net_brl), _brl(total),
+            f"{t.points if t.points else abs(t.points):f}", _brl(t.gross_brl), _brl(t.fees_brl),
+            _brl(t.net_brl), _brl(total),
         ]))
     return rows
 
@@ -688,7 +712,8 @@ def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
         "<h2>Drawdown</h2>",
         html_page.img(pngs["drawdown.png"], "drawdown", "no drawdown"),
         f"<h2>Trades ({len(result.round_trips):,})</h2>",
-        html_page.table(head, trades, total_label="") if trades else '<p class="note">no closed trades</p>',
+        f'<div class="trades">{html_page.table(head, trades, total_label="")}</div>'
+        if trades else '<p class="note">no closed trades</p>',
         f'<p class="note">the first {len(trades):,} trades are listed; report.json holds all of them.</p>'
         if cut else "",
         "<h2>Latency per stage</h2>",
