@@ -63,7 +63,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -75,7 +75,7 @@ from quantumtrader.output_path import OutputPathError, atomic_output
 from quantumtrader.runners.latency import STAGES, LatencyError, LatencyRecorder
 
 __all__ = [
-    "FILES", "VENUES", "ReportError", "RoundTripLike", "SessionResult", "StoredRoundTrip",
+    "FILES", "VENUES", "ReportError", "SessionResult", "StoredRoundTrip",
     "merge_results", "render_html", "report_console", "result_to_json", "session_from_json",
     "summarize", "write_report",
 ]
@@ -94,20 +94,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 class ReportError(ValueError):
     """A result that cannot be reported or merged, or a malformed report JSON; one line."""
-
-
-class RoundTripLike(Protocol):
-    ticker: str
-    side: Side
-    quantity: int
-    entry_ns: int
-    exit_ns: int
-    entry_price: int
-    exit_price: int
-    points: Decimal
-    gross_brl: Decimal
-    fees_brl: Decimal
-    net_brl: Decimal
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import json
 import math
 import re
 import statistics
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -39,29 +39,16 @@ DAY2 = DAY1 + 86_400 * S
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@dataclass(frozen=True)
-class Trip:
-    """The portfolio's RoundTrip fields (the report reads attributes only)."""
-
-    ticker: str
-    side: Side
-    quantity: int
-    entry_ns: int
-    exit_ns: int
-    entry_price: int
-    exit_price: int
-    points: Decimal
-    gross_brl: Decimal
-    fees_brl: Decimal
-    net_brl: Decimal
-
-
-def _trip(side: Side, qty: int, entry: int, exit_: int, t0: int, t1: int) -> Trip:
-    """WDO: 0.5 point per price unit, R$ 10 per point, R$ 1.20 per contract and side."""
+def _trip(side: Side, qty: int, entry: int, exit_: int, t0: int, t1: int) -> SimpleNamespace:
+    """A round trip as the portfolio's RoundTrip has it (the report reads
+    attributes only); WDO: 0.5 point per price unit, R$ 10 per point,
+    R$ 1.20 per contract and side."""
     points = (exit_ - entry) * Decimal("0.5") * side.sign * qty
     gross = points * 10
     fees = Decimal("1.20") * 2 * qty
-    return Trip("WDOF26", side, qty, t0, t1, entry, exit_, points, gross, fees, gross - fees)
+    return SimpleNamespace(ticker="WDOF26", side=side, quantity=qty, entry_ns=t0, exit_ns=t1,
+                           entry_price=entry, exit_price=exit_, points=points, gross_brl=gross, fees_brl=fees,
+                           net_brl=gross - fees)
 
 
 # nets 37.60, -22.40, 55.20 (day 1) and 47.60, -52.40 (day 2)
@@ -72,7 +59,7 @@ TRIPS2 = [_trip(Side.SELL, 1, 10020, 10010, DAY2 + 500 * S, DAY2 + 510 * S),
           _trip(Side.BUY, 1, 10000, 9990, DAY2 + 600 * S, DAY2 + 700 * S)]
 
 
-def _result(trips: list[Trip], day: str, start: int, name: str = "wdo", length_s: int = 1000,
+def _result(trips: list[SimpleNamespace], day: str, start: int, name: str = "wdo", length_s: int = 1000,
             **kw) -> SessionResult:
     equity, total = [], Decimal(0)
     for t in trips:

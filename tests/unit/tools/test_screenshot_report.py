@@ -5,7 +5,6 @@ exit 1 without leaving a file, and the shot never overwrites the page."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sys
 import textwrap
@@ -13,18 +12,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[3] / "tools" / "screenshot_report.py"
+from tool_scripts import load_tool
 
 
 @pytest.fixture(scope="module")
 def tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("screenshot_report", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["screenshot_report"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("screenshot_report")
 
 
 def _browser(tmp_path: Path, body: str) -> Path:
