@@ -134,3 +134,35 @@ def test_malformed_latency_json_is_a_one_line_error(mangle, message: str) -> Non
     with pytest.raises(LatencyError, match=message) as err:
         LatencyRecorder.from_json(data)
     assert "\n" not in str(err.value)
+
+
+def test_decisions_held_back_in_batches_are_all_recorded_before_any_read() -> None:
+    rng = np.random.default_rng(5)
+    n = 10_000  # two full batches of 4096 and a remainder
+    recs = np.zeros(n, dtype=DECISION_DTYPE)
+    recs["recv_ns"] = rng.integers(1, 10**9, n)
+    recs["taken_ns"] = recs["recv_ns"] + rng.integers(0, 50_000, n)
+    recs["features_ns"] = recs["taken_ns"] + rng.integers(0, 80_000, n)
+    recs["decided_ns"] = recs["features_ns"] + rng.integers(0, 90_000, n)
+    woken = recs["decided_ns"] + 1_000
+    lat, direct = LatencyRecorder(), LatencyRecorder()
+    for rec, w in zip(recs, woken, strict=True):
+        lat.add_decision(rec, int(w), int(w) + 70, None, None)
+    direct.add_many("callback_to_ring", recs["taken_ns"] - recs["recv_ns"])
+    direct.add_many("ring_to_features", recs["features_ns"] - recs["taken_ns"])
+    direct.add_many("prediction", recs["decided_ns"] - recs["features_ns"])
+    direct.add_many("decision_wake", woken - recs["decided_ns"])
+    direct.add_many("signal", np.full(n, 70))
+    copy = LatencyRecorder.from_json(json.loads(json.dumps(lat.to_json())))  # to_json records them first
+    assert copy == direct == lat
+    assert LatencyRecorder().merge(lat).percentiles("prediction")["count"] == n
+    # a mapping with the record's fields is read the same way
+    one = LatencyRecorder()
+    one.add_decision({"recv_ns": 10, "taken_ns": 25, "features_ns": 40, "decided_ns": 90}, 100)
+    assert one.percentiles("callback_to_ring")["max"] == 15 and one.percentiles("decision_wake")["max"] == 10
+
+
+def test_a_record_without_the_stage_stamps_is_one_line_error() -> None:
+    rec = np.zeros(1, dtype=[("recv_ns", "<i8"), ("taken_ns", "<i8")])[0]
+    with pytest.raises(LatencyError, match="a decision record needs the fields recv_ns, taken_ns, features"):
+        LatencyRecorder().add_decision(rec, 5)
