@@ -39,7 +39,8 @@ leaves no partial file.  ``report.html`` is self-contained
 (:mod:`quantumtrader.html_page`): summary, equity curve, drawdown,
 per-trade table, latency histograms (log x) and percentiles per stage,
 counters and risk denials by reason.  ``report.json`` reads back with
-``session_from_json`` into an equal SessionResult.
+``session_from_json`` (``load_result`` for a file) into an equal
+SessionResult: days run in other processes are merged from their files.
 ``report_console(result, console)`` prints the summary, the latency
 percentiles and the denials as rich tables.
 
@@ -76,7 +77,7 @@ from quantumtrader.runners.latency import STAGES, LatencyError, LatencyRecorder
 
 __all__ = [
     "FILES", "VENUES", "ReportError", "SessionResult", "StoredRoundTrip",
-    "merge_results", "render_html", "report_console", "result_to_json", "session_from_json",
+    "load_result", "merge_results", "render_html", "report_console", "result_to_json", "session_from_json",
     "summarize", "write_report",
 ]
 
@@ -167,12 +168,19 @@ class SessionResult:
 # ---------------------------------------------------------------- merging
 
 
-def _add_counter(total: dict[str, Any], key: str, value: Any) -> None:
-    number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-    if key not in total:
-        total[key] = value
-    elif number and isinstance(total[key], int | float | Decimal) and not isinstance(total[key], bool):
-        total[key] = total[key] + value
+def _is_amount(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _add_counters(total: dict[str, Any], counters: Mapping[str, Any]) -> None:
+    """Numbers summed, tables of counters summed key by key, anything else kept as first seen."""
+    for key, value in counters.items():
+        if key not in total:
+            total[key] = dict(value) if isinstance(value, Mapping) else value
+        elif isinstance(value, Mapping) and isinstance(total[key], dict):
+            _add_counters(total[key], value)
+        elif _is_amount(value) and _is_amount(total[key]):
+            total[key] = total[key] + value
 
 
 def merge_results(results: Sequence[SessionResult], name: str | None = None) -> SessionResult:
@@ -211,8 +219,7 @@ def merge_results(results: Sequence[SessionResult], name: str | None = None) -> 
         offset += r.net_brl
         for reason, n in r.denials.items():
             denials[reason] = denials.get(reason, 0) + n
-        for key, value in r.counters.items():
-            _add_counter(counters, key, value)
+        _add_counters(counters, r.counters)
         latency.merge(r.latency)
         tickers.extend(t for t in r.tickers if t not in tickers)
         price_unit.update(r.price_unit)
@@ -375,6 +382,24 @@ def _round_trip_type() -> Any:
     return RoundTrip
 
 
+def load_result(path: str | os.PathLike[str]) -> SessionResult:
+    """The SessionResult of a report.json file (a day run in another
+    process, to merge); ReportError (one line) for a file that cannot be
+    read or is not a report."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    try:
+        return session_from_json(data)
+    except ReportError as exc:
+        raise ReportError(f"{path}: {str(exc).removeprefix('report.json: ')}") from None
+
+
 def _money(value: Any, where: str) -> Decimal:
     try:
         amount = Decimal(value) if isinstance(value, str) else None
@@ -418,6 +443,15 @@ def _trip_from_json(data: Any, i: int) -> Any:
 def session_from_json(data: Mapping[str, Any]) -> SessionResult:
     """The SessionResult that ``result_to_json`` wrote (the summary is
     recomputed, not read); ReportError (one line) on a malformed file."""
+    try:
+        return _session_from_json(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, ReportError):
+            raise
+        raise ReportError(f"report.json: malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _session_from_json(data: Mapping[str, Any]) -> SessionResult:
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         raise ReportError(f"report.json: not a {FORMAT!r} file")
     try:
@@ -726,8 +760,11 @@ def _check_folder(folder: Path, inputs: Sequence[str | os.PathLike[str]], flag: 
             raise OutputPathError(f"{flag} {folder} is also an input: choose another folder")
     if folder.exists() and not folder.is_dir():
         raise OutputPathError(f"{flag} {folder} is a file: give a folder")
-    if not folder.parent.is_dir():
+    where = folder if folder.exists() else folder.parent
+    if not where.is_dir():
         raise OutputPathError(f"{flag} {folder}: folder {folder.parent} does not exist")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{flag} {folder}: folder {where} is not writable")
 
 
 def write_report(result: SessionResult, out_dir: str | os.PathLike[str], *,
@@ -742,16 +779,22 @@ def write_report(result: SessionResult, out_dir: str | os.PathLike[str], *,
             "latency.png": latency_png(result)}
     texts = {"report.json": json.dumps(result_to_json(result), indent=1, allow_nan=False) + "\n",
              "report.html": render_html(result, pngs)}
-    folder.mkdir(exist_ok=True)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"{flag} {folder}: cannot make the folder ({exc.strerror or exc})") from None
     paths = {name: folder / name for name in FILES}
     for name in FILES:  # every path is checked before any is replaced
         if any(os.path.exists(src) and paths[name].exists() and os.path.samefile(src, paths[name])
                for src in inputs):
             raise OutputPathError(f"{flag} {folder}: {name} there is also an input: choose another folder")
     for name in FILES:
-        with atomic_output(paths[name], inputs) as tmp:
-            if name in pngs:
-                tmp.write_bytes(pngs[name])
-            else:
-                tmp.write_text(texts[name], encoding="utf-8")
+        try:
+            with atomic_output(paths[name], inputs) as tmp:
+                if name in pngs:
+                    tmp.write_bytes(pngs[name])
+                else:
+                    tmp.write_text(texts[name], encoding="utf-8")
+        except OSError as exc:  # disk full, folder gone: one line naming the file, not the partial
+            raise OutputPathError(f"{flag} {folder}: cannot write {name} ({exc.strerror or exc})") from None
     return paths

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from command_support import unwritable_folder
 from rich.console import Console
 
 from quantumtrader.execution.orders import Side
@@ -25,6 +26,7 @@ from quantumtrader.runners.report import (
     FILES,
     ReportError,
     SessionResult,
+    load_result,
     merge_results,
     report_console,
     result_to_json,
@@ -237,6 +239,8 @@ def test_output_folder_rules(one_day: SessionResult, tmp_path: Path) -> None:
     (lambda d: d["round_trips"][0].update(side="LONG"), r"round_trips\[0\].side is 'LONG'"),
     (lambda d: d["round_trips"][2].pop("exit_ns"), r"missing round_trips\[2\].exit_ns"),
     (lambda d: d["latency"]["stages"]["ack"].update(count=9), "report.json: latency: ack: buckets hold 1"),
+    (lambda d: d.update(equity=5), r"report.json: malformed \(TypeError"),
+    (lambda d: d.update(denials=[1]), r"report.json: malformed \(AttributeError"),
 ])
 def test_a_malformed_report_json_is_one_line(one_day: SessionResult, mangle, message: str) -> None:
     data = json.loads(json.dumps(result_to_json(one_day)))
@@ -259,3 +263,34 @@ def test_report_console_prints_summary_latency_and_denials(one_day: SessionResul
 def test_durations_read_as_people_write_them() -> None:
     values = (None, 850, 12_345, 1_520_000, 2_100_000_000, 250_000_000_000)
     assert [report_mod.duration(v) for v in values] == ["-", "850 ns", "12.3 µs", "1.52 ms", "2.1 s", "250 s"]
+
+
+def test_days_written_by_other_processes_merge_from_their_files(tmp_path: Path) -> None:
+    d1 = _result(TRIPS1, "2025-12-05", DAY1,
+                 counters={"ring_dropped": 1, "risk": {"checks": 10, "mode": "a"}})
+    d2 = _result(TRIPS2, "2025-12-06", DAY2,
+                 counters={"ring_dropped": 2, "risk": {"checks": 5, "mode": "b"}})
+    files = [write_report(d, tmp_path / d.days[0])["report.json"] for d in (d1, d2)]
+    merged = merge_results([load_result(f) for f in files])
+    assert result_to_json(merged) == result_to_json(merge_results([d1, d2]))
+    assert merged.counters == {"ring_dropped": 3, "risk": {"checks": 15, "mode": "a"}}
+    assert summarize(merged)["net_brl"] == Decimal("65.60")
+
+
+def test_an_unreadable_report_file_is_one_line(tmp_path: Path) -> None:
+    cut = tmp_path / "report.json"
+    cut.write_text('{"format": "quantumtrader trading report v1", "name": ')
+    with pytest.raises(ReportError, match=r"report\.json: not JSON \(line 1: Expecting value\)$"):
+        load_result(cut)
+    with pytest.raises(ReportError, match="cannot read"):
+        load_result(tmp_path / "missing.json")
+    cut.write_text('{"format": "something else"}')
+    with pytest.raises(ReportError, match=r"/report\.json: not a 'quantumtrader trading report v1' file$"):
+        load_result(cut)
+
+
+def test_an_unwritable_folder_is_refused_in_one_line(one_day: SessionResult, tmp_path: Path) -> None:
+    locked = unwritable_folder(tmp_path)
+    with pytest.raises(OutputPathError) as err:
+        write_report(one_day, locked / "report")
+    assert str(err.value).startswith(f"--out {locked / 'report'}: ") and "\n" not in str(err.value)
