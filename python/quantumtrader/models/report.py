@@ -8,10 +8,10 @@ rendered, so a bad result leaves neither file touched.
 
 ``report.json`` is the result dict below made JSON-safe: NaN and +/-inf
 become null, numpy scalars and arrays plain numbers and lists, tuples lists.
-``report.html`` is one self-contained page (inline CSS, charts as
-``<img src="data:image/png;base64,...">`` drawn by matplotlib's Agg
-renderer, no script, no link: it opens offline): the gate result, the
-per-fold and overall classification table, the trading table, the equity
+``report.html`` is one self-contained page (:mod:`quantumtrader.html_page`:
+inline CSS, charts as ``<img src="data:image/png;base64,...">`` drawn by
+matplotlib's Agg renderer, no script, no link: it opens offline): the gate
+result, the per-fold and overall classification table, the trading table, the equity
 curve of the out-of-fold signal and the calibration plot.
 
 The result dict (what training and validation produce).  A number may be
@@ -59,10 +59,8 @@ missing folds[1].recall``.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 import json
 import math
 import numbers
@@ -73,6 +71,7 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
+from quantumtrader import html_page
 from quantumtrader.models.classes import CLASSES
 from quantumtrader.output_path import atomic_output
 
@@ -334,35 +333,25 @@ def report_table(result: Mapping[str, Any], title: str = "Out-of-fold evaluation
 # ---------------------------------------------------------------- charts
 
 
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _equity_png(equity: Mapping[str, Any]) -> str | None:
-    from matplotlib.figure import Figure  # Agg canvas; pyplot's global state untouched
-
+def _equity_png(equity: Mapping[str, Any]) -> bytes | None:
     t_ns = np.asarray([_finite(t) for t in equity["t_ns"]], dtype=float)
     values = np.asarray([_finite(v) for v in equity["equity_brl"]], dtype=float)
     keep = np.isfinite(t_ns) & np.isfinite(values)
     if not keep.any():
         return None
     times = [dt.datetime.fromtimestamp(t / 1e9, dt.UTC) for t in t_ns[keep]]
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    fig = html_page.figure(8, 3.2)
     ax = fig.add_subplot()
     ax.step(times, values[keep], where="post", color="#1f5fa8", linewidth=1.2)
     ax.set_ylabel("equity (BRL)")
     ax.set_xlabel("exit time of each trade (UTC)")
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
-    return _png(fig)
+    return html_page.figure_png(fig)
 
 
-def _calibration_png(calibration: Mapping[str, Any]) -> str | None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5, 4.2), layout="constrained")
+def _calibration_png(calibration: Mapping[str, Any]) -> bytes | None:
+    fig = html_page.figure(5, 4.2)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8, label="perfect")
     drawn = False
@@ -387,37 +376,10 @@ def _calibration_png(calibration: Mapping[str, Any]) -> str | None:
     ax.set_ylabel("observed frequency")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return html_page.figure_png(fig)
 
 
 # ---------------------------------------------------------------- HTML
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:72em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em}th,td{padding:.3em .7em;border-bottom:1px solid #e4e4e4}
-th{background:#f4f6f8;text-align:right}td{text-align:right;font-variant-numeric:tabular-nums}
-th:first-child,td:first-child{text-align:left}tr.all td{font-weight:600;border-top:2px solid #999}
-.gate{padding:.6em 1em;border-radius:4px;display:inline-block;font-weight:600}
-.passed{background:#e3f4e8;color:#1d6b36}.refused{background:#fbe6e4;color:#8e2a1f}
-.note{color:#666;font-size:.85em}img{max-width:100%}
-"""
-
-
-def _table_html(head: list[str], rows: list[tuple[str, list[str]]]) -> str:
-    out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
-    for label, cells in rows:
-        css = ' class="all"' if label == "all" else ""
-        out.append(f"<tr{css}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
-
-
-def _img(png: str | None, alt: str, missing: str) -> str:
-    if png is None:
-        return f'<p class="note">{html.escape(missing)}</p>'
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'
-
 
 def _sweep_html(sweep: Mapping[str, Any]) -> str:
     trials = sweep.get("trials", [])
@@ -429,7 +391,7 @@ def _sweep_html(sweep: Mapping[str, Any]) -> str:
         rows.append((label, [label, params, _fmt(t.get("criterion")), _fmt(t.get("sharpe"))]))
     note = (f'<p class="note">{len(trials)} trials; variance of the trials\' Sharpe ratios '
             f'{html.escape(_fmt(sweep.get("sr_variance")))}</p>')
-    return "<h2>Sweep</h2>\n" + _table_html(head, rows) + note
+    return "<h2>Sweep</h2>\n" + html_page.table(head, rows) + note
 
 
 def render_html(result: Mapping[str, Any]) -> str:
@@ -441,35 +403,31 @@ def render_html(result: Mapping[str, Any]) -> str:
     overall = result["overall"]["trading"]
     with_pnl = any("net_pnl_brl" in row for _, row in _trading_rows(result))
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
         f'<div class="gate {state}">promotion gate: {state}</div>',
         f"<ul>{failures}</ul>" if failures else "",
         f'<p>deflated Sharpe probability <b>{html.escape(_fmt(overall["deflated_sharpe_probability"]))}'
         f'</b> for <b>{int(result["n_trials"])}</b> configuration(s) tried.</p>',
         "<h2>Out-of-fold classification</h2>",
-        _table_html(
+        html_page.table(
             _CLASSIFICATION_HEAD,
             [(label, _classification_cells(label, row)) for label, row in _classification_rows(result)],
         ),
         '<p class="note">prior: accuracy of always predicting the most frequent class; prior log loss: '
         "log loss of predicting the class frequencies.</p>",
         "<h2>Trading (out-of-fold signal, B3 costs)</h2>",
-        _table_html(
+        html_page.table(
             _TRADING_HEAD + (["net P&L"] if with_pnl else []),
             [(label, _trading_cells(label, row, with_pnl)) for label, row in _trading_rows(result)],
         ),
         "<h2>Equity of the out-of-fold signal</h2>",
-        _img(_equity_png(result["equity"]), "equity curve", "no trades: no equity curve"),
+        html_page.img(_equity_png(result["equity"]), "equity curve", "no trades: no equity curve"),
         "<h2>Calibration</h2>",
-        _img(_calibration_png(result["calibration"]), "calibration plot", "no calibration bins with samples"),
+        html_page.img(_calibration_png(result["calibration"]), "calibration plot",
+                      "no calibration bins with samples"),
     ]
     if isinstance(result.get("sweep"), Mapping):
         parts.append(_sweep_html(result["sweep"]))
-    parts.append("</body></html>\n")
-    return "\n".join(part for part in parts if part)
+    return html_page.page(title, parts)
 
 
 def write_report(result: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:

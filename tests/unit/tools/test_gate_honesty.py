@@ -7,13 +7,13 @@ MODEL --data), and the verdict line.  The full run needs ``train`` and
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tool_scripts import load_tool
 
 from quantumtrader.calendar import default_calendar
 
@@ -22,12 +22,7 @@ SCRIPT = Path(__file__).resolve().parents[3] / "tools" / "gate_honesty.py"
 
 @pytest.fixture(scope="module")
 def tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gate_honesty", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gate_honesty"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("gate_honesty")
 
 
 def test_help_lists_the_flags() -> None:
