@@ -17,7 +17,6 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ConfigError", "read_toml", "section"]
@@ -89,7 +88,7 @@ def _convert(origin: str, where: str, want: Any, value: Any) -> Any:
             if d is None:
                 raise ConfigError(f"{origin}: {where}.{k}: must be an amount (got {v!r})")
             out[str(k)] = d
-        return MappingProxyType(out)
+        return out
     raise bad(str(want))
 
 
@@ -109,4 +108,6 @@ def section(origin: str, name: str, typ: type, table: Any) -> Any:
     try:
         return typ(**values)
     except (ValueError, TypeError) as e:
-        raise ConfigError(f"{origin}: [{name}] {e}") from None
+        text = str(e)
+        text = text[len(name) + 1:] if text.startswith(f"{name}.") else text  # "[risk] risk.x" reads twice
+        raise ConfigError(f"{origin}: [{name}] {text}") from None

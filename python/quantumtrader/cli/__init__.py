@@ -1,5 +1,5 @@
-"""The ``quantumtrader`` command: one module per subcommand (demo, synth,
-import_, audit, features, record, train, validate), each parsing its arguments, calling the
+"""The ``quantumtrader`` command: one module per subcommand (paper, backtest,
+live, kill, demo, synth, import_, audit, features, record, train, validate), each parsing its arguments, calling the
 library and printing; the work itself lives in the library packages."""
 
 from __future__ import annotations
@@ -22,14 +22,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # each command module registers itself; imports stay local so `--help` is fast
     from quantumtrader.cli.audit import add_audit_parser
+    from quantumtrader.cli.backtest import add_backtest_parser
     from quantumtrader.cli.demo import add_demo_parser
     from quantumtrader.cli.features import add_features_parser
     from quantumtrader.cli.import_ import add_import_parser
+    from quantumtrader.cli.kill import add_kill_parser
+    from quantumtrader.cli.live import add_live_parser
+    from quantumtrader.cli.paper import add_paper_parser
     from quantumtrader.cli.record import add_record_parser
     from quantumtrader.cli.synth import add_synth_parser
     from quantumtrader.cli.train import add_train_parser
     from quantumtrader.cli.validate import add_validate_parser
 
+    add_paper_parser(sub)
+    add_backtest_parser(sub)
+    add_live_parser(sub)
+    add_kill_parser(sub)
     add_demo_parser(sub)
     add_import_parser(sub)
     add_audit_parser(sub)

@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ModelBundle.load(args[0]).compiled_paths()
     except (BundleError, CompileError) as exc:
-        print(f"quantumtrader: {exc}", file=sys.stderr)
+        print(exc, file=sys.stderr)
         return 1
     return 0
 
