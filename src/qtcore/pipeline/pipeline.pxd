@@ -94,6 +94,37 @@ cdef extern from "pipeline/qt_pipeline.h" nogil:
     uint64_t qt_pl_pop_controls(qt_pl *pl, qt_event *out, uint64_t max)
     qt_ring *qt_pl_decision_ring(qt_pl *pl)
     qt_ring *qt_pl_control_ring(qt_pl *pl)
+    uint64_t qt_pl_posted_seq(const qt_pl *pl)
     void qt_pl_get_counters(const qt_pl *pl, qt_pl_counters *out)
     int qt_pl_get_instrument_counters(const qt_pl *pl, uint16_t id, qt_pl_instrument_counters *out)
 
+
+
+cdef extern from "pipeline/qt_pl_lockstep.h" nogil:
+    enum: QT_PL_LS_ENGAGED
+    enum: QT_PL_LS_RELEASED
+    enum: QT_PL_LS_TIMED_OUT
+
+    ctypedef struct qt_pl_lockstep_counters:
+        uint64_t inline_runs, records, stopped_runs, decision_waits, decisions_waited, order_waits
+        uint64_t order_updates_waited, wait_ns, max_wait_ns, timeouts, decisions_acked, orders_acked
+        uint64_t decisions_posted, orders_pushed
+        int32_t released, closed
+
+    ctypedef struct qt_pl_lockstep:
+        pass
+
+    # the feed's consumer (qt_profitdll_feed.h), only passed on as a pointer here
+    ctypedef struct qt_profitdll_consumer:
+        pass
+
+    qt_pl_lockstep *qt_pl_lockstep_create(qt_pl *pl, qt_ring *market, qt_ring *orders, int64_t timeout_ns)
+    void qt_pl_lockstep_destroy(qt_pl_lockstep *ls)
+    const qt_profitdll_consumer *qt_pl_lockstep_consumer(qt_pl_lockstep *ls)
+    void qt_pl_lockstep_ack_decisions(qt_pl_lockstep *ls, uint64_t decision_seq)
+    void qt_pl_lockstep_ack_orders(qt_pl_lockstep *ls, uint64_t count)
+    void qt_pl_lockstep_release(qt_pl_lockstep *ls)
+    int qt_pl_lockstep_released(const qt_pl_lockstep *ls)
+    uint64_t qt_pl_lockstep_drain(qt_pl_lockstep *ls)
+    void qt_pl_lockstep_close(qt_pl_lockstep *ls)
+    void qt_pl_lockstep_get_counters(const qt_pl_lockstep *ls, qt_pl_lockstep_counters *out)

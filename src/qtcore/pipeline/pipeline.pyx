@@ -11,10 +11,18 @@ Python thread through the decision ring (:meth:`Pipeline.wait_decisions`
 sleeps without the GIL until one is posted); connection states, feed gaps
 and ticker phases reach the orchestrator through the control ring
 (:meth:`Pipeline.wait_controls` / :meth:`Pipeline.pop_controls`).  Python
-only configures it and consumes what it posts."""
+only configures it and consumes what it posts.
+
+:class:`Lockstep` is the backtest's gate (``qt_pl_lockstep.h``): installed
+as the ProfitDLL feed's consumer, the DLL's callback thread runs the loop
+itself and waits, without the GIL, until the decision and order consumers
+acknowledge what it posted, so a replay at full speed is deterministic."""
 import numpy as np
 
-from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New
+from cpython.pycapsule cimport (
+    PyCapsule_GetContext, PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New, PyCapsule_SetContext,
+)
+from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memset
 
@@ -30,7 +38,10 @@ from pipeline cimport (
     qt_pl_create, qt_pl_decision, qt_pl_decisions_closed, qt_pl_destroy, qt_pl_flush,
     qt_pl_get_counters, qt_pl_get_instrument_counters, qt_pl_hook, qt_pl_instrument_counters,
     qt_pl_decision_ring, qt_pl_pop_controls, qt_pl_run, qt_pl_run_decoded, qt_pl_set_hook, qt_pl_stop,
-    qt_pl_clear_stop,
+    qt_pl_clear_stop, QT_PL_LS_ENGAGED, QT_PL_LS_RELEASED, QT_PL_LS_TIMED_OUT, qt_pl_lockstep,
+    qt_pl_lockstep_ack_decisions, qt_pl_lockstep_ack_orders, qt_pl_lockstep_close, qt_pl_lockstep_consumer,
+    qt_pl_lockstep_counters, qt_pl_lockstep_create, qt_pl_lockstep_destroy, qt_pl_lockstep_drain,
+    qt_pl_lockstep_get_counters, qt_pl_lockstep_release, qt_pl_lockstep_released,
 )
 
 from quantumtrader.data.events import EVENT_DTYPE, EventType
@@ -351,3 +362,145 @@ cdef class Pipeline:
             raise KeyError(f"instrument {instrument_id} has no engine")
         return dict(records=c.records, rows=c.rows, filtered=c.filtered, decisions=c.decisions,
                     book_suspect=bool(c.book_suspect))
+
+
+# ---------------------------------------------------------------- lockstep
+
+#: Why a Lockstep no longer waits (its ``state``).
+LOCKSTEP_STATES = {QT_PL_LS_ENGAGED: "engaged", QT_PL_LS_RELEASED: "released", QT_PL_LS_TIMED_OUT: "timed_out"}
+ORDER_UPDATE_SIZE = 256  # qt_order_update, the order ring's slots
+
+
+cdef qt_ring *_order_ring_ptr(object ring) except NULL:
+    cap = ring.capsule()
+    if not PyCapsule_IsValid(cap, b"qt_ring"):
+        raise TypeError("order_ring must provide a 'qt_ring' capsule")
+    if ring.slot_size != ORDER_UPDATE_SIZE:
+        raise ValueError(f"the order ring's slots are {ring.slot_size} bytes, not {ORDER_UPDATE_SIZE}-byte "
+                         "order updates")
+    return <qt_ring *>PyCapsule_GetPointer(cap, b"qt_ring")
+
+
+cdef void _drop_capsule_owner(object capsule) noexcept:
+    # the capsule held its Lockstep alive (the feed may call into it while installed)
+    Py_XDECREF(<PyObject *>PyCapsule_GetContext(capsule))
+
+
+cdef class Lockstep:
+    """The backtest's gate between the replay and the decision side.
+
+    Bound to a :class:`Pipeline`, the market ring the ProfitDLL callbacks
+    fill, and optionally the order ring.  Installed in the feed
+    (``quantumtrader.qtcore.profitdll.set_consumer(lockstep.capsule())``),
+    every market-data callback runs the pipeline over the ring on the DLL's
+    thread and, if it posted decisions, waits until :meth:`ack_decisions`
+    acknowledges them; every order update waits until :meth:`ack_orders`
+    acknowledges it (when an order ring is bound).  The market therefore
+    stands still while Python decides and handles fills.
+
+    A wait never outlasts ``timeout_s``: the first that does releases the
+    gate for good (``state`` "timed_out", counted in ``timeouts``), as
+    :meth:`release` does on purpose ("released").  Released, the callbacks
+    still run the pipeline but no longer wait.  :meth:`close` also stops
+    the inline runs (the pipeline is then its owner's again).  While not
+    closed the pipeline counts as running: :meth:`Pipeline.run` refuses.
+
+    Order: uninstall from the feed (``set_consumer(None)``) after
+    :meth:`release`, or that call waits for the callback thread's current
+    wait to time out."""
+
+    cdef qt_pl_lockstep *_ls
+    cdef Pipeline _pipeline
+    cdef object _market
+    cdef object _orders
+    cdef readonly double timeout_s
+
+    def __cinit__(self, Pipeline pipeline not None, market_ring, order_ring=None, double timeout_s=10.0):
+        if not 0.0 < timeout_s < 1e9:
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+        pipeline._idle()
+        cdef qt_ring *m = _ring_ptr(market_ring)
+        cdef qt_ring *o = _order_ring_ptr(order_ring) if order_ring is not None else NULL
+        self._ls = qt_pl_lockstep_create(pipeline._pl, m, o, <int64_t>(timeout_s * 1e9))
+        if self._ls == NULL:
+            raise MemoryError("cannot create the lockstep")
+        self._pipeline = pipeline
+        self._market = market_ring
+        self._orders = order_ring
+        self.timeout_s = timeout_s
+        pipeline._running = True  # the callback thread runs it from now on
+        pipeline._ring = market_ring
+
+    def __dealloc__(self):
+        if self._ls != NULL:
+            # never installed any more: the capsule keeps this object alive while it is
+            with nogil:
+                qt_pl_lockstep_close(self._ls)
+            qt_pl_lockstep_destroy(self._ls)
+            self._ls = NULL
+
+    def capsule(self):
+        """The feed consumer as a PyCapsule named "qt_profitdll_consumer", for
+        ``quantumtrader.qtcore.profitdll.set_consumer``; it keeps this object
+        alive for as long as it exists."""
+        cap = PyCapsule_New(<void *>qt_pl_lockstep_consumer(self._ls), b"qt_profitdll_consumer",
+                            _drop_capsule_owner)
+        Py_INCREF(self)
+        PyCapsule_SetContext(cap, <void *>self)
+        return cap
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self._pipeline
+
+    def ack_decisions(self, uint64_t decision_seq):
+        """Every decision up to ``decision_seq`` has been handled (any larger
+        value than before wakes the callback thread; smaller ones are ignored)."""
+        qt_pl_lockstep_ack_decisions(self._ls, decision_seq)
+
+    def ack_orders(self, uint64_t count):
+        """``count`` order updates have been handled in total since the order
+        ring was made (e.g. the ring's ``popped`` once they are handled)."""
+        qt_pl_lockstep_ack_orders(self._ls, count)
+
+    def release(self):
+        """End every wait now and for good (stop, Ctrl-C, a consumer that died)."""
+        qt_pl_lockstep_release(self._ls)
+
+    @property
+    def state(self) -> str:
+        """"engaged", "released" (:meth:`release`) or "timed_out"."""
+        return LOCKSTEP_STATES[qt_pl_lockstep_released(self._ls)]
+
+    def drain(self):
+        """Run the pipeline, on this thread without the GIL, over the records
+        the market ring holds now (pushed before installing, or left at the
+        end), without waiting for decisions.  For when no callback runs.
+        Returns the records taken (0 once closed)."""
+        cdef uint64_t n
+        with nogil:
+            n = qt_pl_lockstep_drain(self._ls)
+        return n
+
+    def close(self):
+        """Release, and stop running the pipeline inline (returns once no
+        callback is running it): the pipeline may be run, flushed and
+        configured again.  Idempotent."""
+        with nogil:
+            qt_pl_lockstep_close(self._ls)
+        self._pipeline._running = False
+
+    @property
+    def counters(self) -> dict:
+        """Inline runs and records, waits (count, decisions / order updates
+        waited for, total and longest wait in ns), timeouts, what was
+        acknowledged and posted, and the state."""
+        cdef qt_pl_lockstep_counters c
+        qt_pl_lockstep_get_counters(self._ls, &c)
+        return dict(inline_runs=c.inline_runs, records=c.records, stopped_runs=c.stopped_runs,
+                    decision_waits=c.decision_waits, decisions_waited=c.decisions_waited,
+                    order_waits=c.order_waits, order_updates_waited=c.order_updates_waited,
+                    wait_ns=c.wait_ns, max_wait_ns=c.max_wait_ns, timeouts=c.timeouts,
+                    decisions_acked=c.decisions_acked, decisions_posted=c.decisions_posted,
+                    orders_acked=c.orders_acked, orders_pushed=c.orders_pushed,
+                    state=LOCKSTEP_STATES[c.released], closed=bool(c.closed))

@@ -43,6 +43,7 @@ struct qt_pl {
     qt_ring *controls;
     uint32_t decision_slot;
     uint64_t decision_seq;
+    qt_atomic_u64 posted_seq; /* of the last decision the ring accepted */
     uint8_t *slot;         /* one decision slot being built (record + vector) */
     double vec[QT_FE_NUM_FEATURES];
     qt_event out[3];       /* decoder output: n + 1 for n <= 2 */
@@ -198,7 +199,9 @@ static int decision(qt_pl *pl, pl_inst *in, const qt_event *e, int64_t taken, in
         d->decision_seq = ++pl->decision_seq;
         bump(&in->decisions, 1);
         bump(&pl->c.decisions, 1);
-        if (pl->decisions && !qt_ring_push(pl->decisions, pl->slot))
+        if (pl->decisions && qt_ring_push(pl->decisions, pl->slot))
+            qt_store_release(&pl->posted_seq, pl->decision_seq);
+        else if (pl->decisions)
             bump(&pl->c.decisions_dropped, 1);
     }
     if (r & QT_PL_STOP) {
@@ -385,6 +388,10 @@ uint64_t qt_pl_wait_decision(qt_pl *pl, void *out, uint64_t max, int64_t timeout
 }
 
 uint32_t qt_pl_decision_slot_size(const qt_pl *pl) { return pl->decision_slot; }
+
+uint64_t qt_pl_posted_seq(const qt_pl *pl) {
+    return qt_load_acquire(&((qt_pl *)pl)->posted_seq);
+}
 
 int qt_pl_decisions_closed(qt_pl *pl) {
     return !pl->decisions ||

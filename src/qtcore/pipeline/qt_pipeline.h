@@ -240,6 +240,9 @@ void qt_pl_close(qt_pl *pl);
 uint64_t qt_pl_wait_decision(qt_pl *pl, void *out, uint64_t max, int64_t timeout_ns,
                              uint32_t spin_iters);
 uint32_t qt_pl_decision_slot_size(const qt_pl *pl);
+/* decision_seq of the last decision the decision ring accepted (0: none):
+ * what a consumer can acknowledge at most (a dropped one never reaches it). */
+uint64_t qt_pl_posted_seq(const qt_pl *pl);
 int qt_pl_decisions_closed(qt_pl *pl); /* closed and empty */
 /* Control consumer: up to max decoded qt_event records, without waiting. */
 uint64_t qt_pl_pop_controls(qt_pl *pl, qt_event *out, uint64_t max);

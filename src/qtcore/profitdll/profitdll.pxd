@@ -192,6 +192,11 @@ cdef extern from "profitdll/qt_profitdll_feed.h" nogil:
     void qt_profitdll_feed_get_counters(qt_profitdll_feed_counters *out)
     void qt_profitdll_feed_clear_progress()
     int qt_profitdll_feed_reset()
+    ctypedef struct qt_profitdll_consumer:
+        void (*after_market)(void *user) noexcept
+        void (*after_order)(void *user) noexcept
+        void *user
+    int qt_profitdll_feed_set_consumer(const qt_profitdll_consumer *c)
     void qt_profitdll_on_state(int32_t conn_type, int32_t result)
     void qt_profitdll_on_trade(TAssetID asset, qt_profitdll_wchar *date, uint32_t trade_number, double price,
                           double volume, int32_t qty, int32_t buy_agent, int32_t sell_agent,

@@ -13,7 +13,7 @@ request export.
   callbacks (``qt_profitdll_callbacks.c``) fill the market and order rings;
   :class:`MarketReader` consumes the market ring on the caller's thread.
 """
-from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -36,7 +36,7 @@ from profitdll cimport (
     qt_profitdll_api_required_name, qt_profitdll_api_symbol, qt_profitdll_api_unload, qt_profitdll_decode, qt_profitdll_decode_flush,
     qt_profitdll_decoder, qt_profitdll_decoder_init, qt_profitdll_feed_add_instrument, qt_profitdll_feed_attach,
     qt_profitdll_feed_clear_progress, qt_profitdll_feed_counters, qt_profitdll_feed_detach, qt_profitdll_feed_get_counters,
-    qt_profitdll_feed_instruments, qt_profitdll_feed_reset, qt_profitdll_feed_set_utc_offset, qt_profitdll_feed_utc_offset,
+    qt_profitdll_feed_instruments, qt_profitdll_feed_reset, qt_profitdll_consumer, qt_profitdll_feed_set_consumer, qt_profitdll_feed_set_utc_offset, qt_profitdll_feed_utc_offset,
     qt_profitdll_on_daily, qt_profitdll_on_history_trade, qt_profitdll_on_history_trade_v2, qt_profitdll_on_offer_book,
     qt_profitdll_on_order, qt_profitdll_on_price_book, qt_profitdll_on_progress, qt_profitdll_on_state, qt_profitdll_on_ticker_state,
     qt_profitdll_on_tiny_book, qt_profitdll_on_trade, qt_profitdll_on_trade_v2, qt_profitdll_parse_date,
@@ -198,6 +198,37 @@ def attach_rings(market, orders=None):
 
 def detach_rings():
     qt_profitdll_feed_detach()
+
+
+cdef object _consumer = None  # the installed consumer capsule: alive while the callbacks may use it
+
+
+def set_consumer(consumer):
+    """Install the feed's consumer: a PyCapsule named "qt_profitdll_consumer"
+    (``quantumtrader.qtcore.pipeline.Lockstep.capsule()``), told by the
+    callbacks on the DLL's thread after each market-data callback and each
+    order update; ``None`` removes it.  Returns once no callback is still
+    inside the previous consumer (the GIL is released meanwhile): release a
+    lockstep before removing it, or this waits for its current wait to time
+    out.  Never from inside a callback."""
+    global _consumer
+    cdef const qt_profitdll_consumer *c = NULL
+    if consumer is not None:
+        if not PyCapsule_IsValid(consumer, b"qt_profitdll_consumer"):
+            raise TypeError("consumer must be a PyCapsule named 'qt_profitdll_consumer' (Lockstep.capsule()) "
+                            "or None")
+        c = <const qt_profitdll_consumer *>PyCapsule_GetPointer(consumer, b"qt_profitdll_consumer")
+    cdef int rc
+    with nogil:
+        rc = qt_profitdll_feed_set_consumer(c)
+    if rc != 0:
+        raise ValueError("the consumer has neither an after_market nor an after_order function")
+    _consumer = consumer  # the previous one is released only now that no callback is inside it
+
+
+def installed_consumer():
+    """The consumer capsule installed by :func:`set_consumer`, or None."""
+    return _consumer
 
 
 def callback_address(str name):

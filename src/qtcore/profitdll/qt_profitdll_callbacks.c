@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "platform/qt_atomic.h"
+#include "profitdll/qt_profitdll_consumer.h"
 #include "profitdll/qt_profitdll_decode.h"
 #include "profitdll/qt_profitdll_feed.h"
 #include "market/qt_ring.h"
@@ -151,9 +152,9 @@ static inline void flag_invalid(qt_event *e) {
     }
 }
 
-/* Push the staged records (and a pending gap report in front), then unlock.
- * Records refused by a full ring keep their sequence numbers: the hole in
- * seq is part of the evidence. */
+/* Push the staged records (and a pending gap report in front), unlock, and
+ * tell the consumer.  Records refused by a full ring keep their sequence
+ * numbers: the hole in seq is part of the evidence. */
 static void commit(qt_ring *r, int64_t recv_ns) {
     uint32_t n = g.staged;
     if (n == 0) {
@@ -196,6 +197,7 @@ static void commit(qt_ring *r, int64_t recv_ns) {
         g.pending_lost += logical;
     }
     unlock();
+    qt_profitdll_after_market_();
 }
 
 /* ------------------------------------------------------------------ */
@@ -284,19 +286,23 @@ static int64_t systemtime_ns(const TSystemTime *t) {
 /* ------------------------------------------------------------------ */
 /* connection state                                                   */
 
-static void push_order_update(const qt_order_update *u) {
+/* 1 if pushed (the consumer is told once the lock is released). */
+static int push_order_update(const qt_order_update *u) {
     qt_ring *o = atomic_load_explicit(&g.orders, memory_order_acquire);
-    if (!o) return;
-    if (qt_ring_push(o, u))
+    if (!o) return 0;
+    if (qt_ring_push(o, u)) {
         bump(&g.order_updates, 1);
-    else
-        bump(&g.order_ring_lost, 1); /* the ring is now marked overflowed for good */
+        return 1;
+    }
+    bump(&g.order_ring_lost, 1); /* the ring is now marked overflowed for good */
+    return 0;
 }
 
 void QT_PROFITDLL_CALL qt_profitdll_on_state(int32_t conn_type, int32_t result) {
     int64_t now = qt_monotonic_ns();
     qt_ring *r = enter(QT_PROFITDLL_CB_STATE);
     if (!r) return;
+    int order_pushed = 0;
     if (conn_type >= 0 && conn_type < 4) qt_store_relaxed(&g.conn_state[conn_type], result);
     qt_event *e = stage(QT_EV_CONN_STATE, QT_PROFITDLL_ALL_INSTRUMENTS);
     e->a = conn_type;
@@ -328,10 +334,11 @@ void QT_PROFITDLL_CALL qt_profitdll_on_state(int32_t conn_type, int32_t result) 
             u.exch_ns = QT_TIME_NONE;
             u.error_code = result;
             bump(&g.venue_lost, 1);
-            push_order_update(&u);
+            order_pushed = push_order_update(&u);
         }
     }
     commit(r, now);
+    if (order_pushed) qt_profitdll_after_order_();
 }
 
 /* ------------------------------------------------------------------ */
@@ -844,8 +851,9 @@ void QT_PROFITDLL_CALL qt_profitdll_on_order(TConnectorOrderIdentifier order) {
     lock();
     if (rc != NL_OK) bump(&g.order_detail_errors, 1);
     u.seq = ++g.order_seq;
-    push_order_update(&u);
+    int pushed = push_order_update(&u);
     unlock();
+    if (pushed) qt_profitdll_after_order_();
 }
 
 /* ------------------------------------------------------------------ */

@@ -49,6 +49,12 @@
  * callback thread; calls from any other thread are counted (and still
  * served: a producer lock keeps the single-producer rings consistent).
  *
+ * Consumer hook (qt_profitdll_feed_set_consumer): a backtest's lockstep gate
+ * (qt_pl_lockstep.h) is told, on the callback's own thread, after each
+ * market-data callback that staged records (they are in the market ring,
+ * the feed lock is released) and after each order update pushed to the
+ * order ring.  Unset it costs one atomic pointer load per callback.
+ *
  * Lifetime: the state is process-wide (callbacks carry no user pointer), so
  * there is one DLL session per process.  The rings belong to the caller and
  * must outlive the session: attach them before login, detach them only after
@@ -119,6 +125,26 @@ typedef struct qt_profitdll_feed_counters {
     uint64_t callback_thread;     /* id of the first thread that called back (0: none yet) */
     int32_t conn_state[4];        /* last result per connection type, -1 before any */
 } qt_profitdll_feed_counters;
+
+/* What the callbacks tell a consumer on their own thread, outside the
+ * feed lock: after_market at the end of every market-data callback that
+ * staged records (pushed, or dropped and counted if the ring was full),
+ * after_order after every update pushed to the order ring (the order
+ * callback, and the VENUE_LOST of a routing drop).  Either may be NULL.
+ * They may block (a lockstep gate waits there); they must not call the DLL
+ * and must not touch Python. */
+typedef struct qt_profitdll_consumer {
+    void (*after_market)(void *user);
+    void (*after_order)(void *user);
+    void *user;
+} qt_profitdll_consumer;
+
+/* Install `c` (borrowed: it must stay valid until replaced or removed), or
+ * remove the consumer with NULL.  Returns once no callback is still inside
+ * the previous consumer's functions, so the caller may free it then: make
+ * the previous consumer stop blocking first, and never call this from a
+ * callback.  Returns 0, or -1 if `c` has neither function. */
+int qt_profitdll_feed_set_consumer(const qt_profitdll_consumer *c);
 
 /* Accessors the callbacks call inside the DLL (resolved by the loader). */
 void qt_profitdll_feed_set_accessors(qt_profitdll_TranslateTrade_fn translate_trade,
