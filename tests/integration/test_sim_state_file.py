@@ -76,9 +76,13 @@ import ctypes as C, json, queue, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 import sim_client as sc
 log, state, out, pace, speed = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), float(sys.argv[6])
+if state.startswith("env:"):  # QT_SIM_STATE_FILE, read at the login, as an unmodified client would use it
+    import os
+    os.environ["QT_SIM_STATE_FILE"] = state[4:]
 lib = sc.load()
 sc.configure(lib, log, latency_us=1000, seed=7, speed=speed)
-assert lib.SimSetStateFile(state.encode() if state else None) == 0
+if not state.startswith("env:"):
+    assert lib.SimSetStateFile(state.encode() if state else None) == 0
 
 # one command per held trade; local ids are 1, 2, ... in send order
 PLAN = {
@@ -177,8 +181,8 @@ print(json.dumps({"done": True}), flush=True)
 '''
 
 
-def run_child(tmp: Path, log: Path, state: Path | None, out: Path, *, pace: float = 0.0, speed: float = 0.0,
-              kill_after: float | None = None) -> tuple[int, list[dict]]:
+def run_child(tmp: Path, log: Path, state: Path | str | None, out: Path, *, pace: float = 0.0,
+              speed: float = 0.0, kill_after: float | None = None) -> tuple[int, list[dict]]:
     """Run CHILD; with kill_after, SIGKILL it that many seconds after it is ready.
     Returns its exit code and the JSON lines it printed."""
     script = tmp / "child.py"
@@ -321,9 +325,10 @@ def test_a_paced_session_is_restored_exactly(market: Path, tmp_path: Path) -> No
 
 def test_a_state_file_of_another_replay_is_refused(market: Path, tmp_path: Path) -> None:
     state = tmp_path / "broker.state"
-    rc, _ = run_child(tmp_path, market, state, tmp_path / "a.json")
+    rc, _ = run_child(tmp_path, market, f"env:{state}", tmp_path / "a.json")
     assert rc == 0
     before = state.read_bytes()
+    assert before.startswith(b"QTSIMSTATE 1 *") and b"\nC " in before  # written through QT_SIM_STATE_FILE
     other = tmp_path / "other.qtlog"
     other.write_bytes(market.read_bytes()[:-64])  # another log: a shorter recording
     rc, lines = run_child(tmp_path, other, state, tmp_path / "b.json")
