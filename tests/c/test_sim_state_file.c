@@ -6,7 +6,8 @@
  *     any callback and without subscribing, exactly the orders (statuses,
  *     quantities, prices, fills, LastUpdate, EventID, text), their
  *     ClOrdIDs (GetOrderDetails by ClOrdID with LocalOrderID -1), the
- *     positions and the stats the first session ended with;
+ *     positions and the stats the first session ended with, including the
+ *     random rejections of SimRejectOrders (seeded);
  *  2. a torn last line is ignored and cut off;
  *  3. a file of another configuration, a damaged line before the end and a
  *     file that is not a state file refuse the login (NL_INVALID_ARGS, a
@@ -250,6 +251,8 @@ int main(int argc, char **argv) {
     CHECK(SimSetReplayLog(log) == NL_OK);
     CHECK(SimSetAutoStart(0) == NL_OK);
     CHECK(SimSetOrderLatencyUs(3000) == NL_OK);
+    CHECK(SimSetSeed(99) == NL_OK);
+    CHECK(SimRejectOrders(1, 0.25, "risk desk says no") == NL_OK); /* seeded draws: restored alike */
     CHECK(SimSetStateFile(state) == NL_OK);
 
     /* 1. a paced session taking orders while it replays */
@@ -285,6 +288,9 @@ int main(int argc, char **argv) {
     static account_state live, restored;
     read_account(&live);
     CHECK(live.n == n_sent && live.stats.fills > 0);
+    int rejected = 0;
+    for (int i = 0; i < live.n; i++) rejected += live.orders[i].o.OrderStatus == QT_PROFITDLL_ST_REJECTED;
+    CHECK(rejected >= 2 && rejected < live.n);
     SimCounters c = counters();
     CHECK(c.state_entries_written > (uint64_t)n_sent && c.state_write_errors == 0);
     CHECK(DLLFinalize() == NL_OK);
@@ -339,6 +345,7 @@ int main(int argc, char **argv) {
     refused(state, "not a simulator state file");
     free(text);
     CHECK(SimSetStateFile(NULL) == NL_OK);
+    CHECK(SimRejectOrders(0, 0, NULL) == NL_OK);
     remove(state);
     remove(log);
     printf("sim_state_file: paced restore, torn tail and refusals ok (%d orders)\n", n_sent);

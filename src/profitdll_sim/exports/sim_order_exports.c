@@ -22,6 +22,9 @@
  * - Order requests for no working order (a finished one) are taken and
  *   answered by an order change; see sim_orders_match.c for what an order
  *   and a position report.
+ * - Every command reaches the engine through run_command: at one market
+ *   time fixed there, and recorded in the broker state file (SimSetStateFile,
+ *   sim_state_file.h) before the lock is released.
  * The callbacks themselves are fired by the connector thread
  * (sim_order_callbacks.c); the Sim* order setters are with the other
  * simulator controls in sim_exports.c. */

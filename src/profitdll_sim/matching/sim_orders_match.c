@@ -55,8 +55,10 @@
  *
  * CLOCK.  Market time is the replay's: the engine moves with the records'
  * exchange times; before each command it is brought up to host->now_ns
- * (the replay clock, which runs between records at speed > 0), and the
- * replay calls sim_orders_on_clock when paced against the wall clock.
+ * (the replay clock, which runs between records at speed > 0; the host
+ * fixes one value per command, so a restore from the state file can
+ * repeat it), and the replay calls sim_orders_on_clock when paced against
+ * the wall clock and a command falls due.
  * Before the first phase record the instrument is in pre-opening (limit
  * orders wait, market orders are rejected).  Once the replay has ended
  * (sim_orders_on_end) the market is closed and every command is decided
