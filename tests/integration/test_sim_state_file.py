@@ -1,8 +1,10 @@
 """The simulator's broker outlives its client (SimSetStateFile): a paper
 session is killed with SIGKILL at a random moment and restarted on the same
 state file; the restarted process finds its orders, fills, ClOrdIDs, event
-ids and position as the killed one left them, goes on trading, and ends
-exactly where an uninterrupted run of the same orders ends.
+ids and position exactly as an uninterrupted run of the same orders had them
+at the replay position the killed one reached (the uninterrupted run's state
+file cut at that position gives the reference), goes on trading, and ends
+exactly where the uninterrupted run ends.
 
 The client (CHILD below, a separate Python process on the ctypes client of
 tests/support/sim_client.py) holds the DLL's thread inside chosen trade
@@ -33,6 +35,7 @@ import sim_client as sc
 
 from quantumtrader.data.eventlog import EventLogHeader, EventLogWriter
 from quantumtrader.data.events import EventFlag, EventType, TradeType, empty_events
+from quantumtrader.qtcore.evlog import crc32c
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL of a child process")
 
@@ -121,8 +124,40 @@ if client.init_result != 0:
     sys.exit(3)
 client.wait_state((1, 5))
 desk = sc.OrderDesk(client)
+def dump():
+    orders = []
+    for lid, cl, *_ in desk.enumerate():
+        d = desk.details(lid)
+        by_cl = desk.details(0, cl)
+        assert (by_cl.local_id, by_cl.event_id, by_cl.status) == (lid, d.event_id, d.status)
+        orders.append(dict(local_id=lid, cl_ord_id=cl, status=d.status, side=d.side, type=d.type,
+                           quantity=d.quantity, traded=d.traded, leaves=d.leaves, price=d.price,
+                           average_price=d.average_price, text=d.text, event_id=d.event_id,
+                           date=list(d.date), last_update=list(d.last_update), fees=desk.fees(lid)))
+    pos = {}
+    for kind in (sc.DAY_TRADE, sc.CONSOLIDATED):
+        rc, p = desk.position(kind)
+        pos[kind] = [rc, p.OpenQuantity, p.OpenSide, p.OpenAveragePrice, p.DailyBuyQuantity,
+                     p.DailySellQuantity, p.DailyQuantity, p.EventID]
+    rc, s = desk.stats()
+    return dict(orders=orders, position=pos,
+                stats=[rc, s.net_qty, s.average_price, s.realized_pnl, s.fees, s.fills])
+
+def finish():
+    result = dump()
+    result["counters"] = {k: getattr(client.counters(), k) for k in
+                          ("state_entries_written", "state_entries_restored", "state_write_errors",
+                           "state_restore_errors")}
+    with open(out, "w") as f:
+        json.dump(result, f)
+    client.finalize()
+    print(json.dumps({"done": True}), flush=True)
+
 restored = desk.enumerate()
 print(json.dumps({"ready": True, "restored": [list(r) for r in restored]}), flush=True)
+if pace < 0:  # peek: the broker as the login restored it, before any market data
+    finish()
+    sys.exit(0)
 client.subscribe()
 assert lib.SimStartReplay() == 0
 
@@ -151,33 +186,7 @@ while True:
     time.sleep(pace)
     release[n].set()
 
-def dump():
-    orders = []
-    for lid, cl, *_ in desk.enumerate():
-        d = desk.details(lid)
-        by_cl = desk.details(0, cl)
-        assert (by_cl.local_id, by_cl.event_id, by_cl.status) == (lid, d.event_id, d.status)
-        orders.append(dict(local_id=lid, cl_ord_id=cl, status=d.status, side=d.side, type=d.type,
-                           quantity=d.quantity, traded=d.traded, leaves=d.leaves, price=d.price,
-                           average_price=d.average_price, text=d.text, event_id=d.event_id,
-                           date=list(d.date), last_update=list(d.last_update), fees=desk.fees(lid)))
-    pos = {}
-    for kind in (sc.DAY_TRADE, sc.CONSOLIDATED):
-        rc, p = desk.position(kind)
-        pos[kind] = [rc, p.OpenQuantity, p.OpenSide, p.OpenAveragePrice, p.DailyBuyQuantity,
-                     p.DailySellQuantity, p.DailyQuantity, p.EventID]
-    rc, s = desk.stats()
-    return dict(orders=orders, position=pos,
-                stats=[rc, s.net_qty, s.average_price, s.realized_pnl, s.fees, s.fills])
-
-result = dump()
-result["counters"] = {k: getattr(client.counters(), k) for k in
-                      ("state_entries_written", "state_entries_restored", "state_write_errors",
-                       "state_restore_errors")}
-with open(out, "w") as f:
-    json.dump(result, f)
-client.finalize()
-print(json.dumps({"done": True}), flush=True)
+finish()
 '''
 
 
@@ -210,11 +219,12 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(market: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The uninterrupted run (no state file) to the end of the replay."""
+    """The uninterrupted run to the end of the replay (its state file in "state")."""
     tmp = tmp_path_factory.mktemp("ref")
-    rc, lines = run_child(tmp, market, None, tmp / "ref.json")
+    rc, lines = run_child(tmp, market, tmp / "ref.state", tmp / "ref.json")
     assert rc == 0, lines
     ref = json.loads((tmp / "ref.json").read_text())
+    ref["state"] = str(tmp / "ref.state")
     assert len(ref["orders"]) == 14 and all(ln.get("rc", 1) >= 0 for ln in lines)
     statuses = {o["local_id"]: o["status"] for o in ref["orders"]}
     assert statuses.pop(4) == statuses.pop(8) == sc.Status.CANCELED and statuses.pop(11) == sc.Status.EXPIRED
@@ -228,6 +238,31 @@ def comparable(result: dict) -> dict:
     for o in out["orders"]:
         o["cl_ord_id"] = o["cl_ord_id"].rsplit("-", 1)[1]
     out.pop("counters", None)
+    out.pop("state", None)
+    return out
+
+
+def entries(state: Path) -> list[bytes]:
+    """The state file's whole entry lines (after the header), without their newline."""
+    body = state.read_bytes().split(b"\nbegin *", 1)[1].split(b"\n", 1)[1]
+    return body.split(b"\n")[:-1]  # the last piece is "" or a torn line
+
+
+def position(line: bytes) -> tuple[int, int]:
+    _kind, records, events = line.split(b" ")[:3]
+    return int(records), int(events)
+
+
+def reference_at(ref_state: Path, at: tuple[int, int], out: Path) -> Path:
+    """The uninterrupted run's state file cut at replay position `at`: its
+    entries up to there and a "reached" line at exactly `at`, so a login on
+    it stops where the killed client's broker stopped."""
+    head = ref_state.read_bytes().split(b"\nbegin *", 1)
+    header = head[0] + b"\nbegin *" + head[1].split(b"\n", 1)[0] + b"\n"
+    keep = [ln for ln in entries(ref_state) if position(ln) <= at and position(ln)[1] <= at[1]]
+    reached = b"A %d %d" % at
+    reached += b" *%08X" % crc32c(reached)
+    out.write_bytes(header + b"".join(ln + b"\n" for ln in keep) + reached + b"\n")
     return out
 
 
@@ -249,6 +284,21 @@ def test_killed_client_restarts_to_the_same_broker_state(market: Path, reference
         prefixes |= {cl.rsplit("-", 1)[0] for _, cl, *_ in restored}
         sent |= {ln["rc"] for ln in lines[1:] if ln.get("kind") in ("limit", "market")}
         assert len([ln for ln in lines if "trade" in ln]) < 18  # killed mid-session
+        # the broker a restart finds = the uninterrupted run's at the same replay position
+        killed = entries(state)
+        if killed:
+            at = position(killed[-1])
+            copy = tmp_path / f"k{attempt}.copy"
+            copy.write_bytes(state.read_bytes())
+            rc, _ = run_child(tmp_path, market, copy, tmp_path / f"peek{attempt}.json", pace=-1)
+            assert rc == 0
+            cut = reference_at(Path(reference["state"]), at, tmp_path / "r.state")
+            rc, _ = run_child(tmp_path, market, cut, tmp_path / f"ref{attempt}.json", pace=-1)
+            assert rc == 0
+            peek = json.loads((tmp_path / f"peek{attempt}.json").read_text())
+            assert comparable(peek) == comparable(json.loads((tmp_path / f"ref{attempt}.json").read_text()))
+            assert {o["local_id"] for o in peek["orders"]} >= sent | {ln["rc"] for ln in lines[1:]
+                                                                     if ln.get("kind") in ("limit", "market")}
     # a torn last line, as a kill in the middle of a write leaves it
     with state.open("ab") as f:
         f.write(b"C 999 999 17")
