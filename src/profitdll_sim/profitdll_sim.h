@@ -146,6 +146,10 @@ SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
  *   and cut off; a torn header starts a new file.  Should the replay not
  *   reproduce the file (it cannot, unless the simulator changed), routing
  *   goes to broker-disconnected (state 3) and SimGetLastError says why.
+ * - One session at a time: the file is locked while a session runs (the OS
+ *   drops the lock when the process dies); a login on a file another
+ *   process holds is refused.  With a state file set, a replay log that
+ *   cannot be read fails the login itself (the file must name the log).
  * - A market-data login (DLLInitializeMarketLogin) has no broker: it
  *   neither reads nor writes the file. */
 SIM_API int QT_PROFITDLL_CALL SimSetStateFile(const char *path_utf8);

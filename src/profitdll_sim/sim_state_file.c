@@ -3,6 +3,7 @@
  * runner.  Everything that touches the order engine goes through
  * sim_command_exec, for live requests and restored ones alike. */
 #if !defined(_WIN32)
+#define _DEFAULT_SOURCE /* flock */
 #define _POSIX_C_SOURCE 200809L /* ftello, ftruncate, write */
 #endif
 #include <inttypes.h>
@@ -13,11 +14,14 @@
 #include <string.h>
 
 #if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
 #include <io.h>
 #define write_fd(fd, p, n) _write((fd), (p), (unsigned)(n))
 #define file_no(f) _fileno(f)
 #define tell64(f) _ftelli64(f)
 #else
+#include <sys/file.h>
 #include <unistd.h>
 #define write_fd(fd, p, n) write((fd), (p), (n))
 #define file_no(f) fileno(f)
@@ -604,6 +608,23 @@ static int cut_file(const char *path, size_t len) {
     return rc;
 }
 
+/* One session per state file: an exclusive lock held while the session
+ * runs (released by the OS when the process dies, kill -9 included).
+ * Windows locks a byte far past the end (its locks are mandatory: the
+ * file's own bytes stay readable); elsewhere flock (advisory, per open
+ * file, so reading and cutting the file through other handles keep it). */
+static int lock_file(FILE *f) {
+#if defined(_WIN32)
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof(ov));
+    ov.OffsetHigh = 0x7FFFFFFF;
+    HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
+    return LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov) ? 0 : -1;
+#else
+    return flock(fileno(f), LOCK_EX | LOCK_NB);
+#endif
+}
+
 static int fail(sim_state *st, const char *fmt, const char *detail) {
     char msg[600];
     snprintf(msg, sizeof(msg), fmt, detail);
@@ -700,6 +721,10 @@ int sim_state_open(sim_session *s) {
     }
     snprintf(st->path, sizeof(st->path), "%s", c->state_path);
     s->state = st;
+    st->f = qt_fopen_utf8(st->path, "ab"); /* the appending handle, locked first */
+    if (!st->f) return fail(st, "%s", "cannot be opened for appending");
+    if (lock_file(st->f))
+        return fail(st, "%s", "is in use by another session (another process has it open)");
     char err[600];
     size_t hcap = 65536;
     char *now_hdr = (char *)malloc(hcap);
@@ -809,8 +834,6 @@ int sim_state_open(sim_session *s) {
         return fail(st, "%s", "its torn last line cannot be cut off");
     }
     free(now_hdr);
-    st->f = qt_fopen_utf8(st->path, "ab");
-    if (!st->f) return fail(st, "%s", "cannot be opened for appending");
     return 0;
 }
 

@@ -36,7 +36,9 @@
  * fsync is made (a machine crash may lose the tail; the format tolerates
  * a torn tail).
  *
- * OPEN (at a routing login).  No file, an empty file, or a torn header: a
+ * OPEN (at a routing login).  The file is locked for the session first
+ * (flock; on Windows LockFileEx of one byte far past the end): a file
+ * another process holds refuses the login.  No file, an empty file, or a torn header: a
  * new file is written.  A file whose header matches the configured replay:
  * its entries are loaded for the fast-forward; a torn last line (killed
  * mid-write) is dropped and cut off the file before appending.  Anything

@@ -374,6 +374,8 @@ def test_a_paced_session_is_restored_exactly(market: Path, tmp_path: Path) -> No
 
 
 def test_a_state_file_of_another_replay_is_refused(market: Path, tmp_path: Path) -> None:
+    """Refused, each with its one-line reason, and left untouched: another
+    log, a file in use by a running session, a file that is not a state file."""
     state = tmp_path / "broker.state"
     rc, _ = run_child(tmp_path, market, f"env:{state}", tmp_path / "a.json")
     assert rc == 0
@@ -385,6 +387,13 @@ def test_a_state_file_of_another_replay_is_refused(market: Path, tmp_path: Path)
     assert rc == 3 and lines[0]["login"] == sc.NL_INVALID_ARGS
     assert "was written for another replay" in lines[0]["error"] and "log 0" in lines[0]["error"]
     assert state.read_bytes() == before  # never overwritten
+    import fcntl  # POSIX only, as this module (SIGKILL)
+
+    with state.open("rb") as held:  # a session still running on the file (its lock)
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        rc, lines = run_child(tmp_path, market, state, tmp_path / "d.json")
+    assert rc == 3 and "is in use by another session" in lines[0]["error"]
+    assert state.read_bytes() == before
     junk = tmp_path / "notes.txt"
     junk.write_text("my notes\n")
     rc, lines = run_child(tmp_path, market, junk, tmp_path / "c.json")
