@@ -16,6 +16,7 @@
  *                       -180: Sao Paulo, which has had no daylight saving since 2019)
  *   QT_SIM_PHASES       intraday phase schedule, e.g. "11:30=4,11:35=0,15:00=2,15:10=0"
  *   QT_SIM_BOOK_PACKET  levels per full-book packet (default 32)
+ *   QT_SIM_STATE_FILE   the broker state file (SimSetStateFile)
  *
  * Everything a Sim* setter changes applies at the next DLLInitialize*;
  * SimSetSpeed, SimSetCallbackDelayUs, SimSetOrderLatencyUs,
@@ -106,6 +107,53 @@ SIM_API int QT_PROFITDLL_CALL SimSetOrderFees(double brl_per_contract);
 /* Seed of the random choices (early callbacks, random rejections). */
 SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
 
+/* Broker state that survives the client process (a kill -9), as a real
+ * broker's does: the file (UTF-8 path; NULL or "": none) a routing login
+ * (DLLInitializeLogin) writes its order commands to and restores them from.
+ * Set before the login.  Format and contract: sim_state_file.h.
+ * - Recording: a header identifying the replay (each log's path, size and
+ *   CRC-32C of its first and last 64 KiB, tickers, account, order latency,
+ *   seed, fees, fault injection, multiplier, limits, UTC offset, phase
+ *   schedule; not the speed), then one line per order command the exports
+ *   accept (SendOrder V0/V1 and the legacy Send*Order, change, cancel,
+ *   cancel-all / cancel by asset, zero position, and SimSetOrderLatencyUs /
+ *   SimRejectOrders during the session) with its exact parameters, the
+ *   market time it ran at and the replay position it reached the engine at;
+ *   a "reached" line with the replay position before each order callback
+ *   fires; a line when the paced clock (speed > 0) runs commands between
+ *   two records.  The replay position is (records taken from the logs,
+ *   market events given to the order engine): records share timestamps, so
+ *   a time would not place a command.  Every line is one unbuffered
+ *   write(2) / WriteFile made before the request returns and before any
+ *   callback it causes: the OS page cache keeps it when the process is
+ *   killed, so nothing is fsync'ed (a power cut may lose the tail).
+ * - Restoring: at a login with a file that matches the configured replay,
+ *   the simulator replays the logs from the start WITHOUT market-data or
+ *   order callbacks, feeding the matching engine exactly as a live replay
+ *   does and running each recorded command at its recorded position and
+ *   market time, up to the last position the file records; the engine is
+ *   deterministic, so the orders, local ids, ClOrdIDs (the file keeps the
+ *   first session's ClOrdID prefix), event ids, fills, fees and positions
+ *   are those the killed session had.  Then the session goes on live from
+ *   there (the replay resumes at the first subscription or SimStartReplay,
+ *   as usual) and keeps appending.  GetOrderDetails (by local id, or by
+ *   ClOrdID with LocalOrderID 0 or -1), EnumerateAllOrders, GetPositionV2
+ *   and SimGetPositionStats answer for the restored orders.
+ * - A file written for another replay or configuration, a file that is not
+ *   a state file, or a damaged line before its end fails DLLInitializeLogin
+ *   with NL_INVALID_ARGS and a one-line SimGetLastError naming the cause; it
+ *   is never overwritten.  A torn last line (killed mid-write) is ignored
+ *   and cut off; a torn header starts a new file.  Should the replay not
+ *   reproduce the file (it cannot, unless the simulator changed), routing
+ *   goes to broker-disconnected (state 3) and SimGetLastError says why.
+ * - One session at a time: the file is locked while a session runs (the OS
+ *   drops the lock when the process dies); a login on a file another
+ *   process holds is refused.  With a state file set, a replay log that
+ *   cannot be read fails the login itself (the file must name the log).
+ * - A market-data login (DLLInitializeMarketLogin) has no broker: it
+ *   neither reads nor writes the file. */
+SIM_API int QT_PROFITDLL_CALL SimSetStateFile(const char *path_utf8);
+
 /* What the DLL's position record lacks, for the (first) served instrument and the
  * simulated account: consolidated, since the login. */
 typedef struct SimPositionStats {
@@ -152,6 +200,10 @@ typedef struct SimCounters {
     uint64_t state_callbacks;
     uint64_t early_order_callbacks;   /* requests that returned after their order callbacks */
     uint64_t early_callback_timeouts; /* ... that gave up waiting (connector thread busy) */
+    uint64_t state_entries_written;   /* lines appended to the state file (SimSetStateFile) */
+    uint64_t state_entries_restored;  /* its entries replayed by the fast-forward at login */
+    uint64_t state_write_errors;      /* appends that failed (SimGetLastError says why) */
+    uint64_t state_restore_errors;    /* fast-forwards that did not reproduce the file */
 } SimCounters;
 
 /* Copies min(size, sizeof(SimCounters)) bytes. */

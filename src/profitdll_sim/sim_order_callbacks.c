@@ -18,6 +18,7 @@
 
 void sim_host_order_changed(void *ctx, int64_t local_id) {
     sim_session *s = (sim_session *)ctx; /* the orders lock is held */
+    if (atomic_load(&s->restoring)) return; /* a fast-forward fires no callbacks */
     if (s->note_n == SIM_NOTE_CAP) {
         s->notes_overflow++;
         return;
@@ -29,7 +30,13 @@ void sim_host_order_changed(void *ctx, int64_t local_id) {
     sim_wake(s);
 }
 
-int64_t sim_host_now_ns(void *ctx) { return sim_clock_now((sim_session *)ctx); }
+/* A command runs at one market time, fixed when it began (and recorded in
+ * the state file): the replay clock, which runs on with the wall clock,
+ * would give a command that asks twice two answers no restore could repeat. */
+int64_t sim_host_now_ns(void *ctx) {
+    sim_session *s = (sim_session *)ctx;
+    return s->command_now ? s->command_now : sim_clock_now(s);
+}
 
 static const char *type_word(int t) {
     switch (t) {
@@ -124,6 +131,7 @@ void sim_fire_order_notifications(sim_session *s) {
             popped = 1;
             sim_order_ref ref = {id, ""};
             have = s->orders && sim_orders_find(s->orders, &ref, &v) == NL_OK;
+            if (have) sim_state_reached(s); /* before the client can see it */
         }
         sim_mutex_unlock(&s->lock);
         if (!popped) return;
@@ -201,6 +209,7 @@ void sim_orders_start(sim_session *s, const char *ticker, const char *exchange, 
     oc.reject_count = s->cfg.reject_count;
     oc.reject_probability = s->cfg.reject_probability;
     snprintf(oc.reject_reason, sizeof(oc.reject_reason), "%s", s->cfg.reject_reason);
+    snprintf(oc.clordid_prefix, sizeof(oc.clordid_prefix), "%s", sim_state_prefix(s));
     if (have_market) {
         snprintf(oc.ticker, sizeof(oc.ticker), "%s", ticker);
         snprintf(oc.exchange, sizeof(oc.exchange), "%s", exchange);

@@ -12,6 +12,7 @@
 #include "profitdll/qt_profitdll.h"
 #include "profitdll_sim.h"
 #include "sim_log.h"
+#include "sim_state_file.h"
 
 /* ---- a small futex mutex over qt_wait_u32 / qt_wake_all_u32 ---- */
 typedef qt_atomic_u32 sim_mutex;
@@ -70,6 +71,8 @@ typedef struct sim_config {
     char reject_reason[SIM_REASON_LEN];
     double fee_per_contract; /* < 0: by root */
     uint64_t seed;
+    char state_path[SIM_PATH_LEN]; /* SimSetStateFile / QT_SIM_STATE_FILE; "" none */
+    int state_set;
 } sim_config;
 
 extern sim_config g_config;
@@ -214,6 +217,18 @@ typedef struct sim_session {
     uint32_t n_agents;
     int32_t *agent_maps[SIM_MAX_LOGS];
     _Atomic int replay_done;
+
+    /* the broker state file (sim_state_file.h): NULL without one */
+    struct sim_state *state;
+    /* replay position: log records taken (connector thread, read by any),
+     * market events given to the order engine (orders lock) */
+    _Atomic uint64_t replay_records;
+    uint64_t engine_events;
+    /* orders lock: the market time an order command runs at (0: the
+     * replay clock), one value per command so it can be replayed exactly */
+    int64_t command_now;
+    /* fast-forward under way: the engine's changes queue no callbacks */
+    atomic_int restoring;
 } sim_session;
 
 #define SIM_COUNT(s, field, k) \

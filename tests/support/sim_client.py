@@ -74,7 +74,8 @@ class SimCounters(C.Structure):
         "daily_delivered", "phases_delivered", "history_trades_delivered", "drops", "records_lost_in_drops",
         "trades_lost_in_drops", "malformed_injected", "arrays_allocated", "arrays_freed",
         "free_pointer_errors", "forbidden_calls", "order_notifications", "replay_done", "state_callbacks",
-        "early_order_callbacks", "early_callback_timeouts")]
+        "early_order_callbacks", "early_callback_timeouts", "state_entries_written", "state_entries_restored",
+        "state_write_errors", "state_restore_errors")]
 
 
 class TConnectorAccountIdentifier(C.Structure):

@@ -28,6 +28,13 @@
 
 static int env_config(sim_config *c) {
     const char *v;
+    if (!c->state_set && (v = getenv("QT_SIM_STATE_FILE")) != NULL && *v) {
+        if (strlen(v) >= SIM_PATH_LEN) {
+            sim_set_error("QT_SIM_STATE_FILE: path too long");
+            return -1;
+        }
+        snprintf(c->state_path, sizeof(c->state_path), "%s", v);
+    }
     if (!c->log_set && (v = getenv("QT_SIM_LOG")) != NULL && *v) {
         if (strlen(v) >= sizeof(c->log_path)) {
             sim_set_error("QT_SIM_LOG: path too long");
@@ -108,17 +115,24 @@ static int initialize(int routing, const uint16_t *key, const uint16_t *user, co
         return NL_INVALID_ARGS;
     }
     s->routing = routing;
+    if (sim_state_open(s)) { /* a state file that is not this replay's refuses the login */
+        sim_state_close(s);
+        free(s);
+        return NL_INVALID_ARGS;
+    }
     memcpy(&s->cb, cbs, sizeof(*cbs));
     uint64_t bits;
     memcpy(&bits, &s->cfg.speed, sizeof(bits));
     atomic_store(&s->speed_bits, bits);
     sim_session *expect = NULL;
     if (!atomic_compare_exchange_strong(&g_session, &expect, s)) {
+        sim_state_close(s);
         free(s);
         return NL_DUPLICATE_RESOURCE;
     }
     if (qt_thread_start(&s->thread, sim_connector_main, s)) {
         atomic_store(&g_session, NULL);
+        sim_state_close(s);
         free(s);
         return NL_INTERNAL_ERROR;
     }
@@ -184,6 +198,7 @@ EXPORT int32_t QT_PROFITDLL_CALL DLLFinalize(void) {
     qt_thread_join(&s->thread);
     atomic_store(&g_session, NULL);
     sim_orders_destroy(s->orders);
+    sim_state_close(s);
     for (int i = 0; i < s->n_logs; i++) {
         sim_log_close(&s->logs[i]);
         free(s->agent_maps[i]);
@@ -524,6 +539,15 @@ EXPORT int QT_PROFITDLL_CALL SimSetReplayLog(const char *path) {
     return NL_OK;
 }
 
+EXPORT int QT_PROFITDLL_CALL SimSetStateFile(const char *path) {
+    if (path && strlen(path) >= SIM_PATH_LEN) return NL_INVALID_ARGS;
+    CONFIG_BEGIN;
+    snprintf(g_config.state_path, sizeof(g_config.state_path), "%s", path ? path : "");
+    g_config.state_set = 1;
+    CONFIG_END;
+    return NL_OK;
+}
+
 EXPORT int QT_PROFITDLL_CALL SimAddReplayLog(const char *path, const char *ticker, const char *exchange) {
     if (!path || !path[0] || strlen(path) >= SIM_PATH_LEN) return NL_INVALID_ARGS;
     if ((ticker && strlen(ticker) >= SIM_ID_LEN) || (exchange && strlen(exchange) >= SIM_EXCH_LEN))
@@ -738,7 +762,11 @@ EXPORT int QT_PROFITDLL_CALL SimSetOrderLatencyUs(int us) {
     sim_session *s = sim_current();
     if (s) {
         sim_mutex_lock(&s->lock);
-        if (s->orders) sim_orders_set_latency(s->orders, (int64_t)us * 1000);
+        if (s->orders) {
+            sim_command c = {.kind = SIM_COMMAND_LATENCY, .u.latency_ns = (int64_t)us * 1000};
+            sim_command_exec(s->orders, &c);
+            sim_state_command(s, &c, 0, NL_OK);
+        }
         sim_mutex_unlock(&s->lock);
     }
     return NL_OK;
@@ -771,7 +799,14 @@ EXPORT int QT_PROFITDLL_CALL SimRejectOrders(int count, double probability, cons
     sim_session *s = sim_current();
     if (s) {
         sim_mutex_lock(&s->lock);
-        if (s->orders) sim_orders_set_rejects(s->orders, count, probability, reason);
+        if (s->orders) {
+            sim_command c = {.kind = SIM_COMMAND_REJECTS};
+            c.u.rejects.count = count;
+            c.u.rejects.probability = probability;
+            snprintf(c.u.rejects.reason, sizeof(c.u.rejects.reason), "%s", reason ? reason : "");
+            sim_command_exec(s->orders, &c);
+            sim_state_command(s, &c, 0, NL_OK);
+        }
         sim_mutex_unlock(&s->lock);
     }
     return NL_OK;

@@ -22,6 +22,9 @@
  * - Order requests for no working order (a finished one) are taken and
  *   answered by an order change; see sim_orders_match.c for what an order
  *   and a position report.
+ * - Every command reaches the engine through run_command: at one market
+ *   time fixed there, and recorded in the broker state file (SimSetStateFile,
+ *   sim_state_file.h) before the lock is released.
  * The callbacks themselves are fired by the connector thread
  * (sim_order_callbacks.c); the Sim* order setters are with the other
  * simulator controls in sim_exports.c. */
@@ -75,6 +78,23 @@ static void request_end(sim_session *s) {
         }
         qt_wait_u32(&s->notes_gen, gen, left);
     }
+}
+
+/* One order command on the engine, the way a restore repeats it: at one
+ * market time fixed here, and appended to the state file (if any) before
+ * the lock is released, so before the request returns and before any
+ * callback it causes fires. */
+static int64_t run_command(sim_session *s, const sim_command *c) {
+    request_begin(s);
+    int64_t rc = NL_WAITING_SERVER;
+    if (s->orders) {
+        s->command_now = sim_clock_now(s);
+        rc = sim_command_exec(s->orders, c);
+        sim_state_command(s, c, s->command_now, rc);
+        s->command_now = 0;
+    }
+    request_end(s);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -172,10 +192,8 @@ static int64_t submit(sim_session *s, sim_order_request *req) {
     int rc = order_prices(req);
     if (rc) return rc;
     if (!known_account(s, &req->account)) return NL_NOT_FOUND;
-    request_begin(s);
-    int64_t id = s->orders ? sim_orders_send(s->orders, req) : NL_WAITING_SERVER;
-    request_end(s);
-    return id;
+    sim_command c = {.kind = SIM_COMMAND_SEND, .u.send = *req};
+    return run_command(s, &c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -224,10 +242,8 @@ EXPORT int32_t QT_PROFITDLL_CALL SendChangeOrderV2(const TConnectorChangeOrder *
     req.price = c->Price;
     req.stop_price = c->StopPrice;
     req.quantity = c->Quantity;
-    request_begin(s);
-    rc = s->orders ? sim_orders_change(s->orders, &req) : NL_WAITING_SERVER;
-    request_end(s);
-    return rc;
+    sim_command cmd = {.kind = SIM_COMMAND_CHANGE, .u.change = req};
+    return (int32_t)run_command(s, &cmd);
 }
 CHECK_SIGNATURE(SendChangeOrderV2);
 
@@ -243,19 +259,15 @@ EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrderV2(const TConnectorCancelOrder *
     if ((rc = order_ref_arg(&c->OrderID, &req.order)) != NL_OK) return rc;
     if ((rc = password_arg(c->Password)) != NL_OK) return rc;
     if (!known_account(s, &req.account)) return NL_NOT_FOUND;
-    request_begin(s);
-    rc = s->orders ? sim_orders_cancel(s->orders, &req) : NL_WAITING_SERVER;
-    request_end(s);
-    return rc;
+    sim_command cmd = {.kind = SIM_COMMAND_CANCEL, .u.cancel = req};
+    return (int32_t)run_command(s, &cmd);
 }
 CHECK_SIGNATURE(SendCancelOrderV2);
 
 static int cancel_many(sim_session *s, sim_cancel_filter *f) {
     if (!known_account(s, &f->account)) return NL_NOT_FOUND;
-    request_begin(s);
-    int rc = s->orders ? sim_orders_cancel_many(s->orders, f) : NL_WAITING_SERVER;
-    request_end(s);
-    return rc;
+    sim_command c = {.kind = SIM_COMMAND_CANCEL_MANY, .u.filter = *f};
+    return (int)run_command(s, &c);
 }
 
 EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrdersV2(const TConnectorCancelOrders *c) {
@@ -290,10 +302,8 @@ CHECK_SIGNATURE(SendCancelAllOrdersV2);
 static int64_t zero_position(sim_session *s, sim_zero_request *z) {
     if (!(z->price == -1 || price_ok(z->price))) return NL_INVALID_ARGS;
     if (!known_account(s, &z->account)) return NL_NOT_FOUND;
-    request_begin(s);
-    int64_t rc = s->orders ? sim_orders_zero_position(s->orders, z) : NL_WAITING_SERVER;
-    request_end(s);
-    return rc;
+    sim_command c = {.kind = SIM_COMMAND_ZERO, .u.zero = *z};
+    return run_command(s, &c);
 }
 
 EXPORT int64_t QT_PROFITDLL_CALL SendZeroPositionV2(const TConnectorZeroPosition *c) {
@@ -759,10 +769,8 @@ EXPORT int32_t QT_PROFITDLL_CALL SendChangeOrder(qt_profitdll_cstr account_id, q
     req.price = price;
     req.stop_price = -1;
     req.quantity = qty;
-    request_begin(s);
-    rc = s->orders ? sim_orders_change(s->orders, &req) : NL_WAITING_SERVER;
-    request_end(s);
-    return rc;
+    sim_command cmd = {.kind = SIM_COMMAND_CHANGE, .u.change = req};
+    return (int32_t)run_command(s, &cmd);
 }
 CHECK_SIGNATURE(SendChangeOrder);
 
@@ -778,10 +786,8 @@ EXPORT int32_t QT_PROFITDLL_CALL SendCancelOrder(qt_profitdll_cstr account_id, q
     if (text_arg(cl_ord_id, req.order.cl_ord_id, SIM_ID_LEN, 0)) return NL_INVALID_ARGS;
     if ((rc = password_arg(password)) != NL_OK) return rc;
     if (!known_account(s, &req.account)) return NL_NOT_FOUND;
-    request_begin(s);
-    rc = s->orders ? sim_orders_cancel(s->orders, &req) : NL_WAITING_SERVER;
-    request_end(s);
-    return rc;
+    sim_command cmd = {.kind = SIM_COMMAND_CANCEL, .u.cancel = req};
+    return (int32_t)run_command(s, &cmd);
 }
 CHECK_SIGNATURE(SendCancelOrder);
 

@@ -68,6 +68,11 @@ typedef struct sim_orders_config {
     int64_t reject_count;
     double reject_probability;
     char reject_reason[SIM_REASON_LEN];
+    /* ClOrdID = this prefix + local id; "" makes a new one
+     * (sim_orders_make_prefix).  A restored session passes the prefix of
+     * the session it restores, so the ClOrdIDs the client knows still name
+     * its orders. */
+    char clordid_prefix[24];
 } sim_orders_config;
 
 typedef struct sim_orders_host {
@@ -174,6 +179,10 @@ typedef struct sim_position_view {
 } sim_position_view;
 
 typedef struct sim_orders sim_orders;
+
+/* A ClOrdID prefix unique across sessions: "SIM" + the time in base-36
+ * microseconds + "-". */
+void sim_orders_make_prefix(char *out, size_t cap);
 
 /* Created at a routing login (DLLInitializeLogin), destroyed at DLLFinalize. */
 sim_orders *sim_orders_create(const sim_orders_config *cfg, const sim_orders_host *host);

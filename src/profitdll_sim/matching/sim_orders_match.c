@@ -28,7 +28,8 @@
  * business, including its own rejections (tick, daily limits, halt, closed,
  * market order in an auction, quantity).  ClOrdID = "SIM" + the session's
  * start in base-36 microseconds + "-" + local id: unique across sessions,
- * as the DLL's permanent ClOrdIDs are.
+ * as the DLL's permanent ClOrdIDs are (a session restored from a state
+ * file keeps the prefix of the session it restores).
  *
  * WHAT AN ORDER REPORTS (GetOrderDetails, order callbacks).  Status codes,
  * quantities, prices and the average fill price are the engine's (ProfitDLL
@@ -54,8 +55,10 @@
  *
  * CLOCK.  Market time is the replay's: the engine moves with the records'
  * exchange times; before each command it is brought up to host->now_ns
- * (the replay clock, which runs between records at speed > 0), and the
- * replay calls sim_orders_on_clock when paced against the wall clock.
+ * (the replay clock, which runs between records at speed > 0; the host
+ * fixes one value per command, so a restore from the state file can
+ * repeat it), and the replay calls sim_orders_on_clock when paced against
+ * the wall clock and a command falls due.
  * Before the first phase record the instrument is in pre-opening (limit
  * orders wait, market orders are rejected).  Once the replay has ended
  * (sim_orders_on_end) the market is closed and every command is decided
@@ -319,7 +322,7 @@ static const char *instrument_of(const sim_orders_config *cfg, sim_match_instrum
     return NULL;
 }
 
-static void make_prefix(char *out, size_t cap) {
+void sim_orders_make_prefix(char *out, size_t cap) {
     static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     char tmp[16];
     int n = 0;
@@ -353,7 +356,10 @@ sim_orders *sim_orders_create(const sim_orders_config *cfg, const sim_orders_hos
     o->latency_ns = o->max_latency_ns = cfg->latency_ns > 0 ? cfg->latency_ns : 0;
     o->rng = cfg->seed;
     sim_orders_set_rejects(o, cfg->reject_count, cfg->reject_probability, cfg->reject_reason);
-    make_prefix(o->prefix, sizeof(o->prefix));
+    if (cfg->clordid_prefix[0])
+        copy_text(o->prefix, sizeof(o->prefix), cfg->clordid_prefix);
+    else
+        sim_orders_make_prefix(o->prefix, sizeof(o->prefix));
     copy_text(o->no_engine_text, sizeof(o->no_engine_text), "no market data loaded: nothing trades");
     if (!cfg->have_market) return o;
     sim_match_instrument in;

@@ -125,7 +125,11 @@ static void engine_market(sim_feed *f, const qt_event *ev) {
     if (f->index != 0) return; /* the engine trades feed 0's instrument */
     sim_session *s = f->s;
     sim_mutex_lock(&s->lock);
-    if (s->orders) sim_orders_on_market(s->orders, ev);
+    if (s->orders) {
+        sim_orders_on_market(s->orders, ev);
+        s->engine_events++; /* the replay position of the state file */
+        if (atomic_load(&s->restoring)) sim_state_restore_due(s);
+    }
     sim_mutex_unlock(&s->lock);
 }
 

@@ -26,7 +26,11 @@
  * - Orders: the order engine trades the first log's instrument; at speed >
  *   0 its clock also runs between records so an order is acknowledged when
  *   its latency has passed; at the end of the logs the market closes for it
- *   (sim_orders_on_end). */
+ *   (sim_orders_on_end).
+ * - Broker state (SimSetStateFile, sim_state_file.h): at a routing login
+ *   with a state file that has entries, the logs are first replayed
+ *   without callbacks up to the file's last position, the engine taking
+ *   the recorded commands where they were sent (fast_forward). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,7 +338,13 @@ static int64_t engine_clock(replay *r) {
     sim_mutex_lock(&s->lock);
     int64_t next = INT64_MAX;
     if (s->orders) {
-        sim_orders_on_clock(s->orders, sim_clock_now(s));
+        /* only when a command falls due: the state file records each such
+         * advance (a restore repeats it between the same two events) */
+        int64_t now = sim_clock_now(s);
+        if (sim_orders_next_due(s->orders) <= now) {
+            sim_orders_on_clock(s->orders, now);
+            sim_state_clock(s, now);
+        }
         next = sim_orders_next_due(s->orders);
     }
     sim_mutex_unlock(&s->lock);
@@ -386,11 +396,54 @@ static sim_feed *next_feed(replay *r, const qt_event **next, int64_t *next_t) {
 static void finish(replay *r) {
     sim_session *s = r->s;
     sim_mutex_lock(&s->lock);
-    if (s->orders) sim_orders_on_end(s->orders); /* the market is over: nothing waits for data any more */
+    if (s->orders) {
+        sim_orders_on_end(s->orders); /* the market is over: nothing waits for data any more */
+        s->engine_events++;
+        if (atomic_load(&s->restoring)) sim_state_restore_due(s);
+    }
     sim_mutex_unlock(&s->lock);
     r->finished = 1;
     atomic_store(&s->replay_done, 1);
     SIM_COUNT(s, replay_done, 1);
+}
+
+/* Take the next record of feed f: the replay position moves first, so a
+ * command sent while the record is delivered is placed after it. */
+static void step(replay *r, sim_feed *f) {
+    atomic_fetch_add(&r->s->replay_records, 1);
+    sim_feed_step(f);
+}
+
+/* A state file with entries (sim_state_file.h): replay the logs from the
+ * start without callbacks (nothing is subscribed yet, and the engine's
+ * changes queue none), the engine taking every record and the recorded
+ * commands at their recorded positions, up to the last position the file
+ * names.  The replay itself starts later as usual (first subscription or
+ * SimStartReplay) and goes on from there.  0, or -1 with the error set. */
+static int fast_forward(replay *r) {
+    sim_session *s = r->s;
+    uint64_t target;
+    if (!sim_state_restore_target(s, &target)) return 0;
+    atomic_store(&s->restoring, 1);
+    sim_mutex_lock(&s->lock);
+    sim_state_restore_due(s); /* commands sent before the first record */
+    sim_mutex_unlock(&s->lock);
+    while (!atomic_load(&s->stop) && !r->finished &&
+           (atomic_load(&s->replay_records) < target || sim_state_restore_pending(s))) {
+        const qt_event *ev = NULL;
+        int64_t t = 0;
+        sim_feed *f = next_feed(r, &ev, &t);
+        if (!f) {
+            finish(r);
+            break;
+        }
+        step(r, f);
+    }
+    sim_mutex_lock(&s->lock);
+    int rc = sim_state_restore_end(s);
+    sim_mutex_unlock(&s->lock);
+    atomic_store(&s->restoring, 0);
+    return rc;
 }
 
 static void login(replay *r) {
@@ -416,6 +469,10 @@ static void login(replay *r) {
     if (s->routing) {
         create_orders(r);
         sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_BROKER_CONNECTING);
+        if (fast_forward(r)) { /* the broker's state could not be rebuilt: no routing */
+            sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_BROKER_DISCONNECTED);
+            return;
+        }
         atomic_store(&s->routing_ready, 1);
         sim_state_callback(s, QT_PROFITDLL_CONN_ROUTING, QT_PROFITDLL_ROUTING_BROKER_CONNECTED);
         sim_fire_accounts(s);
@@ -467,7 +524,7 @@ void sim_connector_main(void *arg) {
                     continue;
                 }
             }
-            sim_feed_step(f);
+            step(r, f);
             continue;
         }
         check_drop_end(r, NULL, 0);

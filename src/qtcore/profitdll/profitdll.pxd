@@ -1,6 +1,6 @@
 # Typed interface to the ProfitDLL ABI (qt_profitdll.h) and the binding's C
 # (qt_profitdll_api.h, qt_profitdll_feed.h, qt_profitdll_decode.h), cimported by profitdll.pyx.
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, intptr_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from events cimport qt_event
 from ring cimport qt_ring
@@ -236,3 +236,16 @@ cdef extern from "profitdll/qt_profitdll_decode.h" nogil:
     uint64_t qt_profitdll_decode(qt_profitdll_decoder *d, const qt_event *inp, uint64_t n, qt_event *out)
     uint64_t qt_profitdll_decode_flush(qt_profitdll_decoder *d, qt_event *out)
     int64_t qt_profitdll_parse_date(const uint16_t *s, size_t max_units, int32_t utc_offset_min)
+
+
+# EnumerateAllOrders (resolved by name: an optional export): the binding's
+# enumerate_orders collects the identifiers in the callback, then asks
+# GetOrderDetails for each once the enumeration has returned.
+cdef extern from "profitdll/qt_profitdll.h" nogil:
+    ctypedef struct TConnectorOrder:
+        uint8_t Version
+        TConnectorOrderIdentifier OrderID
+    ctypedef int32_t (*TConnectorEnumerateOrdersProc)(const TConnectorOrder *order, intptr_t param) noexcept
+    ctypedef int32_t (*qt_profitdll_EnumerateAllOrders_fn)(const TConnectorAccountIdentifier *account,
+                                                          uint8_t order_version, intptr_t param,
+                                                          TConnectorEnumerateOrdersProc callback)

@@ -14,7 +14,7 @@ request export.
   :class:`MarketReader` consumes the market ring on the caller's thread.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, intptr_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -42,6 +42,7 @@ from profitdll cimport (
     qt_profitdll_on_tiny_book, qt_profitdll_on_trade, qt_profitdll_on_trade_v2, qt_profitdll_parse_date,
     qt_profitdll_ticker_request_fn, qt_profitdll_wchar,
 )
+from profitdll cimport TConnectorOrder, qt_profitdll_EnumerateAllOrders_fn  # enumerate_orders
 from ring cimport qt_ring, qt_ring_pop, qt_ring_wait
 
 QT_TIME_NONE = -(1 << 63)
@@ -70,7 +71,8 @@ SIM_COUNTER_NAMES = (
     "daily_delivered", "phases_delivered", "history_trades_delivered", "drops",
     "records_lost_in_drops", "trades_lost_in_drops", "malformed_injected", "arrays_allocated",
     "arrays_freed", "free_pointer_errors", "forbidden_calls", "order_notifications",
-    "replay_done", "state_callbacks",
+    "replay_done", "state_callbacks", "early_order_callbacks", "early_callback_timeouts",
+    "state_entries_written", "state_entries_restored", "state_write_errors", "state_restore_errors",
 )
 
 ctypedef int32_t (*sim_str_fn)(const char *) noexcept nogil
@@ -110,6 +112,23 @@ cdef str _from_w(const qt_profitdll_wchar *s, int32_t n):
     if s == NULL or n <= 0:
         return ""
     return (<const char *>s)[:2 * n].decode("utf-16-le", "replace")
+
+
+cdef int32_t _collect_order(const TConnectorOrder *o, intptr_t param) noexcept with gil:
+    """EnumerateAllOrders' callback: only note the order's identifiers (a
+    request function must not be called inside a DLL callback)."""
+    cdef list ids = <list><void *>param
+    cdef const qt_profitdll_wchar *cl
+    cdef int32_t n = 0
+    try:
+        cl = o.OrderID.ClOrderID
+        if cl != NULL:
+            while cl[n] != 0 and n < 4096:
+                n += 1
+        ids.append((o.OrderID.LocalOrderID, _from_w(cl, n)))
+        return 1
+    except BaseException:
+        return 0  # stop the enumeration; enumerate_orders sees the list cut short
 
 
 cdef qt_ring *_ring_ptr(object ring) except NULL:
@@ -724,6 +743,33 @@ cdef class ProfitDLL:
             text=_from_w(o.TextMessage, o.TextMessageLength), event_id=o.EventID,
         )
 
+    def enumerate_orders(self, account):
+        """Every order of the account (EnumerateAllOrders, TConnectorOrder
+        Version 1) as get_order_details dicts, in the DLL's order.  The
+        identifiers are collected inside the enumeration callback; the
+        details are asked for after it returns, since a request function
+        must not be called from a DLL callback."""
+        cdef qt_profitdll_EnumerateAllOrders_fn fn = <qt_profitdll_EnumerateAllOrders_fn>qt_profitdll_api_symbol(
+            &self.api, b"EnumerateAllOrders")
+        if fn == NULL:
+            raise LibraryLoadError(f"{self.path} does not export EnumerateAllOrders", self.path,
+                                   ("EnumerateAllOrders",))
+        cdef list keep = []
+        cdef TConnectorAccountIdentifier a
+        memset(&a, 0, sizeof(a))
+        _account(&a, account, keep)
+        cdef list ids = []
+        cdef int32_t rc
+        with nogil:
+            rc = fn(&a, 1, <intptr_t><void *>ids, _collect_order)
+        check_nresult(rc, "EnumerateAllOrders")
+        out = []
+        for local_id, cl_ord_id in ids:
+            d = self.get_order_details(local_id, cl_ord_id)
+            d["cl_ord_id"] = cl_ord_id
+            out.append(d)
+        return out
+
     # --------------------------------------------------------- simulator
     def sim_set_replay_log(self, path):
         cdef sim_str_fn fn = <sim_str_fn>self._sim("SimSetReplayLog")
@@ -805,6 +851,21 @@ cdef class ProfitDLL:
             return False
         self._sim_check(rc, "SimWaitReplayDone")
         return True
+
+    def sim_set_state_file(self, path):
+        """The broker state file (SimSetStateFile; None or "": none): a
+        routing login records its order commands there and, when the file
+        exists, rebuilds the orders and positions of the session that wrote
+        it (a client killed and restarted finds its broker as it left it).
+        A file of another replay fails the login."""
+        cdef sim_str_fn fn = <sim_str_fn>self._sim("SimSetStateFile")
+        import os
+        cdef const char *p = NULL
+        b = None
+        if path is not None:
+            b = os.fsencode(path)
+            p = b
+        self._sim_check(fn(p), "SimSetStateFile")
 
     def sim_counters(self):
         cdef sim_buf_fn fn = <sim_buf_fn>self._sim("SimGetCounters")
