@@ -82,6 +82,8 @@ ctypedef int32_t (*sim_double_fn)(double) noexcept nogil
 ctypedef int32_t (*sim_int_fn)(int32_t) noexcept nogil
 ctypedef int32_t (*sim_void_fn)() noexcept nogil
 ctypedef int32_t (*sim_buf_fn)(void *, int32_t) noexcept nogil
+ctypedef int32_t (*sim_u64_fn)(uint64_t) noexcept nogil
+ctypedef int32_t (*sim_reject_fn)(int32_t, double, const char *) noexcept nogil
 
 
 def required_exports():
@@ -866,6 +868,25 @@ cdef class ProfitDLL:
             b = os.fsencode(path)
             p = b
         self._sim_check(fn(p), "SimSetStateFile")
+
+    def sim_set_order_latency_us(self, int us):
+        """Order, change and cancel latency to the exchange, market time (SimSetOrderLatencyUs)."""
+        self._sim_int("SimSetOrderLatencyUs", us)
+
+    def sim_set_seed(self, uint64_t seed):
+        """Seed of the simulator's random choices (SimSetSeed)."""
+        cdef sim_u64_fn fn = <sim_u64_fn>self._sim("SimSetSeed")
+        self._sim_check(fn(seed), "SimSetSeed")
+
+    def sim_reject_orders(self, int count, double probability=0.0, str reason=""):
+        """Reject the next ``count`` new orders, then each with ``probability``
+        (SimRejectOrders; (0, 0) turns it off)."""
+        cdef sim_reject_fn fn = <sim_reject_fn>self._sim("SimRejectOrders")
+        b = reason.encode("utf-8") if reason else None
+        cdef const char *p = NULL
+        if b is not None:
+            p = b
+        self._sim_check(fn(count, probability, p), "SimRejectOrders")
 
     def sim_counters(self):
         cdef sim_buf_fn fn = <sim_buf_fn>self._sim("SimGetCounters")
