@@ -38,7 +38,14 @@ good (logged, ``counters["lockstep"]["state"] == "timed_out"``) instead of
 hanging the DLL's thread.  The end: the caller waits for the replay to be
 done, then :meth:`LivePipeline.stop` (or closes the market ring and calls
 :meth:`LivePipeline.wait`), which releases the gate, removes it from the
-feed and ends the threads.  Close the connection only after that.
+feed and ends the threads.  Close the connection only after that (its
+DLLFinalize waits for the DLL's thread, which may be waiting in the gate).
+What the market's end does to working orders (the simulator's
+``sim_orders_on_end``) is told after its replay-done: wait for every order's
+final update before stopping.  Keep the simulator's early order callbacks
+off (``SimSetEarlyOrderCallback``): such a SendOrder waits for the DLL's
+thread, which waits for the decision that sends it, until the simulator
+gives up after 1 s.
 
 A callback that raises is logged and counted (``callback_errors``); the loop
 never stops for it.
