@@ -20,7 +20,32 @@ This module only:
   phases to ``on_control(event)`` (and, when attached to a
   :class:`~quantumtrader.adapters.profitdll.connection.ProfitConnection`, to its state
   machine first, which resubscribes after a reconnection), so the
-  orchestrator can stop entries without reading market records.
+  orchestrator can stop entries without reading market records;
+- with ``on_orders``, runs one order thread that sleeps on the order ring
+  and calls ``on_orders(records)`` with the ``ORDER_UPDATE_DTYPE`` updates
+  the order callback pushed (oldest first): the only reader of that ring.
+
+Lockstep (``start(lockstep=True)``, backtests through the simulator at full
+speed): no loop thread.  A :class:`~quantumtrader.qtcore.pipeline.Lockstep`
+installed in the ProfitDLL feed makes the DLL's callback thread run the
+loop itself after every market-data callback and wait until the decision
+thread has returned from ``on_decision`` for what it posted, and after every
+order update until the order thread has returned from ``on_orders`` (both
+acknowledge also when the callback raised).  The market stands still while
+Python decides, so a replay gives the same decisions, orders and fills
+every time.  A wait longer than ``lockstep_timeout_s`` releases the gate for
+good (logged, ``counters["lockstep"]["state"] == "timed_out"``) instead of
+hanging the DLL's thread.  The end: the caller waits for the replay to be
+done, then :meth:`LivePipeline.stop` (or closes the market ring and calls
+:meth:`LivePipeline.wait`), which releases the gate, removes it from the
+feed and ends the threads.  Close the connection only after that (its
+DLLFinalize waits for the DLL's thread, which may be waiting in the gate).
+What the market's end does to working orders (the simulator's
+``sim_orders_on_end``) is told after its replay-done: wait for every order's
+final update before stopping.  Keep the simulator's early order callbacks
+off (``SimSetEarlyOrderCallback``): such a SendOrder waits for the DLL's
+thread, which waits for the decision that sends it, until the simulator
+gives up after 1 s.
 
 A callback that raises is logged and counted (``callback_errors``); the loop
 never stops for it.
@@ -36,21 +61,25 @@ import dataclasses
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from quantumtrader.adapters.profitdll.order_updates import read_order_updates
 from quantumtrader.calendar import TradingCalendar
 from quantumtrader.data.eventlog import EventLogHeader
 from quantumtrader.data.events import EventType, GapReason
 from quantumtrader.features.engine_setup import SessionParameters, build_engine
 from quantumtrader.qtcore import pipeline as _pl
+from quantumtrader.qtcore import profitdll as _profitdll
 from quantumtrader.qtcore.pipeline import (
     ALL_INSTRUMENTS,
     DECISION_DTYPE,
     DECISION_VECTOR_DTYPE,
     STATUS_NAMES,
+    Lockstep,
     Pipeline,
 )
 
@@ -71,8 +100,11 @@ log = logging.getLogger(__name__)
 
 DecisionCallback = Callable[[np.ndarray, int], None]
 ControlCallback = Callable[["ControlEvent"], None]
+OrderCallback = Callable[[np.ndarray], None]
 
 _POLL_S = 0.2  # consumer threads re-check for the end this often when idle
+_CLOSED_POLL_S = 0.02  # lockstep wait(): how often the market ring is checked for its close
+_ORDER_BATCH = 4096  # order updates popped per wake-up at most
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +185,10 @@ class LivePipeline:
     thread; without it (and without a connection) control records wait for
     :meth:`poll_controls`.  ``decision_vector``: decision records carry the
     77 features (``records["features"]``).  ``hook``: a "qt_pl_hook" capsule
-    (the compiled model) for every instrument; :meth:`set_hook` for one."""
+    (the compiled model) for every instrument; :meth:`set_hook` for one.
+    ``on_orders(records)``: called on the order thread with the updates
+    popped from the order ring (given to :meth:`start`, or the connection's);
+    without it nobody reads that ring here."""
 
     def __init__(
         self,
@@ -168,11 +203,13 @@ class LivePipeline:
         control_capacity: int = 4096,
         control_types: Iterable[int] | None = None,
         hook: object | None = None,
+        on_orders: OrderCallback | None = None,
     ) -> None:
         self.instruments: dict[int, PipelineInstrument] = {}
         self.sessions: dict[int, SessionParameters] = {}
         self.on_decision = on_decision
         self.on_control = on_control
+        self.on_orders = on_orders
         self.connection: ProfitConnection | None = None
         self.core = Pipeline(utc_offset_min, decision_capacity if on_decision else 0, decision_vector,
                              control_capacity, control_types)
@@ -193,9 +230,15 @@ class LivePipeline:
         self.errors: list[BaseException] = []
         self.final_status: str | None = None
         self._ring: Any = None
+        self._order_ring: Any = None
         self._threads: list[threading.Thread] = []
         self._loop: threading.Thread | None = None
         self._stopping = False
+        self._orders_done = threading.Event()  # the order thread takes what is left, then ends
+        self.order_updates = 0  # handed to on_orders
+        self.lockstep: Lockstep | None = None
+        self._lockstep_capsule: object | None = None
+        self._lockstep_ended = False
 
     @classmethod
     def from_log_headers(cls, headers: Mapping[int, EventLogHeader], **kw: Any) -> LivePipeline:
@@ -235,6 +278,8 @@ class LivePipeline:
     # ------------------------------------------------------------ running
     @property
     def running(self) -> bool:
+        if self.lockstep is not None:
+            return not self._lockstep_ended
         return self._loop is not None and self._loop.is_alive()
 
     def run_events(self, events: np.ndarray) -> int:
@@ -245,12 +290,26 @@ class LivePipeline:
         taken, _status = self.core.run_events(events)
         return int(taken)
 
-    def start(self, ring: Any = None) -> None:
+    def start(self, ring: Any = None, *, order_ring: Any = None, lockstep: bool = False,
+              lockstep_timeout_s: float = 10.0) -> None:
         """Run the loop over ``ring`` (a 64-byte-slot Ring the callbacks
         fill; default: the attached connection's market ring) on its own
-        thread, and the decision and control threads."""
-        if self._loop is not None:
+        thread, and the decision and control threads; with ``on_orders``,
+        the order thread over ``order_ring`` (default: the connection's).
+
+        ``lockstep``: no loop thread; the ProfitDLL callbacks run the loop
+        and wait for the consumers (see the module's docstring).  Only one
+        lockstep can be installed in the process's feed at a time."""
+        if self._loop is not None or self.lockstep is not None:
             raise RuntimeError("already started (a pipeline runs once)")
+        if self.on_orders is not None and order_ring is None:
+            order_ring = self.connection.order_ring if self.connection is not None else None
+            if order_ring is None:
+                raise ValueError("on_orders needs an order ring: give order_ring=, or attach a "
+                                 "ProfitConnection made with routing=True")
+        if lockstep and _profitdll.installed_consumer() is not None:
+            raise RuntimeError("a lockstep is already installed in the ProfitDLL feed: stop its pipeline "
+                               "first")
         if ring is None:
             if self.connection is None or self.connection.market_ring is None:
                 raise ValueError("no ring: give one, or attach a connected ProfitConnection")
@@ -259,38 +318,104 @@ class LivePipeline:
                 self.core.run_events(pending)
             ring = self.connection.market_ring
         self._ring = ring
-        self._loop = threading.Thread(target=self._run_loop, name="qt-pipeline-loop", daemon=True)
         if self.on_decision is not None:
             self._threads.append(threading.Thread(target=self._run_decisions, name="qt-pipeline-decisions",
                                                   daemon=True))
         if self.on_control is not None or self.connection is not None:
             self._threads.append(threading.Thread(target=self._run_controls, name="qt-pipeline-controls",
                                                   daemon=True))
+        if self.on_orders is not None:
+            self._order_ring = order_ring
+            self._threads.append(threading.Thread(target=self._run_orders, name="qt-pipeline-orders",
+                                                  daemon=True))
+        if lockstep:
+            gate = Lockstep(self.core, ring, order_ring if self.on_orders is not None else None,
+                            lockstep_timeout_s)
+            self._lockstep_capsule = gate.capsule()
+            self.lockstep = gate
+            for t in self._threads:  # consumers first: the first callback may wait for them
+                t.start()
+            _profitdll.set_consumer(self._lockstep_capsule)
+            gate.drain()  # what the callbacks pushed before it was installed
+            return
+        self._loop = threading.Thread(target=self._run_loop, name="qt-pipeline-loop", daemon=True)
         for t in self._threads:
             t.start()
         self._loop.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the loop to end by itself (the ring closed and drained, or
-        a hook stopped it), then for the consumers to finish.  True if ended."""
+        a hook stopped it), then for the consumers to finish.  True if ended.
+        Lockstep: waits for the market ring to be closed (by the caller, once
+        the replay is done), then ends as :meth:`stop` does after taking
+        what is left in the ring."""
+        if self.lockstep is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while not self._ring.closed:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                time.sleep(_CLOSED_POLL_S)
+            self._end_lockstep(ring_closed=True)
+            return self._join(timeout)
         if self._loop is None:
             raise RuntimeError("not started")
         self._loop.join(timeout)
         if self._loop.is_alive():
             return False
+        return self._join(timeout)
+
+    def _join(self, timeout: float | None) -> bool:
+        self._orders_done.set()  # the loop has ended: nothing more comes from this pipeline
         for t in self._threads:
             t.join(timeout)
         return not any(t.is_alive() for t in self._threads)
 
     def stop(self, timeout: float = 10.0) -> dict[str, Any]:
         """Stop the loop (records still in the ring stay there), let the
-        consumers take what was posted, and return the counters."""
-        if self._loop is not None:
+        consumers take what was posted, and return the counters.  Lockstep:
+        release the gate, remove it from the feed, end the threads."""
+        if self.lockstep is not None:
+            self._stopping = True
+            self._end_lockstep(ring_closed=False)
+            if not self._join(timeout):
+                raise TimeoutError(f"the pipeline's threads did not end within {timeout:g} s")
+        elif self._loop is not None:
             self._stopping = True
             self.core.stop()
             if not self.wait(timeout):
                 raise TimeoutError(f"the pipeline did not stop within {timeout:g} s")
         return self.counters
+
+    def _end_lockstep(self, *, ring_closed: bool) -> None:
+        """Release the gate (no callback waits from now on), take it out of
+        the feed, stop the inline runs; then, if the ring was closed, what is
+        left in it; then close the pipeline so its consumers end."""
+        gate = self.lockstep
+        if gate is None or self._lockstep_ended:
+            return
+        self._lockstep_ended = True
+        try:
+            gate.release()
+            if _profitdll.installed_consumer() is self._lockstep_capsule:
+                _profitdll.set_consumer(None)
+            gate.close()
+            self._lockstep_capsule = None
+            status = _pl.STOPPED
+            if ring_closed:
+                _taken, status = self.core.run(self._ring, timeout_s=0.0)
+                if status == _pl.CLOSED:
+                    self.core.flush()
+            self.final_status = STATUS_NAMES[status]
+            c = gate.counters
+            if c["state"] == "timed_out":
+                log.warning("lockstep released after a wait longer than %g s (the decision or order "
+                            "consumer did not acknowledge): the rest of the replay did not wait for them",
+                            gate.timeout_s)
+        except BaseException as e:  # the consumers must still end
+            self.errors.append(e)
+            log.exception("ending the lockstep failed")
+        finally:
+            self.core.close()
 
     def __enter__(self) -> LivePipeline:
         return self
@@ -322,6 +447,7 @@ class LivePipeline:
 
     def _run_decisions(self) -> None:
         assert self.on_decision is not None
+        gate = self.lockstep
         while True:
             recs = self.core.wait_decisions(timeout_s=_POLL_S)
             if len(recs):
@@ -330,7 +456,30 @@ class LivePipeline:
                     self.on_decision(recs, woken)
                 except Exception as e:
                     self._callback_failed("decision", e)
+                finally:
+                    if gate is not None:  # the DLL's thread may go on
+                        gate.ack_decisions(int(recs["decision_seq"][-1]))
             elif self.core.decisions_closed:
+                return
+
+    def _run_orders(self) -> None:
+        assert self.on_orders is not None
+        ring = self._order_ring
+        gate = self.lockstep
+        while True:
+            done = self._orders_done.is_set()  # read before the pop: nothing is left behind
+            ready = ring.wait(timeout_s=_POLL_S, spin=0)
+            recs = read_order_updates(ring, min(max(int(ready), 1), _ORDER_BATCH))
+            if len(recs):
+                try:
+                    self.on_orders(recs)
+                except Exception as e:
+                    self._callback_failed("order", e)
+                finally:
+                    self.order_updates += len(recs)
+                    if gate is not None:  # the DLL's thread may go on
+                        gate.ack_orders(int(ring.popped))
+            elif done:
                 return
 
     def _run_controls(self) -> None:
@@ -370,6 +519,9 @@ class LivePipeline:
         engines' own, e.g. book rejections) only once the loop has ended."""
         c = self.core.counters
         c["callback_errors"] = self.callback_errors
+        c["order_updates"] = self.order_updates
+        if self.lockstep is not None:
+            c["lockstep"] = self.lockstep.counters
         per = {}
         for iid in self.instruments:
             ic = self.core.instrument_counters(iid)
