@@ -1,6 +1,7 @@
 """The ``quantumtrader`` command: one module per subcommand (paper, backtest,
-live, kill, demo, synth, import_, audit, features, record, train, validate), each parsing its arguments, calling the
-library and printing; the work itself lives in the library packages."""
+live, kill, demo, synth, import_, audit, features, record, train, validate),
+each parsing its arguments, calling the library and printing; the work itself
+lives in the library packages."""
 
 from __future__ import annotations
 

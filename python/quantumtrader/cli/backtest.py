@@ -73,5 +73,5 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     rate = run.events / run.wall_s if run.wall_s > 0 else 0.0
     console.print(f"{len(run.days)} session(s), {run.events:,} events in {run.wall_s:.1f} s "
                   f"({rate / 1e6:.2f}M events/s across processes)")
-    console.print(f"report: {run.report.get('html', args.out)}")
+    console.print(f"report: {run.report.get('report.html', args.out)}")
     return 1 if run.failures else 0

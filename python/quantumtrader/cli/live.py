@@ -29,7 +29,8 @@ def add_live_parser(subparsers: Any) -> None:
     p.add_argument("--allow-unvalidated", action="store_true",
                    help="trade a bundle the promotion gate has not passed (refused otherwise)")
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
-                   help="run folder: journal, kill file, report (default: quantumtrader-runs/live-<time> here)")
+                   help="run folder: journal, kill file, report "
+                   "(default: quantumtrader-runs/live-<time> here)")
     p.set_defaults(func=run_live_command)
 
 

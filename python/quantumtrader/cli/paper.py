@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from quantumtrader.cli.arguments import not_negative
-from quantumtrader.cli.trading import add_config_flag, add_model_flags, error, print_differences, trading_errors
+from quantumtrader.cli.trading import (
+    add_config_flag,
+    add_model_flags,
+    error,
+    print_differences,
+    trading_errors,
+)
 
 PROG = "quantumtrader paper"
 
@@ -34,7 +40,8 @@ def add_paper_parser(subparsers: Any) -> None:
     p.add_argument("--replay", type=Path, metavar="LOG", default=None,
                    help="event log of one session to replay (default: the bundled synthetic session)")
     p.add_argument("--speed", type=not_negative, default=None, metavar="X",
-                   help="replay pace, times real time (default: [simulator] speed, 500; 0 = as fast as possible)")
+                   help="replay pace, times real time (default: [simulator] speed, 500; "
+                   "0 = as fast as possible)")
     add_model_flags(p)
     add_config_flag(p)
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
@@ -68,14 +75,15 @@ def run_paper_command(args: argparse.Namespace) -> int:
         dashboard = Dashboard(console=console if tty else None)
         console.print(f"paper trading into {run_dir} (Ctrl-C ends the session: cancel, flatten, report)")
         run = run_paper(run_dir, config, replay=args.replay, speed=args.speed, model=args.model,
-                        allow_unvalidated=args.allow_unvalidated or None, dashboard=dashboard, console=console)
+                        allow_unvalidated=args.allow_unvalidated or None, dashboard=dashboard,
+                        console=console)
     except ReconciliationError as e:
         print_differences(PROG, e)
         return 1
     except trading_errors() as e:
         error(PROG, e)
         return 2
-    console.print(f"report: {run.report.get('html', run_dir / 'report')}")
+    console.print(f"report: {run.report.get('report.html', run_dir / 'report')}")
     console.print(f"journal: {run_dir / config.journal.path}")
     if run.interrupted:
         print(f"{PROG}: interrupted: the session was ended early", file=sys.stderr)

@@ -86,8 +86,9 @@ def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, conf
         session = replay_log(task.log)
         conn = open_simulator([session], task.day, config.simulator, speed=0.0)
         try:
-            node = TradingNode(connection=conn, bundle=bundle, config=config, run_dir=task.out, venue="backtest",
-                               account=SIM_ACCOUNT, password="paper", trading_day=task.day, lockstep=True)
+            node = TradingNode(connection=conn, bundle=bundle, config=config, run_dir=task.out,
+                               venue="backtest", account=SIM_ACCOUNT, password="paper", trading_day=task.day,
+                               lockstep=True)
             node.start()
             conn.dll.sim_start_replay()
             while not conn.dll.sim_wait_replay_done(1.0):
@@ -102,7 +103,7 @@ def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, conf
 
 
 def run_backtest(data: list[Path], out: Path, *, model: str | None = None, allow_unvalidated: bool = False,
-                 config_path: str | None = None, jobs: int | None = None, capital_brl: Any = None) -> BacktestRun:
+                 config_path: str | None = None, jobs: int | None = None) -> BacktestRun:
     """Backtest every session of ``data`` into ``out`` (an existing empty or
     new folder).  Raises VenueError for an unreadable log."""
     from quantumtrader.runners.report import merge_results, write_report

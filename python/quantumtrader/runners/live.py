@@ -48,8 +48,10 @@ def run_live(run_dir: Path, config: TradingConfig, *, allow_unvalidated: bool = 
     try:
         node = TradingNode(connection=conn, bundle=bundle, config=config, run_dir=run_dir, venue="live",
                            account=account, password=conn.routing_password, trading_day=today,
-                           calendar=calendar, dashboard=dashboard, kill_switch=KillSwitch(run_dir / KILL_FILE))
-        close_ns = max(calendar.session_bounds_utc_ns(today, spec.root)[1] for spec in node.instruments.values())
+                           calendar=calendar, dashboard=dashboard,
+                           kill_switch=KillSwitch(run_dir / KILL_FILE))
+        close_ns = max(calendar.session_bounds_utc_ns(today, spec.root)[1]
+                       for spec in node.instruments.values())
         if dashboard is not None:
             dashboard.start()
         try:

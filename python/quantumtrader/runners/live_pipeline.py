@@ -140,6 +140,7 @@ class ControlKind(enum.Enum):
     CONNECTION = "connection"  # a ProfitDLL connection state changed
     FEED_GAP = "feed_gap"      # records were lost (ring full, disconnect, sequence)
     PHASE = "phase"            # a ticker's trading phase changed (halt, auction, close)
+    DAILY_LIMITS = "daily_limits"  # the day's price limits (from the daily callback)
     OTHER = "other"            # a type added to control_types beyond these
 
 
@@ -158,6 +159,8 @@ class ControlEvent:
     gap_reason: GapReason | int | None = None
     lost: int | None = None       # FEED_GAP: records lost, -1 unknown
     phase: int | None = None      # PHASE: ProfitDLL ticker state (quantumtrader.data.events.Phase)
+    low: int | None = None        # DAILY_LIMITS: the day's lower and upper limits, price units
+    high: int | None = None
 
     @classmethod
     def from_record(cls, rec: np.void) -> ControlEvent:
@@ -173,6 +176,8 @@ class ControlEvent:
             return cls(ControlKind.FEED_GAP, gap_reason=reason, lost=int(rec["qty"]), **base)
         if t == EventType.PHASE:
             return cls(ControlKind.PHASE, phase=int(rec["code"]), **base)
+        if t == EventType.DAILY_LIMITS:  # price = upper limit, ref = lower limit (qt_events.h)
+            return cls(ControlKind.DAILY_LIMITS, high=int(rec["price"]), low=int(rec["ref"]), **base)
         return cls(ControlKind.OTHER, **base)
 
 

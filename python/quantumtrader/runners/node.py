@@ -126,17 +126,14 @@ class TradingNode:
         self.dashboard = dashboard
         self.kill_switch = kill_switch
         self.calendar = calendar or default_calendar()
-        self.instruments: dict[str, InstrumentSpec] = {}
-        for sub in connection.subscriptions.values():
-            spec = InstrumentSpec.for_ticker(sub.ticker, sub.price_unit, sub.tick_size, exchange=sub.exchange,
-                                             instrument_id=sub.instrument_id)
-            self.instruments[spec.ticker] = spec
+        self.instruments: dict[str, InstrumentSpec] = dict(instruments_of(connection))
         self.by_id = {s.instrument_id: s for s in self.instruments.values()}
         self._lock = threading.RLock()
         self._stats = _Stats()
         self.latency = LatencyRecorder()
         self._exch_ns = 0
         self._exch_wall_ns = 0
+        self._first_exch_ns: int | None = None
         self._risk_ns = 0
         self._last_taken = -1
         self._stopping = threading.Event()
@@ -152,9 +149,11 @@ class TradingNode:
         self.portfolio = Portfolio(self.instruments, fees or default_fee_table(), trading_day)
         self.signal = SignalEngine(config.signal)
         self.risk = RiskEngine(config.risk, self.instruments)
+        self.risk_session: dict[str, tuple[int, int]] = {}
         for ticker, spec in self.instruments.items():
             open_ns, close_ns = self.calendar.session_bounds_utc_ns(trading_day, spec.root)
             self.risk.set_session(ticker, open_ns, close_ns)
+            self.risk_session[ticker] = (open_ns, close_ns)
         self.venue = ProfitDLLVenue(connection.dll, account, password)
         self.execution, report = ExecutionEngine.recover(
             self.venue, self.journal, self.instruments, risk_check=self._risk_check,
@@ -236,6 +235,8 @@ class TradingNode:
         self._stats.decisions += 1
         self._exch_ns = max(self._exch_ns, dp.exch_ns)
         self._exch_wall_ns = monotonic_ns()
+        if self._first_exch_ns is None:
+            self._first_exch_ns = dp.exch_ns
         clock = self._clock_ns()
         self.risk.on_trade(spec.ticker, dp.price, dp.exch_ns, clock)
         self.risk.on_market_activity(clock)
@@ -260,9 +261,10 @@ class TradingNode:
                     self._stats.orders += 1
                     sent_ns = order.sent_wall_ns or monotonic_ns()
         self.latency.add_decision(rec, woken_ns, signal_ns, self._risk_ns or None, sent_ns)
-        self.last_decision = {"ticker": spec.ticker, "exch_ns": dp.exch_ns, "price": dp.price,
-                              "probabilities": dp.probabilities, "action": sig.action.name,
-                              "reason": sig.reason, "features": dp.features}
+        self.last_decision = {"ticker": spec.ticker, "exch_ns": dp.exch_ns,
+                              "price": str(spec.points(dp.price)), "probabilities": dp.probabilities,
+                              "signal": {"action": sig.action.name, "reason": sig.reason},
+                              "features": None if dp.features is None else dp.features.tolist()}
         if self.dashboard is not None and not self.lockstep:
             self.dashboard.update(self.snapshot())
 
@@ -300,7 +302,8 @@ class TradingNode:
 
     def _flatten(self, ticker: str, why: str) -> None:
         position = self.portfolio.position(ticker)
-        working_exit = any(o.request.purpose.value == "flatten" for o in self.execution.working_orders(ticker))
+        working_exit = any(o.request.purpose.value == "flatten"
+                           for o in self.execution.working_orders(ticker))
         if position and not working_exit:
             log.info("flatten %s (%+d): %s", ticker, position, why)
             self.execution.flatten(ticker, position, self._exch_ns)
@@ -318,7 +321,8 @@ class TradingNode:
             if self.execution.state_unknown:
                 self.risk.on_order_state_unknown("venue order state unknown: reconcile before trading")
             for order in self.execution.orders.values():
-                if order.acked_wall_ns and order.sent_wall_ns and order.internal_id not in self._stats.acks_seen:
+                seen = order.internal_id in self._stats.acks_seen
+                if order.acked_wall_ns and order.sent_wall_ns and not seen:
                     self._stats.acks_seen.add(order.internal_id)
                     self.latency.add("ack", max(0, order.acked_wall_ns - order.sent_wall_ns))
 
@@ -339,17 +343,22 @@ class TradingNode:
             elif event.kind is ControlKind.CONNECTION:
                 if not self._feed_live():
                     self.risk.on_feed(False, f"market data {self.connection.feed_status.value}")
-            elif event.kind is ControlKind.DAILY_LIMITS and spec is not None:
-                if event.low is not None and event.high is not None:
-                    self.risk.on_daily_limits(spec.ticker, event.low, event.high)
+            elif (event.kind is ControlKind.DAILY_LIMITS and spec is not None and event.low is not None
+                  and event.high is not None):
+                self.risk.on_daily_limits(spec.ticker, event.low, event.high)
 
     def _feed_live(self) -> bool:
         return self.connection.feed_status is FeedStatus.LIVE
 
     # ------------------------------------------------------------------ housekeeping
     def _clock_ns(self) -> int:
-        """The clock staleness is measured on: wall, or the market in lockstep."""
-        return self._exch_ns if self.lockstep else monotonic_ns()
+        """The clock of the risk engine's windows (orders per minute,
+        duplicates, staleness): the wall clock live; on the simulator the
+        market's (a replay at 500x must not fit 500 minutes of orders into
+        one), exact in lockstep, estimated from the pace when paced."""
+        if self.venue_name == "live":
+            return monotonic_ns()
+        return self._market_now_ns()
 
     def _market_now_ns(self) -> int:
         """The market time now, estimated from the last trade and the pace."""
@@ -377,7 +386,7 @@ class TradingNode:
         with self._lock:
             if taken != self._last_taken:
                 self._last_taken = taken
-                self.risk.on_market_activity(monotonic_ns())
+                self.risk.on_market_activity(self._clock_ns())
             now = self._market_now_ns()
             for ticker in self.instruments:
                 if now and self.risk.should_flatten(ticker, now):
@@ -387,46 +396,68 @@ class TradingNode:
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> dict[str, Any]:
-        """What the dashboard shows (under the lock; cheap)."""
+        """What the dashboard shows (runners.dashboard's snapshot keys), taken
+        under the lock; a fresh dict each time."""
+        ticker = self.last_decision.get("ticker") or next(iter(self.instruments))
+        spec = self.instruments[ticker]
+        detail = self.portfolio.position_detail(ticker)
         working = [
-            dict(id=o.internal_id, ticker=o.request.ticker, side=o.request.side.name,
-                 type=o.request.order_type.name, purpose=o.request.purpose.value, qty=o.request.quantity,
-                 filled=o.cum_qty, price=(None if o.request.price is None else
-                                          float(self.instruments[o.request.ticker].points(o.request.price))),
+            dict(id=o.internal_id, side=o.request.side.name, type=o.request.order_type.name,
+                 purpose=o.request.purpose.value, quantity=o.request.quantity,
+                 price=None if o.request.price is None else str(spec.points(o.request.price)),
                  status=OrderStatus(o.status).name)
-            for o in self.execution.working_orders()
+            for o in self.execution.working_orders(ticker)
         ]
+        p = self.portfolio
         return dict(
-            venue=self.venue_name, day=self.trading_day.isoformat(), last=self.last_decision,
-            portfolio=self.portfolio.snapshot(), orders=working, risk=self.risk.state.name,
-            denials={str(k): v for k, v in self.risk.denials.items()},
-            decisions=self._stats.decisions, fills=self._stats.fills, feed=self.connection.feed_status.value,
-            market_ns=self._exch_ns,
+            **self.last_decision,
+            ticker=ticker,
+            orders=working,
+            position={"quantity": p.position(ticker), "average_price": detail.average_price},
+            pnl={"realized_brl": p.realized_brl(), "unrealized_brl": p.unrealized_brl(),
+                 "fees_brl": p.fees_brl(), "net_brl": p.net_brl()},
+            risk=self.risk.status(),
+            feed={"ok": self._feed_live(), "detail": self.connection.feed_status.value,
+                  "last_trade_age_s": ((monotonic_ns() - self._exch_wall_ns) / 1e9
+                                       if self._exch_wall_ns else None)},
+            session={"name": f"{self.venue_name} {self.trading_day.isoformat()}", "venue": self.venue_name,
+                     "progress": self._progress(), "decisions": self._stats.decisions,
+                     "orders": self._stats.orders, "fills": self._stats.fills},
         )
+
+    def _progress(self) -> float | None:
+        spans = [self.risk_session.get(t) for t in self.instruments]
+        spans = [s for s in spans if s]
+        if not spans or not self._exch_ns:
+            return None
+        open_ns, close_ns = min(s[0] for s in spans), max(s[1] for s in spans)
+        return min(1.0, max(0.0, (self._exch_ns - open_ns) / max(1, close_ns - open_ns)))
 
     def result(self) -> SessionResult:
         with self._lock:
             p = self.portfolio
+            # the session's span in market time, as its trades and equity are stamped
+            start = self._first_exch_ns or min((s[0] for s in self.risk_session.values()), default=0)
             counters: dict[str, Any] = {
                 "decisions": self._stats.decisions, "signals": dict(self._stats.signals),
                 "orders_sent": self._stats.orders, "fills": self._stats.fills,
                 "risk_state": self.risk.state.name, "execution": dict(self.execution.counters),
                 "errors": list(self.errors),
             }
-            try:
-                pc = self.pipeline.counters
-                counters["pipeline"] = {k: v for k, v in pc.items() if isinstance(v, (int, float, str))}
-            except Exception:  # counters are a report detail: never fail the result for them
-                pass
+            counters["risk"] = self.risk.counters
+            pc = self.pipeline.core.counters
+            counters["pipeline"] = {k: v for k, v in pc.items() if isinstance(v, (int, float, str))}
             return SessionResult(
                 name=f"{self.venue_name} {self.trading_day.isoformat()}", venue=self.venue_name,
-                tickers=list(self.instruments), start_ns=self.start_ns or 0, end_ns=time.time_ns(),
+                tickers=list(self.instruments), start_ns=start, end_ns=max(start, self._exch_ns),
                 round_trips=list(p.round_trips), equity=list(p.equity), gross_brl=p.realized_brl()
                 + p.unrealized_brl(), fees_brl=p.fees_brl(), net_brl=p.net_brl(),
                 tax_estimate_brl=p.tax_estimate_brl(), decisions=self._stats.decisions,
                 orders=self._stats.orders, fills=self._stats.fills,
                 denials={str(k): v for k, v in self.risk.denials.items()}, latency=self.latency,
                 counters=counters, days=[self.trading_day.isoformat()],
+                capital_brl=self.config.risk.capital_brl,
+                price_unit={t: s.price_unit for t, s in self.instruments.items()},
             )
 
 
