@@ -251,7 +251,7 @@ class TradingNode:
         sig = self.signal.decide(dp, position, None)  # consensus: issue 11's agents
         signal_ns = monotonic_ns()
         self._stats.signals[sig.action.name] = self._stats.signals.get(sig.action.name, 0) + 1
-        self.journal.record_decision(sig.record())
+        self.journal.record_decision(sig.record(with_features=True))
         sent_ns = None
         self._risk_ns = 0
         if sig.action is not SignalAction.HOLD:
