@@ -69,7 +69,8 @@ def test_market_data_reception(session: dict[str, Any]) -> None:
 
     with read_event_log(session["log"]) as log:
         ev = log.events
-        trades = int(np.count_nonzero((ev["type"] == EventType.TRADE) & ((ev["flags"] & EventFlag.HISTORY) == 0)))
+        live = (ev["flags"] & EventFlag.HISTORY) == 0
+        trades = int(np.count_nonzero((ev["type"] == EventType.TRADE) & live))
         records = len(ev)
     counters = session["result"].counters
     assert counters["records_replayed"] == records
@@ -112,14 +113,16 @@ def test_signal_to_execution(session: dict[str, Any]) -> None:
     assert acted, "the session's signal never acted: the test would prove nothing"
     sent = {d: e for d, e in _rows(journal, "SELECT decision_id, exch_ns FROM orders "
                                             "WHERE purpose IN ('entry', 'exit')")}
-    denied = {d for (d,) in _rows(journal, "SELECT decision_id FROM denials WHERE decision_id IS NOT NULL")}
+    denied = {d for (d,) in _rows(journal, "SELECT decision_id FROM denials "
+                                           "WHERE decision_id IS NOT NULL")}
     for decision_id, exch_ns, action in acted:
         assert decision_id in sent or decision_id in denied, f"decision {decision_id} ({action}) went nowhere"
         if decision_id in sent:
             assert sent[decision_id] == exch_ns  # sent at the market moment it was decided
     # what the venue filled is what the journal holds, and the portfolio is made of it
-    for cum, total in _rows(journal, "SELECT o.cum_qty, COALESCE(SUM(f.quantity), 0) FROM orders o "
-                                     "LEFT JOIN fills f ON f.internal_id = o.internal_id GROUP BY o.internal_id"):
+    per_order = ("SELECT o.cum_qty, COALESCE(SUM(f.quantity), 0) FROM orders o "
+                 "LEFT JOIN fills f ON f.internal_id = o.internal_id GROUP BY o.internal_id")
+    for cum, total in _rows(journal, per_order):
         assert cum == total
     result: SessionResult = session["result"]
     fills = _rows(journal, "SELECT side, quantity FROM fills")
