@@ -24,8 +24,6 @@ def add_live_parser(subparsers: Any) -> None:
         "QT_PROFIT_PASSWORD, QT_PROFIT_ROUTING_PASSWORD or the OS keyring), subscribe the configured "
         "instruments and trade them with the configured model until the close, Ctrl-C or the kill switch.")
     add_config_flag(p, required=True)
-    p.add_argument("--dry-run", action="store_true",
-                   help="take live market data but route orders to the simulator's matching engine")
     p.add_argument("--allow-unvalidated", action="store_true",
                    help="trade a bundle the promotion gate has not passed (refused otherwise)")
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
@@ -45,12 +43,12 @@ def run_live_command(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     console = Console()
-    run_dir = args.out or default_run_dir("live-dry-run" if args.dry_run else "live")
+    run_dir = args.out or default_run_dir("live")
     try:
         config = load_trading_config(args.config)
         dashboard = Dashboard(console=console if console.is_terminal else None)
-        run = run_live(run_dir, config, allow_unvalidated=args.allow_unvalidated, dry_run=args.dry_run,
-                       dashboard=dashboard, console=console)
+        run = run_live(run_dir, config, allow_unvalidated=args.allow_unvalidated, dashboard=dashboard,
+                       console=console)
     except ReconciliationError as e:
         print_differences(PROG, e)
         return 1

@@ -106,6 +106,7 @@ class ExecutionEngine:
         self.bracket_config = brackets
         self.clock_ns = clock_ns
         self.orders: dict[int, Order] = {}
+        self._open: set[int] = set()  # ids of orders that may still be working
         self.denials: Counter[str] = Counter()
         self._counters: Counter[str] = Counter()
         self._by_local: dict[int, int] = {}
@@ -164,7 +165,15 @@ class ExecutionEngine:
         return self._positions.get(ticker, 0)
 
     def working_orders(self, ticker: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values() if o.working and (ticker is None or o.ticker == ticker)]
+        # the open set, not every order of the day: this runs several times per decision
+        out = []
+        for oid in sorted(self._open):
+            o = self.orders[oid]
+            if not o.working:
+                self._open.discard(oid)  # a terminal state is final: never working again
+            elif ticker is None or o.ticker == ticker:
+                out.append(o)
+        return out
 
     def working_quantity(self, ticker: str, side: Side) -> int:
         return sum(max(o.quantity - o.cum_qty, 0) for o in self.working_orders(ticker) if o.side is side)
@@ -214,6 +223,7 @@ class ExecutionEngine:
             return None
         o = Order(oid, req, created_wall_ns=now)
         self.orders[oid] = o
+        self._open.add(oid)
         self._counters["submitted"] += 1
         try:
             local_id = self.venue.send_order(req, spec)
@@ -528,6 +538,7 @@ class ExecutionEngine:
         """Adopt the journal's orders (recovery): indexes, positions, brackets."""
         for o in orders:  # local ids are not indexed: they belonged to the DLL session that died
             self.orders[o.internal_id] = o
+            self._open.add(o.internal_id)
             if o.cl_ord_id:
                 self._by_cl[o.cl_ord_id] = o.internal_id
             for f in o.fills:

@@ -90,11 +90,14 @@ def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, conf
                                venue="backtest", account=SIM_ACCOUNT, password="paper", trading_day=task.day,
                                lockstep=True)
             node.start()
+            t0 = time.perf_counter()
             conn.dll.sim_start_replay()
             while not conn.dll.sim_wait_replay_done(1.0):
                 pass
+            replay_s = time.perf_counter() - t0
             result = node.stop(wait_flat_s=0.5)
             result.counters["records_replayed"] = int(conn.dll.sim_counters()["records_replayed"])
+            result.counters["replay_wall_s"] = replay_s
             return result
         finally:
             conn.close()
@@ -105,9 +108,17 @@ def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, conf
 def run_backtest(data: list[Path], out: Path, *, model: str | None = None, allow_unvalidated: bool = False,
                  config_path: str | None = None, jobs: int | None = None) -> BacktestRun:
     """Backtest every session of ``data`` into ``out`` (an existing empty or
-    new folder).  Raises VenueError for an unreadable log."""
+    new folder).  Raises ConfigError, BundleError or VenueError (one line)
+    for a bad configuration, model or log before any session runs."""
+    from quantumtrader.runners.config import load_trading_config
+    from quantumtrader.runners.model import load_trading_model
     from quantumtrader.runners.report import merge_results, write_report
 
+    # bad input is refused once, up front: the configuration, the model (compiled here
+    # once, not by every worker at the same time) and the logs
+    config = load_trading_config(config_path)
+    load_trading_model(model if model is not None else config.model.path,
+                       allow_unvalidated=allow_unvalidated or config.model.allow_unvalidated)
     logs = [replay_log(p) for p in data]
     t0 = time.perf_counter()
     sessions = session_logs(logs, out / "sessions")

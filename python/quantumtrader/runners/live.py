@@ -19,13 +19,14 @@ from typing import Any
 from rich.console import Console
 
 from quantumtrader.calendar import default_calendar
+from quantumtrader.output_path import clear_interrupt
 from quantumtrader.risk import KillSwitch
 from quantumtrader.runners.config import TradingConfig
 from quantumtrader.runners.model import load_trading_model
 from quantumtrader.runners.node import TradingNode
 from quantumtrader.runners.paper import KILL_FILE, PaperRun
 from quantumtrader.runners.report import report_console, write_report
-from quantumtrader.runners.venues import VenueError, open_profitdll
+from quantumtrader.runners.venues import VenueError, open_profitdll, profitdll_library
 
 __all__ = ["run_live"]
 
@@ -34,15 +35,19 @@ _AFTER_CLOSE_S = 300  # the node stays up this long after the close for late ord
 
 def run_live(run_dir: Path, config: TradingConfig, *, allow_unvalidated: bool = False, dashboard: Any = None,
              console: Console | None = None) -> PaperRun:
+    """One live session in ``run_dir`` (created; resumed when its journal
+    exists).  Raises VenueError, BundleError, ReconciliationError and the
+    connection's errors (one line each); Ctrl-C ends it early."""
     console = console or Console()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    profitdll_library(config.profitdll)  # a missing DLL or account is said before anything else
     calendar = default_calendar()
     today = dt.datetime.now(calendar.tz).date()
     if not calendar.is_session(today):
         raise VenueError(f"no B3 session today ({today}: {calendar.why_closed(today)})")
     bundle = load_trading_model(config.model.path, allow_unvalidated=allow_unvalidated
                                 or config.model.allow_unvalidated)
-    conn, account = open_profitdll(config.profitdll, config.instruments.tickers, calendar=calendar)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    conn, account = open_profitdll(config.profitdll, config.instruments.tickers, day=today, calendar=calendar)
     interrupted = False
     t0 = time.perf_counter()
     try:
@@ -61,6 +66,7 @@ def run_live(run_dir: Path, config: TradingConfig, *, allow_unvalidated: bool = 
                     time.sleep(0.25)
             except KeyboardInterrupt:
                 interrupted = True
+                clear_interrupt()  # handled: stop, flatten and write the report
             result = node.stop()
         finally:
             if dashboard is not None:

@@ -30,6 +30,7 @@ journal's fills, and a difference stops the node before it trades."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -136,6 +137,8 @@ class TradingNode:
         self._first_exch_ns: int | None = None
         self._risk_ns = 0
         self._last_taken = -1
+        self._activity_clock = 0
+        self._stale = False
         self._stopping = threading.Event()
         self._stopped = False
         self._housekeeper: threading.Thread | None = None
@@ -175,6 +178,10 @@ class TradingNode:
         """Start the pipeline's threads (and, outside lockstep, its loop and
         the housekeeping thread).  The replay or the live feed then drives it."""
         self.start_ns = time.time_ns()
+        # what was built so far lives for the session: keep it out of the
+        # collector's generations, so a collection pause does not land on a decision
+        gc.collect()
+        gc.freeze()
         self.pipeline.start(lockstep=self.lockstep)
         self._housekeeper = threading.Thread(target=self._housekeeping, name="qt-node-housekeeping",
                                              daemon=True)
@@ -251,15 +258,17 @@ class TradingNode:
         sig = self.signal.decide(dp, position, None)  # consensus: issue 11's agents
         signal_ns = monotonic_ns()
         self._stats.signals[sig.action.name] = self._stats.signals.get(sig.action.name, 0) + 1
-        self.journal.record_decision(sig.record(with_features=True))
         sent_ns = None
         self._risk_ns = 0
         if sig.action is not SignalAction.HOLD:
             for req in sig.requests(position):
-                order = self.execution.submit(req, exch_ns=dp.exch_ns)
+                order = self.execution.submit(req, exch_ns=dp.exch_ns)  # journals its intent first
                 if order is not None:
                     self._stats.orders += 1
                     sent_ns = order.sent_wall_ns or monotonic_ns()
+        # the decision's own record follows its orders: only an order's intent must
+        # precede SendOrder, and this write stays off the tick-to-order path
+        self.journal.record_decision(sig.record(with_features=True))
         self.latency.add_decision(rec, woken_ns, signal_ns, self._risk_ns or None, sent_ns)
         self.last_decision = {"ticker": spec.ticker, "exch_ns": dp.exch_ns,
                               "price": str(spec.points(dp.price)), "probabilities": dp.probabilities,
@@ -336,6 +345,9 @@ class TradingNode:
     def _on_control(self, event: ControlEvent) -> None:
         with self._lock:
             spec = self.by_id.get(event.instrument)
+            if event.exch_ns and event.exch_ns > self._exch_ns:  # phases carry the market clock too
+                self._exch_ns = event.exch_ns
+                self._exch_wall_ns = monotonic_ns()
             if event.kind is ControlKind.PHASE and spec is not None and event.phase is not None:
                 self.risk.on_phase(spec.ticker, event.phase, event.exch_ns or self._exch_ns)
             elif event.kind is ControlKind.FEED_GAP:
@@ -359,6 +371,13 @@ class TradingNode:
         if self.venue_name == "live":
             return monotonic_ns()
         return self._market_now_ns()
+
+    def _in_session(self, clock_ns: int) -> bool:
+        """Whether the market clock is inside any instrument's session (live:
+        the wall clock's stamp cannot be compared, so always)."""
+        if self.venue_name == "live":
+            return True
+        return any(o <= clock_ns < c for o, c in self.risk_session.values())
 
     def _market_now_ns(self) -> int:
         """The market time now, estimated from the last trade and the pace."""
@@ -384,9 +403,20 @@ class TradingNode:
             return
         taken = self.pipeline.core.counters.get("records", 0)
         with self._lock:
+            clock = self._clock_ns()
             if taken != self._last_taken:
                 self._last_taken = taken
-                self.risk.on_market_activity(self._clock_ns())
+                self._activity_clock = clock
+                self.risk.on_market_activity(clock)
+                if self._stale:
+                    self._stale = False
+                    self.risk.on_feed(self._feed_live(), "market data not live")
+            elif self._activity_clock and self._in_session(clock):
+                idle_s = (clock - self._activity_clock) / 1e9
+                if idle_s > self.config.risk.stale_after_s and not self._stale:
+                    self._stale = True
+                    self.risk.on_feed(False, f"stale: no market data for {idle_s:.0f} s")
+                    self.journal.record_note("feed", f"stale: no market data for {idle_s:.0f} s")
             now = self._market_now_ns()
             for ticker in self.instruments:
                 if now and self.risk.should_flatten(ticker, now):
@@ -409,8 +439,8 @@ class TradingNode:
             for o in self.execution.working_orders(ticker)
         ]
         p = self.portfolio
-        return dict(
-            **self.last_decision,
+        snap = dict(self.last_decision)
+        snap.update(
             ticker=ticker,
             orders=working,
             position={"quantity": p.position(ticker), "average_price": detail.average_price},
@@ -424,6 +454,7 @@ class TradingNode:
                      "progress": self._progress(), "decisions": self._stats.decisions,
                      "orders": self._stats.orders, "fills": self._stats.fills},
         )
+        return snap
 
     def _progress(self) -> float | None:
         spans = [self.risk_session.get(t) for t in self.instruments]

@@ -28,6 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
+from quantumtrader.output_path import clear_interrupt
 from quantumtrader.risk import KillSwitch
 from quantumtrader.runners.config import TradingConfig
 from quantumtrader.runners.model import load_trading_model
@@ -114,7 +115,10 @@ def run_paper(
                     pass
                 _drain(conn)
             except KeyboardInterrupt:
+                # handled: the session ends as it should (cancel, flatten) and its
+                # report is written, so the Ctrl-C note must not refuse that output
                 interrupted = True
+                clear_interrupt()
             result = node.stop()
         finally:
             if dashboard is not None:

@@ -99,26 +99,31 @@ def open_simulator(logs: list[ReplayLog], day: dt.date, sim: SimulatorConfig, *,
     return conn
 
 
-def open_profitdll(cfg: ProfitDLLConfig, tickers: tuple[str, ...], *,
-                   calendar: TradingCalendar | None = None) -> tuple[ProfitConnection, Any]:
-    """Nelogica's DLL with routing, logged in (credentials from the
-    environment or the keyring) and subscribed to ``tickers`` for today;
-    returns the connection and the account to trade."""
+def profitdll_library(cfg: ProfitDLLConfig) -> str:
+    """The DLL a live session loads, checked before anything else is done
+    (VenueError naming the key or the variables to set)."""
     from quantumtrader.adapters.profitdll.library import DLL_FOLDER_ENV, DLL_PATH_ENV, profit_dll_path
 
+    if not cfg.library and not os.environ.get(DLL_PATH_ENV) and not os.environ.get(DLL_FOLDER_ENV):
+        raise VenueError(f"[profitdll] library: no ProfitDLL configured: set it, or {DLL_PATH_ENV} (the DLL) "
+                         f"or {DLL_FOLDER_ENV} (its folder)")
     if not cfg.account_id:
         raise VenueError("[profitdll] account_id: give the trading account")
-    if not cfg.library and not os.environ.get(DLL_PATH_ENV) and not os.environ.get(DLL_FOLDER_ENV):
-        raise VenueError(f"no ProfitDLL configured: set [profitdll] library, or {DLL_PATH_ENV} (the DLL) "
-                         f"or {DLL_FOLDER_ENV} (its folder)")
     try:
-        library = profit_dll_path(cfg.library or None)
+        return profit_dll_path(cfg.library or None)
     except (FileNotFoundError, ValueError) as e:
         raise VenueError(f"[profitdll] library: {e}") from None
-    conn = ProfitConnection(str(library), routing=True, calendar=calendar)
+
+
+def open_profitdll(cfg: ProfitDLLConfig, tickers: tuple[str, ...], *, day: dt.date,
+                   calendar: TradingCalendar | None = None) -> tuple[ProfitConnection, Any]:
+    """Nelogica's DLL with routing, logged in (credentials from the
+    environment or the keyring) and subscribed to ``tickers`` for ``day``;
+    returns the connection and the account to trade."""
+    conn = ProfitConnection(profitdll_library(cfg), routing=True, calendar=calendar)
     conn.connect(cfg.connect_timeout_s)
     for t in tickers:
-        conn.subscribe(t)
+        conn.subscribe(t, date=day)
     account = SimpleNamespace(broker_id=cfg.broker_id, account_id=cfg.account_id,
                               sub_account_id=cfg.sub_account_id)
     return conn, account
