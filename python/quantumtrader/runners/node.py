@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -87,7 +88,6 @@ class _Stats:
     signals: dict[str, int] = field(default_factory=dict)
     orders: int = 0
     fills: int = 0
-    acks_seen: set[int] = field(default_factory=set)
 
 
 class TradingNode:
@@ -138,6 +138,7 @@ class TradingNode:
         self._risk_ns = 0
         self._last_taken = -1
         self._activity_clock = 0
+        self._unacked: set[int] = set()
         self._stale = False
         self._stopping = threading.Event()
         self._stopped = False
@@ -182,6 +183,10 @@ class TradingNode:
         # collector's generations, so a collection pause does not land on a decision
         gc.collect()
         gc.freeze()
+        # a woken decision thread waits for the GIL up to the switch interval while
+        # another Python thread (orders, controls, housekeeping) holds it: 5 ms by
+        # default, the whole tick-to-order budget; these threads are mostly idle
+        sys.setswitchinterval(0.0002)
         self.pipeline.start(lockstep=self.lockstep)
         self._housekeeper = threading.Thread(target=self._housekeeping, name="qt-node-housekeeping",
                                              daemon=True)
@@ -265,6 +270,7 @@ class TradingNode:
                 order = self.execution.submit(req, exch_ns=dp.exch_ns)  # journals its intent first
                 if order is not None:
                     self._stats.orders += 1
+                    self._unacked.add(order.internal_id)
                     sent_ns = order.sent_wall_ns or monotonic_ns()
         # the decision's own record follows its orders: only an order's intent must
         # precede SendOrder, and this write stays off the tick-to-order path
@@ -329,11 +335,12 @@ class TradingNode:
                 self.execution.mark_state_unknown("the order ring overflowed")
             if self.execution.state_unknown:
                 self.risk.on_order_state_unknown("venue order state unknown: reconcile before trading")
-            for order in self.execution.orders.values():
-                seen = order.internal_id in self._stats.acks_seen
-                if order.acked_wall_ns and order.sent_wall_ns and not seen:
-                    self._stats.acks_seen.add(order.internal_id)
-                    self.latency.add("ack", max(0, order.acked_wall_ns - order.sent_wall_ns))
+            for oid in list(self._unacked):  # only the orders sent and not yet acknowledged
+                order = self.execution.orders.get(oid)
+                if order is None or order.status.terminal or order.acked_wall_ns:
+                    self._unacked.discard(oid)
+                    if order is not None and order.acked_wall_ns and order.sent_wall_ns:
+                        self.latency.add("ack", max(0, order.acked_wall_ns - order.sent_wall_ns))
 
     def _on_fill(self, fill: Any) -> None:
         # called by the execution engine under the node lock
