@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
-from quantumtrader.cli.trading import add_config_flag, error, print_differences, trading_errors
+from quantumtrader.cli.trading import add_config_flag, interrupted_status, run_trading_job
 
 PROG = "quantumtrader live"
 
@@ -38,24 +37,18 @@ def run_live_command(args: argparse.Namespace) -> int:
     from quantumtrader.runners.config import load_trading_config
     from quantumtrader.runners.dashboard import Dashboard
     from quantumtrader.runners.live import run_live
-    from quantumtrader.runners.node import ReconciliationError
     from quantumtrader.runners.paper import default_run_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     console = Console()
     run_dir = args.out or default_run_dir("live")
-    try:
+    def session() -> Any:
         config = load_trading_config(args.config)
         dashboard = Dashboard(console=console if console.is_terminal else None)
-        run = run_live(run_dir, config, allow_unvalidated=args.allow_unvalidated, dashboard=dashboard,
-                       console=console)
-    except ReconciliationError as e:
-        print_differences(PROG, e)
-        return 1
-    except trading_errors() as e:
-        error(PROG, e)
-        return 2
-    if run.interrupted:
-        print(f"{PROG}: interrupted: the session was ended early", file=sys.stderr)
-        return 130
-    return 0
+        return run_live(run_dir, config, allow_unvalidated=args.allow_unvalidated, dashboard=dashboard,
+                        console=console)
+
+    run, status = run_trading_job(PROG, session)
+    if run is None:
+        return status or 2
+    return interrupted_status(PROG, run) or 0

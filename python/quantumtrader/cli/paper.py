@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ from quantumtrader.cli.trading import (
     add_config_flag,
     add_model_flags,
     error,
-    print_differences,
-    trading_errors,
+    interrupted_status,
+    run_trading_job,
 )
 
 PROG = "quantumtrader paper"
@@ -57,7 +56,6 @@ def run_paper_command(args: argparse.Namespace) -> int:
 
     from quantumtrader.runners.config import load_trading_config
     from quantumtrader.runners.dashboard import Dashboard
-    from quantumtrader.runners.node import ReconciliationError
     from quantumtrader.runners.paper import default_run_dir, run_paper
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
@@ -69,23 +67,24 @@ def run_paper_command(args: argparse.Namespace) -> int:
     if args.replay is not None and not args.replay.is_file():
         error(PROG, f"--replay {args.replay}: no such file")
         return 2
-    try:
+    config = None
+
+    def session() -> Any:
+        nonlocal config
         config = load_trading_config(args.config)
         tty = console.is_terminal and not args.no_dashboard
         dashboard = Dashboard(console=console if tty else None)
         console.print(f"paper trading into {run_dir} (Ctrl-C ends the session: cancel, flatten, report)")
-        run = run_paper(run_dir, config, replay=args.replay, speed=args.speed, model=args.model,
-                        allow_unvalidated=args.allow_unvalidated or None, dashboard=dashboard,
-                        console=console)
-    except ReconciliationError as e:
-        print_differences(PROG, e)
-        return 1
-    except trading_errors() as e:
-        error(PROG, e)
-        return 2
+        return run_paper(run_dir, config, replay=args.replay, speed=args.speed, model=args.model,
+                         allow_unvalidated=args.allow_unvalidated or None, dashboard=dashboard,
+                         console=console)
+
+    run, status = run_trading_job(PROG, session)
+    if run is None:
+        return status or 2
     console.print(f"report: {run.report.get('report.html', run_dir / 'report')}")
     console.print(f"journal: {run_dir / config.journal.path}")
-    if run.interrupted:
-        print(f"{PROG}: interrupted: the session was ended early", file=sys.stderr)
-        return 130
+    stop = interrupted_status(PROG, run)
+    if stop is not None:
+        return stop
     return 1 if run.result.counters.get("errors") else 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
@@ -45,3 +46,27 @@ def print_differences(prog: str, exc: Any) -> None:
     error(prog, "the journal and the venue disagree; not trading over it:")
     for line in exc.differences:
         print(f"  - {line}", file=sys.stderr)
+
+
+def run_trading_job(prog: str, job: Callable[[], Any]) -> tuple[Any, int | None]:
+    """``job()`` (a paper or live session) with its one-line errors: (its
+    run, None), or (None, exit status) once the error is printed: 1 the
+    journal and the venue disagree, 2 bad input or no connection."""
+    from quantumtrader.runners.node import ReconciliationError
+
+    try:
+        return job(), None
+    except ReconciliationError as e:
+        print_differences(prog, e)
+        return None, 1
+    except trading_errors() as e:
+        error(prog, e)
+        return None, 2
+
+
+def interrupted_status(prog: str, run: Any) -> int | None:
+    """130 (said in one line) when Ctrl-C ended the session early."""
+    if run.interrupted:
+        print(f"{prog}: interrupted: the session was ended early", file=sys.stderr)
+        return 130
+    return None

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+from quantumtrader.config_file import ConfigError, read_toml
 
 PACKAGED_FEES = Path(__file__).with_name("b3_fees.toml")
 
@@ -85,12 +86,9 @@ class FeeTable:
         """The table in ``path`` (default: the packaged ``b3_fees.toml``)."""
         p = Path(path) if path is not None else PACKAGED_FEES
         try:
-            with open(p, "rb") as f:
-                data = tomllib.load(f)
-        except OSError as e:
-            raise FeeTableError(f"cannot read {p}: {e.strerror or e}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise FeeTableError(f"{p}: not valid TOML: {e}") from None
+            data = read_toml(str(p))
+        except ConfigError as e:
+            raise FeeTableError(str(e)) from None
         return cls(data, str(p))
 
     def fee(self, root: str, on: dt.date | None = None, *, day_trade: bool = True) -> Decimal:

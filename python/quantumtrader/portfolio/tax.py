@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+from quantumtrader.config_file import ConfigError, read_toml
 
 __all__ = ["PACKAGED_TAX", "TaxEstimate", "TaxRate", "TaxTable", "TaxTableError", "default_tax_table"]
 
@@ -90,12 +91,9 @@ class TaxTable:
         """The table in ``path`` (default: the packaged ``b3_tax.toml``)."""
         p = Path(path) if path is not None else PACKAGED_TAX
         try:
-            with open(p, "rb") as f:
-                data = tomllib.load(f)
-        except OSError as e:
-            raise TaxTableError(f"cannot read {p}: {e.strerror or e}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise TaxTableError(f"{p}: not valid TOML: {e}") from None
+            data = read_toml(str(p))
+        except ConfigError as e:
+            raise TaxTableError(str(e)) from None
         return cls(data, str(p))
 
     def rate(self, on: dt.date) -> TaxRate:

@@ -19,7 +19,6 @@ from typing import Any
 from rich.console import Console
 
 from quantumtrader.calendar import default_calendar
-from quantumtrader.output_path import clear_interrupt
 from quantumtrader.risk import KillSwitch
 from quantumtrader.runners.config import TradingConfig
 from quantumtrader.runners.model import load_trading_model
@@ -48,7 +47,6 @@ def run_live(run_dir: Path, config: TradingConfig, *, allow_unvalidated: bool = 
                                 or config.model.allow_unvalidated)
     run_dir.mkdir(parents=True, exist_ok=True)
     conn, account = open_profitdll(config.profitdll, config.instruments.tickers, day=today, calendar=calendar)
-    interrupted = False
     t0 = time.perf_counter()
     try:
         node = TradingNode(connection=conn, bundle=bundle, config=config, run_dir=run_dir, venue="live",
@@ -57,20 +55,13 @@ def run_live(run_dir: Path, config: TradingConfig, *, allow_unvalidated: bool = 
                            kill_switch=KillSwitch(run_dir / KILL_FILE))
         close_ns = max(calendar.session_bounds_utc_ns(today, spec.root)[1]
                        for spec in node.instruments.values())
-        if dashboard is not None:
-            dashboard.start()
-        try:
-            node.start()
-            try:
-                while time.time_ns() < close_ns + _AFTER_CLOSE_S * 1_000_000_000:
-                    time.sleep(0.25)
-            except KeyboardInterrupt:
-                interrupted = True
-                clear_interrupt()  # handled: stop, flatten and write the report
-            result = node.stop()
-        finally:
-            if dashboard is not None:
-                dashboard.stop()
+        end_ns = close_ns + _AFTER_CLOSE_S * 1_000_000_000
+
+        def closed() -> bool:
+            time.sleep(0.25)
+            return time.time_ns() >= end_ns
+
+        result, interrupted = node.run_until(closed)
     finally:
         conn.close()
     paths = write_report(result, run_dir / "report")

@@ -35,7 +35,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +51,7 @@ from quantumtrader.execution.engine import ExecutionEngine
 from quantumtrader.execution.journal import Journal
 from quantumtrader.execution.orders import OrderRequest, OrderStatus, Side
 from quantumtrader.instruments import InstrumentSpec
+from quantumtrader.output_path import clear_interrupt
 from quantumtrader.portfolio.fees import FeeTable, default_fee_table
 from quantumtrader.portfolio.portfolio import Portfolio
 from quantumtrader.qtcore.pipeline import monotonic_ns
@@ -191,6 +192,32 @@ class TradingNode:
         self._housekeeper = threading.Thread(target=self._housekeeping, name="qt-node-housekeeping",
                                              daemon=True)
         self._housekeeper.start()
+
+    def run_until(self, done: Callable[[], bool], *, after_start: Callable[[], None] | None = None
+                  ) -> tuple[SessionResult, bool]:
+        """The session: start (and the dashboard), ``after_start()`` (e.g.
+        start the replay), then call ``done()`` (which blocks a little) until
+        it says the session is over or Ctrl-C; then stop (cancel, flatten,
+        report).  A Ctrl-C is handled here: the session still ends properly
+        and its report may be written.  Returns (result, interrupted)."""
+        interrupted = False
+        if self.dashboard is not None:
+            self.dashboard.start()
+        try:
+            self.start()
+            try:
+                if after_start is not None:
+                    after_start()
+                while not done():
+                    pass
+            except KeyboardInterrupt:
+                interrupted = True
+                clear_interrupt()  # handled: the Ctrl-C note must not refuse the report
+            result = self.stop()
+        finally:
+            if self.dashboard is not None:
+                self.dashboard.stop()
+        return result, interrupted
 
     def stop(self, *, flatten: bool | None = None, wait_flat_s: float = 5.0) -> SessionResult:
         """End the session: cancel working orders and (by default, per

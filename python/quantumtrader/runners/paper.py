@@ -28,7 +28,6 @@ from typing import Any
 
 from rich.console import Console
 
-from quantumtrader.output_path import clear_interrupt
 from quantumtrader.risk import KillSwitch
 from quantumtrader.runners.config import TradingConfig
 from quantumtrader.runners.model import load_trading_model
@@ -97,32 +96,24 @@ def run_paper(
     pace = config.simulator.speed if speed is None else speed
     state = Path(config.simulator.state_file) if config.simulator.state_file else run_dir / STATE_FILE
     conn = open_simulator([session], day, config.simulator, speed=pace, state_file=state)
-    interrupted = False
     t0 = time.perf_counter()
     try:
         node = TradingNode(connection=conn, bundle=bundle, config=config, run_dir=run_dir, venue="paper",
                            account=SIM_ACCOUNT, password="paper", trading_day=day, market_speed=pace or 1.0,
                            dashboard=dashboard, kill_switch=KillSwitch(run_dir / KILL_FILE))
-        if dashboard is not None:
-            dashboard.start()
-        try:
-            node.start()
+
+        def started() -> None:
             if on_started is not None:
                 on_started(node)
             conn.dll.sim_start_replay()
-            try:
-                while not conn.dll.sim_wait_replay_done(0.25):
-                    pass
-                _drain(conn)
-            except KeyboardInterrupt:
-                # handled: the session ends as it should (cancel, flatten) and its
-                # report is written, so the Ctrl-C note must not refuse that output
-                interrupted = True
-                clear_interrupt()
-            result = node.stop()
-        finally:
-            if dashboard is not None:
-                dashboard.stop()
+
+        def replayed() -> bool:
+            if not conn.dll.sim_wait_replay_done(0.25):
+                return False
+            _drain(conn)
+            return True
+
+        result, interrupted = node.run_until(replayed, after_start=started)
     finally:
         conn.close()
     elapsed = time.perf_counter() - t0
