@@ -86,13 +86,20 @@ def open_simulator(logs: list[ReplayLog], day: dt.date, sim: SimulatorConfig, *,
     dll = conn.dll
     tickers = [conn.resolve(log.root, day) for log in logs]
     set_replay_logs(dll, [(log.path, t) for log, t in zip(logs, tickers, strict=True)])
+    # every setting explicitly: the simulator's configuration is process-wide and
+    # outlives a session (a test, an earlier run in this process)
     dll.sim_set_speed(speed)
     dll.sim_set_auto_start(False)
     dll.sim_set_utc_offset_minutes(EXCHANGE_UTC_OFFSET_MIN)
+    dll.sim_set_book_packet_levels(32)
+    dll.sim_set_phase_schedule("")
+    dll.sim_set_login_result(0)
+    dll.sim_set_callback_delay_us(0)
     dll.sim_set_order_latency_us(sim.order_latency_us)
+    dll.sim_set_early_order_callback(0.0)  # in lockstep a SendOrder must not wait for its callbacks
+    dll.sim_reject_orders(0, 0.0)
     dll.sim_set_seed(sim.seed)
-    if state_file is not None:
-        dll.sim_set_state_file(str(state_file))
+    dll.sim_set_state_file(None if state_file is None else str(state_file))
     conn.connect(connect_timeout_s)
     for log in logs:
         conn.subscribe(log.root, date=day, price_unit=log.price_unit, tick_size=log.tick_size)

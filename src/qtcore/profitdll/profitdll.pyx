@@ -873,6 +873,12 @@ cdef class ProfitDLL:
         """Order, change and cancel latency to the exchange, market time (SimSetOrderLatencyUs)."""
         self._sim_int("SimSetOrderLatencyUs", us)
 
+    def sim_set_early_order_callback(self, double probability):
+        """Probability (0..1) that an order request returns only after its
+        callbacks fired (SimSetEarlyOrderCallback)."""
+        cdef sim_double_fn fn = <sim_double_fn>self._sim("SimSetEarlyOrderCallback")
+        self._sim_check(fn(probability), "SimSetEarlyOrderCallback")
+
     def sim_set_seed(self, uint64_t seed):
         """Seed of the simulator's random choices (SimSetSeed)."""
         cdef sim_u64_fn fn = <sim_u64_fn>self._sim("SimSetSeed")
