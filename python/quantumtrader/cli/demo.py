@@ -1,4 +1,4 @@
-"""``quantumtrader demo``: the main job on its embedded defaults
+"""``quantumtrader demo``: a tour of the data half on its embedded defaults
 (:mod:`quantumtrader.runners.demo`), in ``--workdir`` or a temporary folder.
 
 Exit status: 0 when every market replayed consistently, 1 when one did not
@@ -19,8 +19,8 @@ from quantumtrader.runners.demo import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_SIGNA
 def add_demo_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="the main job on embedded defaults: synthetic session -> event log -> order book -> features "
-        "-> the default model",
+        help="a tour of the data half on embedded defaults: synthetic session -> event log -> order book "
+        "-> features -> the default model",
         description="Generate a seeded synthetic WDO session into an event log, replay it through "
         "the C order book, print the book and trade statistics, compute the 77 features of "
         "every trade with the C feature engine, and run the shipped model (models/default, compiled "

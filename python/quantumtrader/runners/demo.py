@@ -1,4 +1,4 @@
-"""The demo (``quantumtrader demo``): the main job on its embedded defaults, end to end
+"""The demo (``quantumtrader demo``): a tour of the data half on its embedded defaults, end to end
 through the pieces that exist: a seeded synthetic WDO session is generated
 into an event log, read back (memory-mapped, checksums verified) and replayed
 through the C order book, the book and trade statistics are printed, and the
