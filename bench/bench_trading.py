@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -133,6 +132,15 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _peak_rss_kb(pid: int) -> int:
+    """VmHWM: the process's peak resident set so far."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def _paper_footprint(report: Report, tmp: Path) -> None:
     log = _day(tmp, 500, trades=3000)
     with read_event_log(log) as ev:
@@ -143,15 +151,17 @@ def _paper_footprint(report: Report, tmp: Path) -> None:
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     samples: list[tuple[float, float]] = []
+    peak_kb = 0
     while p.poll() is None:
         with contextlib.suppress(OSError, IndexError, ValueError):  # the child may just have exited
             samples.append((time.monotonic(), _cpu_s(p.pid)))
-        time.sleep(0.5)
+            peak_kb = max(peak_kb, _peak_rss_kb(p.pid))
+        time.sleep(0.2)
     wall = time.monotonic() - t0
     if p.returncode != 0:
         tail = p.stderr.read().decode()[-500:] if p.stderr else ""
         raise RuntimeError(f"paper exited {p.returncode}: {tail}")
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
+    rss_mb = peak_kb / 1024  # the child's own high-water mark, last read just before it ended
     # the paced part: from 5 s in (start-up: imports, model, login) to the last sample
     paced = [s for s in samples if s[0] - t0 >= 5.0]
     share = (paced[-1][1] - paced[0][1]) / (paced[-1][0] - paced[0][0]) if len(paced) >= 2 else float("nan")
