@@ -477,7 +477,8 @@ class LivePipeline:
         ring = self._order_ring
         gate = self.lockstep
         while True:
-            done = self._orders_done.is_set()  # read before the pop: nothing is left behind
+            # read before the pop, so nothing is left behind; a closed ring gets nothing more
+            done = self._orders_done.is_set() or ring.closed
             ready = ring.wait(timeout_s=_POLL_S, spin=self._spin if self.lockstep is not None else 0)
             recs = read_order_updates(ring, min(max(int(ready), 1), _ORDER_BATCH))
             if len(recs):
