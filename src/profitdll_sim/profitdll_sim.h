@@ -121,7 +121,7 @@ SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
  *   market time it ran at and the replay position it reached the engine at;
  *   a "reached" line with the replay position before each order callback
  *   fires; a line when the paced clock (speed > 0) runs commands between
- *   two records.  The replay position is (records taken from the logs,
+ *   two records; a line when SimInjectPhase reaches the engine.  The replay position is (records taken from the logs,
  *   market events given to the order engine): records share timestamps, so
  *   a time would not place a command.  Every line is one unbuffered
  *   write(2) / WriteFile made before the request returns and before any

@@ -7,7 +7,8 @@
  *     quantities, prices, fills, LastUpdate, EventID, text), their
  *     ClOrdIDs (GetOrderDetails by ClOrdID with LocalOrderID -1), the
  *     positions and the stats the first session ended with, including the
- *     random rejections of SimRejectOrders (seeded);
+ *     random rejections of SimRejectOrders (seeded) and a halt injected
+ *     with SimInjectPhase;
  *  2. a torn last line is ignored and cut off;
  *  3. a file of another configuration, a damaged line before the end and a
  *     file that is not a state file refuse the login (NL_INVALID_ARGS, a
@@ -280,6 +281,8 @@ int main(int argc, char **argv) {
             CHECK(SendCancelOrderV2(&c) == NL_OK);
         }
         CHECK(n_sent == 0 || sent[n_sent - 1] > 0);
+        if (n_sent == 20) CHECK(SimInjectPhase(QT_PROFITDLL_TS_FROZEN) == NL_OK); /* a halt the engine sees */
+        if (n_sent == 26) CHECK(SimInjectPhase(QT_PROFITDLL_TS_OPEN) == NL_OK);
         qt_sleep_ns(8 * MS);
     }
     CHECK(n_sent >= 10);
@@ -320,6 +323,7 @@ int main(int argc, char **argv) {
     /* 2. a torn last line: ignored, then cut off */
     long len;
     char *text = read_file(state, &len);
+    CHECK(contains(text, "\nP ") && contains(text, "\nA ")); /* the injected halt, reached points */
     FILE *f = fopen(state, "ab");
     CHECK(f && fputs("C 12 34 5678 send", f) >= 0);
     fclose(f);
