@@ -146,6 +146,10 @@ SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
  *   and cut off; a torn header starts a new file.  Should the replay not
  *   reproduce the file (it cannot, unless the simulator changed), routing
  *   goes to broker-disconnected (state 3) and SimGetLastError says why.
+ * - SimSetOrderLatencyUs and SimRejectOrders called while a restore runs
+ *   (from DLLInitializeLogin to the broker-connected state) do not reach
+ *   that session's engine (it is rebuilding what the file says); they apply
+ *   from the next login, whose configuration then differs from the file's.
  * - One session at a time: the file is locked while a session runs (the OS
  *   drops the lock when the process dies); a login on a file another
  *   process holds is refused.  With a state file set, a replay log that

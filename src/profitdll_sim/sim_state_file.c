@@ -806,6 +806,9 @@ int sim_state_open(sim_session *s) {
                 free(now_hdr);
                 return -1;
             }
+            /* from now until the fast-forward has run: nothing is recorded,
+             * no callback queued, no live setting applied to the engine */
+            if (st->n_entries) atomic_store(&s->restoring, 1);
         }
         /* else: a header torn by a kill while it was written: start again */
     }

@@ -432,7 +432,7 @@ static int fast_forward(replay *r) {
     sim_session *s = r->s;
     uint64_t target;
     if (!sim_state_restore_target(s, &target)) return 0;
-    atomic_store(&s->restoring, 1);
+    atomic_store(&s->restoring, 1); /* set since the file was loaded (sim_state_open) */
     sim_mutex_lock(&s->lock);
     sim_state_restore_due(s); /* commands sent before the first record */
     sim_mutex_unlock(&s->lock);
@@ -458,8 +458,8 @@ static int fast_forward(replay *r) {
     }
     sim_mutex_lock(&s->lock);
     int rc = sim_state_restore_end(s);
+    atomic_store(&s->restoring, 0); /* under the lock: the live Sim* setters check it there */
     sim_mutex_unlock(&s->lock);
-    atomic_store(&s->restoring, 0);
     return rc;
 }
 
