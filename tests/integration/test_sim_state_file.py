@@ -273,6 +273,7 @@ def test_killed_client_restarts_to_the_same_broker_state(market: Path, reference
     state = tmp_path / "broker.state"
     prefixes = set()
     sent: set[int] = set()  # local ids SendOrder returned to a killed client
+    working: set[int] = set()  # orders resting or in flight when a client was killed
     for attempt in range(2):  # killed twice at random moments, then run to the end
         # 18 commands 30 ms apart: the first kill lands within the first ten, the second
         # within the next six (what is left after the first restart)
@@ -299,6 +300,8 @@ def test_killed_client_restarts_to_the_same_broker_state(market: Path, reference
             assert comparable(peek) == comparable(json.loads((tmp_path / f"ref{attempt}.json").read_text()))
             assert {o["local_id"] for o in peek["orders"]} >= sent | {ln["rc"] for ln in lines[1:]
                                                                      if ln.get("kind") in ("limit", "market")}
+            working |= {o["local_id"] for o in peek["orders"]
+                        if o["status"] in (sc.Status.NEW, sc.Status.PENDING_NEW, sc.Status.PARTIALLY_FILLED)}
     # a torn last line, as a kill in the middle of a write leaves it
     with state.open("ab") as f:
         f.write(b"C 999 999 17")
@@ -311,6 +314,9 @@ def test_killed_client_restarts_to_the_same_broker_state(market: Path, reference
     prefixes |= {o["cl_ord_id"].rsplit("-", 1)[0] for o in final["orders"]}
     assert len(prefixes) == 1  # one ClOrdID prefix across the restarts: the client's ids stay valid
     assert comparable(final) == comparable(reference)
+    # orders left working by a killed client went on trading in the restarted session
+    after = {o["local_id"]: o["status"] for o in final["orders"]}
+    assert working and sc.Status.FILLED in {after[i] for i in working}
     assert b"C 999 999 17" not in state.read_bytes()  # the torn tail was cut off before appending
 
 
