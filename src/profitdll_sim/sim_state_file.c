@@ -641,7 +641,7 @@ static int fail(sim_state *st, const char *fmt, const char *detail) {
     return -1;
 }
 
-/* The first header line that differs, as "X here, Y now". */
+/* The first header line that differs, the file's and this login's. */
 static void first_difference(const char *file_hdr, const char *now_hdr, char *out, size_t cap) {
     const char *a = file_hdr, *b = now_hdr;
     while (*a && *b) {
@@ -660,7 +660,7 @@ static void first_difference(const char *file_hdr, const char *now_hdr, char *ou
 
 /* Parse the entries after the header; the torn tail (a last line without
  * its newline) is dropped and *keep says how many bytes are whole. */
-static int load_entries(sim_state *st, char *body, size_t body_off, size_t total, size_t *keep) {
+static int load_entries(sim_state *st, char *body, size_t body_off, size_t *keep) {
     size_t cap = 64;
     st->entries = (state_entry *)malloc(cap * sizeof(state_entry));
     if (!st->entries) return fail(st, "%s", "out of memory");
@@ -717,7 +717,6 @@ static int load_entries(sim_state *st, char *body, size_t body_off, size_t total
         p = nl + 1;
         *keep = body_off + (size_t)(p - body);
     }
-    (void)total;
     return 0;
 }
 
@@ -801,7 +800,7 @@ int sim_state_open(sim_session *s) {
                 return fail(st, "was written for another replay or configuration: %s", err);
             }
             size_t body_off = (size_t)(begin_end + 1 - text);
-            if (load_entries(st, begin_end + 1, body_off, len, &keep)) {
+            if (load_entries(st, begin_end + 1, body_off, &keep)) {
                 free(text);
                 free(now_hdr);
                 return -1;
