@@ -29,7 +29,8 @@
  * (the header is one write: it is whole or torn), then entries:
  *   C <records> <events> <now_ns> <command ...> = <result>   an order command
  *   K <records> <events> <now_ns>      the paced clock ran commands due between records
- *   A <records> <events>               reached: written before an order callback fires
+ *   A <records> <events>               reached: before an order callback fires, when
+ *                                      the last line does not name this position yet
  *   P <records> <events> <state>       SimInjectPhase reached the engine (its event follows)
  * Each line is one unbuffered write(2) (WriteFile on Windows) made with the
  * orders lock held, before the request returns and before any callback it
