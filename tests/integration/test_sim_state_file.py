@@ -352,7 +352,7 @@ def test_restored_state_through_the_binding(market: Path, reference: dict, tmp_p
         assert pos["open_quantity"] == first["position"]["2"][1]
         assert conn.dll.sim_counters()["state_entries_restored"] > 0
     finally:
-        conn.close() if hasattr(conn, "close") else conn.dll.finalize()
+        conn.close()
         conn.dll.sim_set_state_file(None)
     assert comparable(first) == comparable(reference)
 
