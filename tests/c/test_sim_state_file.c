@@ -9,7 +9,8 @@
  *     positions and the stats the first session ended with, including the
  *     random rejections of SimRejectOrders (seeded) and a halt injected
  *     with SimInjectPhase;
- *  2. a torn last line is ignored and cut off;
+ *  2. a torn last line is ignored and cut off; a torn header (killed while
+ *     the file was created) starts a new file;
  *  3. a file of another configuration, a damaged line before the end and a
  *     file that is not a state file refuse the login (NL_INVALID_ARGS, a
  *     SimGetLastError text) and are left as they were. */
@@ -335,6 +336,22 @@ int main(int argc, char **argv) {
     char *cut = read_file(state, &len2);
     CHECK(len2 == len && memcmp(cut, text, (size_t)len) == 0);
     free(cut);
+
+    /* a header torn by a kill while the file was created: a new file */
+    char torn[1100];
+    snprintf(torn, sizeof(torn), "%s.torn", log);
+    write_file(torn, text, 40); /* the magic line and part of the prefix line */
+    CHECK(SimSetStateFile(torn) == NL_OK);
+    CHECK(login(0) == NL_OK);
+    order_state none;
+    CHECK(read_order(1, NULL, &none) == NL_NOT_FOUND && counters().state_entries_restored == 0);
+    CHECK(DLLFinalize() == NL_OK);
+    long tlen;
+    char *fresh = read_file(torn, &tlen);
+    CHECK(tlen > 40 && memcmp(fresh, "QTSIMSTATE 1 *", 14) == 0 && contains(fresh, "\nbegin *"));
+    free(fresh);
+    remove(torn);
+    CHECK(SimSetStateFile(state) == NL_OK);
 
     /* 3. refusals */
     CHECK(SimSetOrderLatencyUs(4000) == NL_OK);
