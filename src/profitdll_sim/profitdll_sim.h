@@ -120,8 +120,8 @@ SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
  *   SimRejectOrders during the session) with its exact parameters, the
  *   market time it ran at and the replay position it reached the engine at;
  *   a "reached" line with the replay position before each order callback
- *   fires; a line when the paced clock (speed > 0) runs commands between
- *   two records.  The replay position is (records taken from the logs,
+ *   fires (unless the file's last line already names that position); a line when the paced clock (speed > 0) runs commands between
+ *   two records; a line when SimInjectPhase reaches the engine.  The replay position is (records taken from the logs,
  *   market events given to the order engine): records share timestamps, so
  *   a time would not place a command.  Every line is one unbuffered
  *   write(2) / WriteFile made before the request returns and before any
@@ -136,7 +136,9 @@ SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
  *   first session's ClOrdID prefix), event ids, fills, fees and positions
  *   are those the killed session had.  Then the session goes on live from
  *   there (the replay resumes at the first subscription or SimStartReplay,
- *   as usual) and keeps appending.  GetOrderDetails (by local id, or by
+ *   as usual: market time does not run while no process is logged in) and
+ *   keeps appending.  The fast-forward costs a replay without callbacks
+ *   (about 0.2 s for a synthetic day of 421k records on a loaded 2-core box).  GetOrderDetails (by local id, or by
  *   ClOrdID with LocalOrderID 0 or -1), EnumerateAllOrders, GetPositionV2
  *   and SimGetPositionStats answer for the restored orders.
  * - A file written for another replay or configuration, a file that is not
@@ -146,6 +148,10 @@ SIM_API int QT_PROFITDLL_CALL SimSetSeed(uint64_t seed);
  *   and cut off; a torn header starts a new file.  Should the replay not
  *   reproduce the file (it cannot, unless the simulator changed), routing
  *   goes to broker-disconnected (state 3) and SimGetLastError says why.
+ * - SimSetOrderLatencyUs and SimRejectOrders called while a restore runs
+ *   (from DLLInitializeLogin to the broker-connected state) do not reach
+ *   that session's engine (it is rebuilding what the file says); they apply
+ *   from the next login, whose configuration then differs from the file's.
  * - One session at a time: the file is locked while a session runs (the OS
  *   drops the lock when the process dies); a login on a file another
  *   process holds is refused.  With a state file set, a replay log that

@@ -229,6 +229,9 @@ typedef struct sim_session {
     int64_t command_now;
     /* fast-forward under way: the engine's changes queue no callbacks */
     atomic_int restoring;
+    /* connector thread: a SimInjectPhase is being handed to the feeds (the
+     * engine's phase event is recorded in the state file) */
+    int injecting_phase;
 } sim_session;
 
 #define SIM_COUNT(s, field, k) \

@@ -38,7 +38,7 @@
 #define FINGERPRINT_BYTES 65536
 
 typedef struct state_entry {
-    char kind; /* 'C' command, 'K' clock, 'A' reached */
+    char kind; /* 'C' command, 'K' clock, 'A' reached, 'P' injected phase */
     uint64_t records, events;
     int64_t now_ns;
     int64_t result;
@@ -538,6 +538,15 @@ void sim_state_clock(sim_session *s, int64_t now_ns) {
     write_line(s, &l);
 }
 
+void sim_state_phase(sim_session *s, int state) {
+    if (!s->state || !s->state->f || atomic_load(&s->restoring)) return;
+    line_buf l;
+    begin_entry(s, &l, 'P');
+    put_fmt(&l, "%d", state);
+    seal(&l);
+    write_line(s, &l);
+}
+
 void sim_state_reached(sim_session *s) {
     sim_state *st = s->state;
     if (!st || !st->f || atomic_load(&s->restoring)) return;
@@ -632,7 +641,7 @@ static int fail(sim_state *st, const char *fmt, const char *detail) {
     return -1;
 }
 
-/* The first header line that differs, as "X here, Y now". */
+/* The first header line that differs, the file's and this login's. */
 static void first_difference(const char *file_hdr, const char *now_hdr, char *out, size_t cap) {
     const char *a = file_hdr, *b = now_hdr;
     while (*a && *b) {
@@ -651,7 +660,7 @@ static void first_difference(const char *file_hdr, const char *now_hdr, char *ou
 
 /* Parse the entries after the header; the torn tail (a last line without
  * its newline) is dropped and *keep says how many bytes are whole. */
-static int load_entries(sim_state *st, char *body, size_t body_off, size_t total, size_t *keep) {
+static int load_entries(sim_state *st, char *body, size_t body_off, size_t *keep) {
     size_t cap = 64;
     st->entries = (state_entry *)malloc(cap * sizeof(state_entry));
     if (!st->entries) return fail(st, "%s", "out of memory");
@@ -676,10 +685,11 @@ static int load_entries(sim_state *st, char *body, size_t body_off, size_t total
         memset(&e, 0, sizeof(e));
         const char *k = next_tok(&r);
         e.kind = k[0];
-        if (k[0] == 0 || k[1] != 0 || (e.kind != 'C' && e.kind != 'K' && e.kind != 'A')) r.bad = 1;
+        if (k[0] == 0 || k[1] != 0 || (e.kind != 'C' && e.kind != 'K' && e.kind != 'A' && e.kind != 'P')) r.bad = 1;
         e.records = get_u64(&r);
         e.events = get_u64(&r);
         if (e.kind == 'C' || e.kind == 'K') e.now_ns = get_i64(&r);
+        if (e.kind == 'P') e.result = get_u8(&r); /* the injected state */
         if (e.kind == 'C') {
             get_command(&r, &e.cmd);
             if (strcmp(next_tok(&r), "=") != 0) r.bad = 1;
@@ -707,7 +717,6 @@ static int load_entries(sim_state *st, char *body, size_t body_off, size_t total
         p = nl + 1;
         *keep = body_off + (size_t)(p - body);
     }
-    (void)total;
     return 0;
 }
 
@@ -791,11 +800,14 @@ int sim_state_open(sim_session *s) {
                 return fail(st, "was written for another replay or configuration: %s", err);
             }
             size_t body_off = (size_t)(begin_end + 1 - text);
-            if (load_entries(st, begin_end + 1, body_off, len, &keep)) {
+            if (load_entries(st, begin_end + 1, body_off, &keep)) {
                 free(text);
                 free(now_hdr);
                 return -1;
             }
+            /* from now until the fast-forward has run: nothing is recorded,
+             * no callback queued, no live setting applied to the engine */
+            if (st->n_entries) atomic_store(&s->restoring, 1);
         }
         /* else: a header torn by a kill while it was written: start again */
     }
@@ -864,6 +876,7 @@ void sim_state_restore_due(sim_session *s) {
     sim_state *st = s->state;
     if (!st || !s->orders) return;
     while (st->next < st->n_entries && st->entries[st->next].events == s->engine_events) {
+        if (st->entries[st->next].kind == 'P') return; /* the connector injects it (sim_state_restore_phase) */
         const state_entry *e = &st->entries[st->next++];
         if (e->kind == 'K') {
             sim_orders_on_clock(s->orders, e->now_ns);
@@ -880,6 +893,17 @@ void sim_state_restore_due(sim_session *s) {
         }
         SIM_COUNT(s, state_entries_restored, 1);
     }
+}
+
+int sim_state_restore_phase(sim_session *s, int *state) {
+    sim_state *st = s->state;
+    if (!st || st->next >= st->n_entries) return 0;
+    const state_entry *e = &st->entries[st->next];
+    if (e->kind != 'P' || e->events != s->engine_events) return 0;
+    *state = (int)e->result;
+    st->next++;
+    SIM_COUNT(s, state_entries_restored, 1);
+    return 1;
 }
 
 int sim_state_restore_end(sim_session *s) {

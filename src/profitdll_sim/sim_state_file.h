@@ -29,7 +29,9 @@
  * (the header is one write: it is whole or torn), then entries:
  *   C <records> <events> <now_ns> <command ...> = <result>   an order command
  *   K <records> <events> <now_ns>      the paced clock ran commands due between records
- *   A <records> <events>               reached: written before an order callback fires
+ *   A <records> <events>               reached: before an order callback fires, when
+ *                                      the last line does not name this position yet
+ *   P <records> <events> <state>       SimInjectPhase reached the engine (its event follows)
  * Each line is one unbuffered write(2) (WriteFile on Windows) made with the
  * orders lock held, before the request returns and before any callback it
  * causes: the OS page cache keeps it when the process is killed, so no
@@ -100,13 +102,21 @@ const char *sim_state_prefix(const struct sim_session *s);
 void sim_state_command(struct sim_session *s, const sim_command *c, int64_t now_ns, int64_t result);
 void sim_state_clock(struct sim_session *s, int64_t now_ns);
 void sim_state_reached(struct sim_session *s);
+/* An injected phase (SimInjectPhase) about to reach the engine: written in
+ * the same hold of the orders lock as the engine takes it, so no command
+ * falls between the line and the event. */
+void sim_state_phase(struct sim_session *s, int state);
 
 /* Fast-forward (connector thread, at login).  restore_target: 1 and the
  * records position to reach when the file has entries.  restore_due (orders
  * lock held): run the entries placed at the engine's current event count,
  * in file order.  restore_pending: entries not yet run.  restore_end: 0, or
  * -1 with SimGetLastError set when the replay did not reproduce the file
- * (an entry left over, or a command whose result differs). */
+ * (an entry left over, or a command whose result differs).
+ * restore_phase (orders lock held): 1 and the state when the next entry is
+ * an injected phase placed at the current event count (consumed); the
+ * connector then injects it as SimInjectPhase did. */
+int sim_state_restore_phase(struct sim_session *s, int *state);
 int sim_state_restore_target(const struct sim_session *s, uint64_t *records);
 void sim_state_restore_due(struct sim_session *s);
 int sim_state_restore_pending(const struct sim_session *s);

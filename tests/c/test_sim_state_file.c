@@ -7,8 +7,10 @@
  *     quantities, prices, fills, LastUpdate, EventID, text), their
  *     ClOrdIDs (GetOrderDetails by ClOrdID with LocalOrderID -1), the
  *     positions and the stats the first session ended with, including the
- *     random rejections of SimRejectOrders (seeded);
- *  2. a torn last line is ignored and cut off;
+ *     random rejections of SimRejectOrders (seeded) and a halt injected
+ *     with SimInjectPhase;
+ *  2. a torn last line is ignored and cut off; a torn header (killed while
+ *     the file was created) starts a new file;
  *  3. a file of another configuration, a damaged line before the end and a
  *     file that is not a state file refuse the login (NL_INVALID_ARGS, a
  *     SimGetLastError text) and are left as they were. */
@@ -280,6 +282,8 @@ int main(int argc, char **argv) {
             CHECK(SendCancelOrderV2(&c) == NL_OK);
         }
         CHECK(n_sent == 0 || sent[n_sent - 1] > 0);
+        if (n_sent == 20) CHECK(SimInjectPhase(QT_PROFITDLL_TS_FROZEN) == NL_OK); /* a halt the engine sees */
+        if (n_sent == 26) CHECK(SimInjectPhase(QT_PROFITDLL_TS_OPEN) == NL_OK);
         qt_sleep_ns(8 * MS);
     }
     CHECK(n_sent >= 10);
@@ -320,6 +324,7 @@ int main(int argc, char **argv) {
     /* 2. a torn last line: ignored, then cut off */
     long len;
     char *text = read_file(state, &len);
+    CHECK(contains(text, "\nP ") && contains(text, "\nA ")); /* the injected halt, reached points */
     FILE *f = fopen(state, "ab");
     CHECK(f && fputs("C 12 34 5678 send", f) >= 0);
     fclose(f);
@@ -331,6 +336,22 @@ int main(int argc, char **argv) {
     char *cut = read_file(state, &len2);
     CHECK(len2 == len && memcmp(cut, text, (size_t)len) == 0);
     free(cut);
+
+    /* a header torn by a kill while the file was created: a new file */
+    char torn[1100];
+    snprintf(torn, sizeof(torn), "%s.torn", log);
+    write_file(torn, text, 40); /* the magic line and part of the prefix line */
+    CHECK(SimSetStateFile(torn) == NL_OK);
+    CHECK(login(0) == NL_OK);
+    order_state none;
+    CHECK(read_order(1, NULL, &none) == NL_NOT_FOUND && counters().state_entries_restored == 0);
+    CHECK(DLLFinalize() == NL_OK);
+    long tlen;
+    char *fresh = read_file(torn, &tlen);
+    CHECK(tlen > 40 && memcmp(fresh, "QTSIMSTATE 1 *", 14) == 0 && contains(fresh, "\nbegin *"));
+    free(fresh);
+    remove(torn);
+    CHECK(SimSetStateFile(state) == NL_OK);
 
     /* 3. refusals */
     CHECK(SimSetOrderLatencyUs(4000) == NL_OK);

@@ -79,6 +79,7 @@ import ctypes as C, json, queue, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 import sim_client as sc
 log, state, out, pace, speed = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), float(sys.argv[6])
+hang_at = int(sys.argv[7])  # > 0: stop there, the DLL's thread held in that trade's callback, until killed
 if state.startswith("env:"):  # QT_SIM_STATE_FILE, read at the login, as an unmodified client would use it
     import os
     os.environ["QT_SIM_STATE_FILE"] = state[4:]
@@ -171,6 +172,9 @@ while True:
         if lib.SimWaitReplayDone(0) == 0:
             break
         continue
+    if n == hang_at:
+        print(json.dumps({"hang": n}), flush=True)
+        time.sleep(60)
     kind, *a = PLAN[n]
     if kind == "limit":
         rc = desk.limit(a[0], a[1], a[2])
@@ -191,13 +195,16 @@ finish()
 
 
 def run_child(tmp: Path, log: Path, state: Path | str | None, out: Path, *, pace: float = 0.0,
-              speed: float = 0.0, kill_after: float | None = None) -> tuple[int, list[dict]]:
-    """Run CHILD; with kill_after, SIGKILL it that many seconds after it is ready.
-    Returns its exit code and the JSON lines it printed."""
+              speed: float = 0.0, kill_after: float | None = None,
+              kill_at: int = 0) -> tuple[int, list[dict]]:
+    """Run CHILD; with kill_after, SIGKILL it that many seconds after it is
+    ready; with kill_at, once it holds the DLL's thread in that trade's
+    callback (before acting on it).  Returns its exit code and the JSON
+    lines it printed."""
     script = tmp / "child.py"
     script.write_text(CHILD)
-    p = subprocess.Popen([sys.executable, str(script), str(SUPPORT), str(log), str(state or ""), str(out),
-                          str(pace), str(speed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [str(a) for a in (script, SUPPORT, log, state or "", out, pace, speed, kill_at)]
+    p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[dict] = []
     assert p.stdout is not None
     first = p.stdout.readline()
@@ -205,9 +212,14 @@ def run_child(tmp: Path, log: Path, state: Path | str | None, out: Path, *, pace
     if kill_after is not None and lines[0].get("ready"):
         time.sleep(kill_after)
         os.kill(p.pid, signal.SIGKILL)
+    while kill_at and lines[-1] and "hang" not in lines[-1]:
+        line = p.stdout.readline()
+        lines.append(json.loads(line) if line.strip() else {})
+    if kill_at and "hang" in lines[-1]:
+        os.kill(p.pid, signal.SIGKILL)
     rest, err = p.communicate(timeout=60)
     lines += [json.loads(x) for x in rest.splitlines() if x.strip()]
-    if kill_after is None:
+    if kill_after is None and not kill_at:
         assert p.returncode in (0, 3), err
     return p.returncode, lines
 
@@ -314,6 +326,29 @@ def test_killed_client_restarts_to_the_same_broker_state(market: Path, reference
     assert b"C 999 999 17" not in state.read_bytes()  # the torn tail was cut off before appending
 
 
+def test_resting_orders_fill_after_a_restart(market: Path, reference: dict, tmp_path: Path) -> None:
+    """Killed at a chosen point (held in trade 25's callback): order 5, a
+    sell of 2 being changed to 3 at 5501.5 since trade 22, is working at the
+    broker; the restarted client is handed trades 23-25 again, and order 5
+    fills at trade 30's buy-through, as in the uninterrupted run."""
+    state = tmp_path / "broker.state"
+    rc, lines = run_child(tmp_path, market, state, tmp_path / "k.json", kill_at=25)
+    assert rc == -signal.SIGKILL and lines[-1] == {"hang": 25}, lines
+    assert [ln["trade"] for ln in lines if "trade" in ln] == [3, 5, 7, 12, 15, 18, 22]
+    rc, _ = run_child(tmp_path, market, state, tmp_path / "peek.json", pace=-1)
+    assert rc == 0
+    at_kill = {o["local_id"]: o for o in json.loads((tmp_path / "peek.json").read_text())["orders"]}
+    # the change reached the exchange with trade 25, whose callback held the thread: its order
+    # callback never fired, so the broker stands where the client last saw it (change pending)
+    assert at_kill[5]["status"] == sc.Status.PENDING_REPLACE and at_kill[5]["leaves"] == 2
+    rc, lines = run_child(tmp_path, market, state, tmp_path / "final.json")
+    assert rc == 0
+    assert next(ln["trade"] for ln in lines if "trade" in ln) == 25  # trade 25 comes again: the market order
+    final = json.loads((tmp_path / "final.json").read_text())
+    assert {o["local_id"]: o["status"] for o in final["orders"]}[5] == sc.Status.FILLED
+    assert comparable(final) == comparable(reference)
+
+
 def test_restored_state_through_the_binding(market: Path, reference: dict, tmp_path: Path) -> None:
     """A client that has finished (the whole replay in the state file) logs in
     again through the Cython binding: enumerate_orders, get_order_details by
@@ -346,7 +381,7 @@ def test_restored_state_through_the_binding(market: Path, reference: dict, tmp_p
         assert pos["open_quantity"] == first["position"]["2"][1]
         assert conn.dll.sim_counters()["state_entries_restored"] > 0
     finally:
-        conn.close() if hasattr(conn, "close") else conn.dll.finalize()
+        conn.close()
         conn.dll.sim_set_state_file(None)
     assert comparable(first) == comparable(reference)
 

@@ -762,7 +762,7 @@ EXPORT int QT_PROFITDLL_CALL SimSetOrderLatencyUs(int us) {
     sim_session *s = sim_current();
     if (s) {
         sim_mutex_lock(&s->lock);
-        if (s->orders) {
+        if (s->orders && !atomic_load(&s->restoring)) { /* during a restore: the next login only */
             sim_command c = {.kind = SIM_COMMAND_LATENCY, .u.latency_ns = (int64_t)us * 1000};
             sim_command_exec(s->orders, &c);
             sim_state_command(s, &c, 0, NL_OK);
@@ -799,7 +799,7 @@ EXPORT int QT_PROFITDLL_CALL SimRejectOrders(int count, double probability, cons
     sim_session *s = sim_current();
     if (s) {
         sim_mutex_lock(&s->lock);
-        if (s->orders) {
+        if (s->orders && !atomic_load(&s->restoring)) { /* during a restore: the next login only */
             sim_command c = {.kind = SIM_COMMAND_REJECTS};
             c.u.rejects.count = count;
             c.u.rejects.probability = probability;

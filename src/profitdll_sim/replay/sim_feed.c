@@ -126,6 +126,7 @@ static void engine_market(sim_feed *f, const qt_event *ev) {
     sim_session *s = f->s;
     sim_mutex_lock(&s->lock);
     if (s->orders) {
+        if (s->injecting_phase && ev->type == QT_EV_PHASE) sim_state_phase(s, ev->code);
         sim_orders_on_market(s->orders, ev);
         s->engine_events++; /* the replay position of the state file */
         if (atomic_load(&s->restoring)) sim_state_restore_due(s);

@@ -169,6 +169,14 @@ static void stall(replay *r, int64_t ms) {
     }
 }
 
+/* SimInjectPhase: the engine's phase event goes into the state file, so a
+ * restore injects it at the same point. */
+static void inject_phase(replay *r, int state) {
+    r->s->injecting_phase = 1;
+    for (int i = 0; i < r->n_feeds; i++) sim_feed_set_phase(&r->feeds[i], state);
+    r->s->injecting_phase = 0;
+}
+
 static void run_command(replay *r, const sim_cmd *c) {
     switch (c->kind) {
     case SIM_CMD_SUBSCRIBE:
@@ -193,7 +201,7 @@ static void run_command(replay *r, const sim_cmd *c) {
         if (r->n_feeds) sim_feed_inject_malformed(&r->feeds[0], (int)c->a);
         break;
     case SIM_CMD_PHASE: /* a state for every served ticker, e.g. a market-wide halt */
-        for (int i = 0; i < r->n_feeds; i++) sim_feed_set_phase(&r->feeds[i], (int)c->a);
+        inject_phase(r, (int)c->a);
         break;
     case SIM_CMD_SPEED:
         r->c.speed = c->x;
@@ -424,12 +432,21 @@ static int fast_forward(replay *r) {
     sim_session *s = r->s;
     uint64_t target;
     if (!sim_state_restore_target(s, &target)) return 0;
-    atomic_store(&s->restoring, 1);
+    atomic_store(&s->restoring, 1); /* set since the file was loaded (sim_state_open) */
     sim_mutex_lock(&s->lock);
     sim_state_restore_due(s); /* commands sent before the first record */
     sim_mutex_unlock(&s->lock);
-    while (!atomic_load(&s->stop) && !r->finished &&
-           (atomic_load(&s->replay_records) < target || sim_state_restore_pending(s))) {
+    for (;;) {
+        int state, inject;
+        do {
+            sim_mutex_lock(&s->lock);
+            inject = sim_state_restore_phase(s, &state);
+            sim_mutex_unlock(&s->lock);
+            if (inject) inject_phase(r, state);
+        } while (inject);
+        if (atomic_load(&s->stop) || r->finished ||
+            !(atomic_load(&s->replay_records) < target || sim_state_restore_pending(s)))
+            break;
         const qt_event *ev = NULL;
         int64_t t = 0;
         sim_feed *f = next_feed(r, &ev, &t);
@@ -441,8 +458,8 @@ static int fast_forward(replay *r) {
     }
     sim_mutex_lock(&s->lock);
     int rc = sim_state_restore_end(s);
+    atomic_store(&s->restoring, 0); /* under the lock: the live Sim* setters check it there */
     sim_mutex_unlock(&s->lock);
-    atomic_store(&s->restoring, 0);
     return rc;
 }
 
