@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import html
 import json
 import math
@@ -163,6 +164,15 @@ class SessionResult:
             self.active_ns = self.end_ns - self.start_ns
         if not self.daily_net_brl and len(self.days) == 1:
             self.daily_net_brl = {self.days[0]: self.net_brl}
+        # the risk engine counts by DenialReason: its names are what the report shows
+        self.denials = {_name(k): int(v) for k, v in self.denials.items()}
+
+
+def _name(key: Any) -> str:
+    """A table key as text: an enum member by its value when that is text, else its name."""
+    if isinstance(key, enum.Enum):
+        return key.value if isinstance(key.value, str) else key.name
+    return str(key)
 
 
 # ---------------------------------------------------------------- merging
@@ -353,7 +363,7 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int):
         return value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {_name(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return str(value)
@@ -564,10 +574,16 @@ def _flat(counters: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]
 # ---------------------------------------------------------------- terminal
 
 
-def report_console(result: SessionResult, console: Any) -> None:
+def report_console(result: SessionResult, console: Any = None) -> None:
     """Print the summary, the latency percentiles per stage and the risk
-    denials on a rich Console."""
+    denials on a rich Console (default: stdout, wide enough for the tables
+    when it is a pipe or a log file)."""
     from rich.table import Table
+
+    if console is None:
+        from quantumtrader.models.report import report_console as wide_console
+
+        console = wide_console()
 
     days = f"{result.days[0]} .. {result.days[-1]} ({len(result.days)} days)" if len(result.days) > 1 else (
         result.days[0] if result.days else "-")
@@ -709,6 +725,24 @@ def _trade_rows(result: SessionResult) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def _local_day(ns: int) -> str:
+    return (_EPOCH + dt.timedelta(microseconds=ns // 1000)).astimezone(_TZ).date().isoformat()
+
+
+def _day_rows(result: SessionResult) -> list[tuple[str, list[str]]]:
+    """Per trading day: closed trades (by exit day), wins, net P&L, cumulative."""
+    trades: dict[str, list[Decimal]] = {}
+    for t in result.round_trips:
+        trades.setdefault(_local_day(t.exit_ns), []).append(t.net_brl)
+    rows, total = [], Decimal(0)
+    for day in sorted(result.daily_net_brl):
+        total += result.daily_net_brl[day]
+        nets = trades.get(day, [])
+        rows.append((day, [day, f"{len(nets):,}", f"{sum(1 for n in nets if n > 0):,}",
+                           _brl(result.daily_net_brl[day]), _brl(total)]))
+    return rows
+
+
 def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
     """The page (see the module docstring); ``pngs`` by file name (equity.png, drawdown.png, latency.png)."""
     s = summarize(result)
@@ -731,6 +765,9 @@ def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
         html_page.img(pngs["equity.png"], "equity curve", "no equity curve"),
         "<h2>Drawdown</h2>",
         html_page.img(pngs["drawdown.png"], "drawdown", "no drawdown"),
+        *(("<h2>Days</h2>", html_page.table(["day", "trades", "won", "net", "cumulative"], _day_rows(result),
+                                            total_label=""))
+          if len(result.daily_net_brl) > 1 else ()),
         f"<h2>Trades ({len(result.round_trips):,})</h2>",
         f'<div class="trades">{html_page.table(head, trades, total_label="")}</div>'
         if trades else '<p class="note">no closed trades</p>',

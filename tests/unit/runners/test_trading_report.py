@@ -130,6 +130,10 @@ def test_two_days_merge_chains_equity_and_annualises_sharpe_from_daily_pnl() -> 
     assert s["sharpe"] == pytest.approx(statistics.mean(daily) / statistics.stdev(daily) * math.sqrt(252))
     assert s["sharpe_basis"] == "annualised from 2 daily net P&L"
     assert s["max_drawdown_brl"] == Decimal("52.40") and s["exposure"] == pytest.approx(360 / 2000)
+    page = report_mod.render_html(merged, {n: PNG for n in ("equity.png", "drawdown.png", "latency.png")})
+    days = page[page.index("<h2>Days</h2>"):page.index("<h2>Trades")]
+    assert "<td>2025-12-05</td><td>3</td><td>2</td><td>R$ 70.40</td><td>R$ 70.40</td>" in days
+    assert "<td>2025-12-06</td><td>2</td><td>1</td><td>-R$ 4.80</td><td>R$ 65.60</td>" in days
 
 
 def test_merge_refuses_what_cannot_be_one_result() -> None:
@@ -294,3 +298,22 @@ def test_an_unwritable_folder_is_refused_in_one_line(one_day: SessionResult, tmp
     with pytest.raises(OutputPathError) as err:
         write_report(one_day, locked / "report")
     assert str(err.value).startswith(f"--out {locked / 'report'}: ") and "\n" not in str(err.value)
+
+
+def test_denials_counted_by_an_enum_show_its_names(tmp_path: Path) -> None:
+    import enum
+
+    class Reason(enum.Enum):  # str() of a member is "Reason.max_position"
+        max_position = "max_position"
+        order_rate = "order_rate"
+
+    r = _result(TRIPS1, "2025-12-05", DAY1, denials={Reason.max_position: 2, Reason.order_rate: 1})
+    assert r.denials == {"max_position": 2, "order_rate": 1}
+    data = json.loads(write_report(r, tmp_path / "r")["report.json"].read_text())
+    assert data["denials"] == {"max_position": 2, "order_rate": 1}
+
+
+def test_report_console_defaults_to_a_wide_stdout(one_day: SessionResult, capsys) -> None:
+    report_console(one_day)
+    out = capsys.readouterr().out
+    assert "R$ 52.40 (0.10% of R$ 50,000.00)" in out  # not cut at 80 columns on a pipe
