@@ -642,8 +642,24 @@ def _empty_chart(fig: Any, message: str) -> bytes:
     return html_page.figure_png(fig)
 
 
+PLOT_POINTS = 20_000  # a chart is ~1000 pixels wide: more points than this only slow the drawing
+
+
+def thin(curve: Sequence[tuple[int, Decimal]], points: int = PLOT_POINTS) -> list[tuple[int, Decimal]]:
+    """At most about ``points`` points of ``curve`` for a chart: the first and
+    last, and the lowest and highest of each slice, so no peak or trough is lost."""
+    if len(curve) <= points:
+        return list(curve)
+    values = np.array([float(v) for _, v in curve])
+    keep = {0, len(curve) - 1}
+    for chunk in np.array_split(np.arange(len(curve)), points // 2):
+        keep.add(int(chunk[np.argmin(values[chunk])]))
+        keep.add(int(chunk[np.argmax(values[chunk])]))
+    return [curve[i] for i in sorted(keep)]
+
+
 def equity_png(result: SessionResult) -> bytes:
-    curve = equity_curve(result)
+    curve = thin(equity_curve(result))
     fig = html_page.figure(9, 3.4)
     if not curve:
         return _empty_chart(fig, "no fills: no equity curve")
@@ -656,7 +672,7 @@ def equity_png(result: SessionResult) -> bytes:
 
 
 def drawdown_png(result: SessionResult) -> bytes:
-    curve = drawdown_curve(equity_curve(result))
+    curve = thin(drawdown_curve(equity_curve(result)))
     fig = html_page.figure(9, 2.6)
     if not curve:
         return _empty_chart(fig, "no fills: no drawdown")

@@ -317,3 +317,14 @@ def test_report_console_defaults_to_a_wide_stdout(one_day: SessionResult, capsys
     report_console(one_day)
     out = capsys.readouterr().out
     assert "R$ 52.40 (0.10% of R$ 50,000.00)" in out  # not cut at 80 columns on a pipe
+
+
+def test_a_long_curve_is_thinned_for_the_chart_without_losing_its_extremes() -> None:
+    curve = [(i, Decimal(int(1000 * math.sin(i / 5000)) + (i % 7))) for i in range(300_000)]
+    curve[123_457] = (123_457, Decimal(-5000))
+    thinned = report_mod.thin(curve, 2000)
+    assert 1000 <= len(thinned) <= 2002 and thinned[0] == curve[0] and thinned[-1] == curve[-1]
+    assert min(v for _, v in thinned) == Decimal(-5000)
+    assert max(v for _, v in thinned) == max(v for _, v in curve)
+    assert [t for t, _ in thinned] == sorted(t for t, _ in thinned)
+    assert report_mod.thin(curve[:10], 2000) == curve[:10]
