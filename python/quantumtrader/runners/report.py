@@ -185,8 +185,11 @@ def _is_amount(value: Any) -> bool:
 def _add_counters(total: dict[str, Any], counters: Mapping[str, Any]) -> None:
     """Numbers summed, tables of counters summed key by key, anything else kept as first seen."""
     for key, value in counters.items():
-        if key not in total:
-            total[key] = dict(value) if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping) and key not in total:
+            total[key] = {}  # a copy, built up: the days' own tables stay as they were
+            _add_counters(total[key], value)
+        elif key not in total:
+            total[key] = value
         elif isinstance(value, Mapping) and isinstance(total[key], dict):
             _add_counters(total[key], value)
         elif _is_amount(value) and _is_amount(total[key]):
@@ -225,7 +228,7 @@ def merge_results(results: Sequence[SessionResult], name: str | None = None) -> 
                 raise ReportError(f"merge: day {day} appears in two results")
             days.append(day)
         daily.update(r.daily_net_brl)
-        equity.extend((t, offset + v) for t, v in r.equity)
+        equity.extend((t, offset + v) for t, v in equity_curve(r))
         offset += r.net_brl
         for reason, n in r.denials.items():
             denials[reason] = denials.get(reason, 0) + n

@@ -117,8 +117,10 @@ def test_two_days_merge_chains_equity_and_annualises_sharpe_from_daily_pnl() -> 
     merged = merge_results([d2, d1])  # any order: time order is restored
     assert merged.days == ["2025-12-05", "2025-12-06"]
     assert merged.daily_net_brl == {"2025-12-05": Decimal("70.40"), "2025-12-06": Decimal("-4.80")}
-    chained = ("37.60", "15.20", "70.40", "118.00", "65.60")
+    # each day from its start: 0, then 70.40 (the first day's net) when the second opens
+    chained = ("0", "37.60", "15.20", "70.40", "70.40", "118.00", "65.60")
     assert [v for _, v in merged.equity] == [Decimal(x) for x in chained]
+    assert merged.equity[3:5] == [(TRIPS1[-1].exit_ns, Decimal("70.40")), (DAY2, Decimal("70.40"))]
     assert merged.net_brl == Decimal("65.60") and merged.fees_brl == Decimal("14.40")
     assert merged.tax_estimate_brl == Decimal("14.08")  # 20% of 70.40 + 0 of the losing day
     assert merged.active_ns == 2000 * S and merged.denials == {"max_position": 6, "order_rate": 2}
@@ -278,6 +280,7 @@ def test_days_written_by_other_processes_merge_from_their_files(tmp_path: Path) 
     merged = merge_results([load_result(f) for f in files])
     assert result_to_json(merged) == result_to_json(merge_results([d1, d2]))
     assert merged.counters == {"ring_dropped": 3, "risk": {"checks": 15, "mode": "a"}}
+    assert d1.counters == {"ring_dropped": 1, "risk": {"checks": 10, "mode": "a"}}  # left as they were
     assert summarize(merged)["net_brl"] == Decimal("65.60")
 
 
