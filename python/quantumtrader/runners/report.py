@@ -322,7 +322,7 @@ def summarize(result: SessionResult) -> dict[str, Any]:
     else:
         sharpe, basis = _sharpe(nets, False), f"per trade over {len(nets)} trades, not annualised"
     drawdown = min((v for _, v in drawdown_curve(equity_curve(result))), default=Decimal(0))
-    max_dd = -drawdown
+    max_dd = abs(drawdown)  # drawdown <= 0; abs, not minus: no "-0.00"
     return {
         "trades": len(trips),
         "wins": len(wins),

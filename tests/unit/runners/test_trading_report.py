@@ -196,6 +196,8 @@ def test_an_empty_session_still_writes_a_readable_report(tmp_path: Path) -> None
     s = summarize(empty)
     assert s["trades"] == 0 and s["win_rate"] is None and s["sharpe"] is None and s["profit_factor"] is None
     assert s["max_drawdown_brl"] == Decimal(0)
+    winners = _result(TRIPS1[:1], "2025-12-05", DAY1)  # equity only rises: no drawdown, and no "-0"
+    assert str(summarize(winners)["max_drawdown_brl"]) == "0"
     paths = write_report(empty, tmp_path / "r")
     page = paths["report.html"].read_text(encoding="utf-8")
     assert "no closed trades" in page and "no order was denied" in page
