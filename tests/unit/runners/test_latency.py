@@ -59,6 +59,16 @@ def test_a_hold_decision_records_no_order_stages_and_unstamped_times_are_skipped
     assert lat.percentiles("order_sent")["max"] == 100
 
 
+def test_a_replayed_log_records_no_stage_that_starts_at_the_capture_s_receive_time() -> None:
+    lat = LatencyRecorder(receive_clock=False)
+    captured = _record(recv=3_000_000_000_000, taken=1_000, features=1_200, decided=1_500)
+    lat.add_decision(captured, woken_ns=1_600, signal_ns=1_650, risk_ns=1_700, sent_ns=1_900)
+    for stage in ("callback_to_ring", "tick_to_order"):
+        assert lat.percentiles(stage)["count"] == 0 and lat.percentiles(stage)["dropped"] == 0
+    stages = ("ring_to_features", "prediction", "order_sent")
+    assert [lat.percentiles(s)["max"] for s in stages] == [200, 300, 200]
+
+
 def test_negative_durations_are_counted_as_dropped_not_recorded() -> None:
     lat = LatencyRecorder()
     lat.add("risk", -5)
