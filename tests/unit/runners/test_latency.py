@@ -176,3 +176,33 @@ def test_a_record_without_the_stage_stamps_is_one_line_error() -> None:
     rec = np.zeros(1, dtype=[("recv_ns", "<i8"), ("taken_ns", "<i8")])[0]
     with pytest.raises(LatencyError, match="a decision record needs the fields recv_ns, taken_ns, features"):
         LatencyRecorder().add_decision(rec, 5)
+
+
+def test_the_live_pipeline_s_own_records_fill_the_pipeline_stages() -> None:
+    """Decision records as the C pipeline stamps them (one clock with the
+    decision thread's woken_ns); replayed events carry no receive time."""
+    from quantumtrader.data.events import EVENT_DTYPE, EventType
+    from quantumtrader.qtcore.ring import Ring
+    from quantumtrader.runners import LivePipeline, PipelineInstrument
+
+    lat = LatencyRecorder()
+
+    def on_decision(recs: np.ndarray, woken_ns: int) -> None:
+        for rec in recs:
+            lat.add_decision(rec, woken_ns)
+
+    pipe = LivePipeline([PipelineInstrument(1, "WDOZ26", 0.5, 0.5)], on_decision=on_decision)
+    n = 300
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["type"], ev["instrument"], ev["qty"], ev["code"] = EventType.TRADE, 1, 1, 2
+    ev["exch_ns"] = int(np.datetime64("2026-11-03T13:00", "ns").astype(np.int64)) + np.arange(n) * 10**9
+    ev["price"] = 10000 + np.arange(n) % 7
+    assert pipe.run_events(ev) == n
+    ring = Ring(4)
+    pipe.start(ring)
+    ring.close()
+    assert pipe.wait(10.0)
+    assert lat.percentiles("callback_to_ring")["count"] == 0  # recv_ns 0: not stamped
+    for stage in ("ring_to_features", "prediction", "decision_wake"):
+        p = lat.percentiles(stage)
+        assert p["count"] == n and p["dropped"] == 0 and 0 < p["p50"] <= p["max"] < 60 * 10**9, (stage, p)
