@@ -349,7 +349,22 @@ def summarize(result: SessionResult) -> dict[str, Any]:
         "orders": result.orders,
         "fills": result.fills,
         "denials": sum(result.denials.values()),
+        "by_ticker": _by_ticker(trips),
     }
+
+
+def _by_ticker(trips: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Closed trades, wins, contracts, fees and net BRL per instrument."""
+    out: dict[str, dict[str, Any]] = {}
+    for t in trips:
+        row = out.setdefault(t.ticker, {"trades": 0, "wins": 0, "contracts": 0, "fees_brl": Decimal(0),
+                                        "net_brl": Decimal(0)})
+        row["trades"] += 1
+        row["wins"] += t.net_brl > 0
+        row["contracts"] += t.quantity
+        row["fees_brl"] += t.fees_brl
+        row["net_brl"] += t.net_brl
+    return out
 
 
 # ---------------------------------------------------------------- JSON
@@ -787,6 +802,12 @@ def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
         *(("<h2>Days</h2>", html_page.table(["day", "trades", "won", "net", "cumulative"], _day_rows(result),
                                             total_label=""))
           if len(result.daily_net_brl) > 1 else ()),
+        *(("<h2>Instruments</h2>", html_page.table(
+            ["ticker", "trades", "win rate", "contracts", "fees", "net"],
+            [(k, [k, f"{v['trades']:,}", _pct(v["wins"] / v["trades"]), f"{v['contracts']:,}",
+                  _brl(v["fees_brl"]), _brl(v["net_brl"])]) for k, v in s["by_ticker"].items()],
+            total_label=""))
+          if len(s["by_ticker"]) > 1 else ()),
         f"<h2>Trades ({len(result.round_trips):,})</h2>",
         f'<div class="trades">{html_page.table(head, trades, total_label="")}</div>'
         if trades else '<p class="note">no closed trades</p>',

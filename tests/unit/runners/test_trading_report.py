@@ -109,6 +109,20 @@ def test_metrics_match_a_hand_computation(one_day: SessionResult) -> None:
     # open: [100,250] (two overlapping trips) + [300,400] + [500,510] + [600,700] = 360 s of 1000 s
     assert s["exposure"] == pytest.approx(0.36)
     assert (s["decisions"], s["orders"], s["fills"], s["denials"]) == (500, 10, 10, 4)
+    assert s["by_ticker"] == {"WDOF26": {"trades": 5, "wins": 3, "contracts": 6, "fees_brl": Decimal("14.40"),
+                                         "net_brl": Decimal("65.60")}}
+
+
+def test_two_instruments_are_broken_down_on_the_page() -> None:
+    win = SimpleNamespace(**{**vars(TRIPS2[0]), "ticker": "WINZ25", "net_brl": Decimal("-3.00")})
+    r = _result([*TRIPS1, win], "2025-12-05", DAY1, tickers=["WDOF26", "WINZ25"])
+    by = summarize(r)["by_ticker"]
+    assert by["WINZ25"] == {"trades": 1, "wins": 0, "contracts": 1, "fees_brl": Decimal("2.40"),
+                            "net_brl": Decimal("-3.00")}
+    assert by["WDOF26"]["net_brl"] == Decimal("70.40")
+    page = report_mod.render_html(r, {n: PNG for n in ("equity.png", "drawdown.png", "latency.png")})
+    assert "<h2>Instruments</h2>" in page
+    assert "<td>WINZ25</td><td>1</td><td>0.0%</td><td>1</td><td>R$ 2.40</td><td>-R$ 3.00</td>" in page
 
 
 def test_two_days_merge_chains_equity_and_annualises_sharpe_from_daily_pnl() -> None:
