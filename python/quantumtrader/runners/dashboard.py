@@ -87,8 +87,8 @@ def _features(snapshot: Mapping[str, Any]) -> dict[str, float]:
     if raw is None:
         return {}
     if isinstance(raw, Mapping):
-        return {str(k): v for k, v in raw.items()}
-    values = list(raw)
+        return {str(k): float(v) for k, v in raw.items()}
+    values = [float(v) for v in raw]  # float32 or float64 alike
     if len(values) != len(QT77_NAMES):
         raise ValueError(f"features has {len(values)} values, not the {len(QT77_NAMES)} of qt77")
     return dict(zip(QT77_NAMES, values, strict=True))
@@ -96,8 +96,9 @@ def _features(snapshot: Mapping[str, Any]) -> dict[str, float]:
 
 def _book(snapshot: Mapping[str, Any], features: Mapping[str, float]) -> dict[str, Any]:
     book = snapshot.get("book")
-    source = book if isinstance(book, Mapping) else features
-    return {name: source.get(name) for name in BOOK_NAMES}
+    if isinstance(book, Mapping):
+        return {name: None if book.get(name) is None else float(book[name]) for name in BOOK_NAMES}
+    return {name: features.get(name) for name in BOOK_NAMES}
 
 
 def _time(exch_ns: Any) -> str:

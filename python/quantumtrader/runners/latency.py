@@ -200,7 +200,12 @@ _SPANS: tuple[tuple[str, int, int], ...] = (
 class LatencyRecorder:
     """Histograms of every stage of ``STAGES`` (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, receive_clock: bool = True) -> None:
+        """``receive_clock``: False when the records' recv_ns are not this
+        process's clock (a log replayed with ``Pipeline.run_events`` keeps
+        the capture's receive times): callback_to_ring and tick_to_order are
+        then not recorded rather than recorded wrong."""
+        self.receive_clock = receive_clock
         self._stages: dict[str, StageHistogram] = {s: StageHistogram() for s in STAGES}
         self._pending: list[tuple[int, ...]] = []
         self._fields: dict[np.dtype, tuple[int, int, int, int]] = {}
@@ -256,6 +261,8 @@ class LatencyRecorder:
             return
         stamps = np.array(self._pending, dtype=np.int64)
         self._pending.clear()
+        if not self.receive_clock:
+            stamps[:, 0] = 0  # recv_ns: not stamped here
         for name, start, end in _SPANS:
             first, last = stamps[:, start], stamps[:, end]
             stamped = (first > 0) & (last > 0)  # <= 0: not stamped

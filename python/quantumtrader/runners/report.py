@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import html
 import json
 import math
@@ -163,6 +164,15 @@ class SessionResult:
             self.active_ns = self.end_ns - self.start_ns
         if not self.daily_net_brl and len(self.days) == 1:
             self.daily_net_brl = {self.days[0]: self.net_brl}
+        # the risk engine counts by DenialReason: its names are what the report shows
+        self.denials = {_name(k): int(v) for k, v in self.denials.items()}
+
+
+def _name(key: Any) -> str:
+    """A table key as text: an enum member by its value when that is text, else its name."""
+    if isinstance(key, enum.Enum):
+        return key.value if isinstance(key.value, str) else key.name
+    return str(key)
 
 
 # ---------------------------------------------------------------- merging
@@ -175,8 +185,11 @@ def _is_amount(value: Any) -> bool:
 def _add_counters(total: dict[str, Any], counters: Mapping[str, Any]) -> None:
     """Numbers summed, tables of counters summed key by key, anything else kept as first seen."""
     for key, value in counters.items():
-        if key not in total:
-            total[key] = dict(value) if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping) and key not in total:
+            total[key] = {}  # a copy, built up: the days' own tables stay as they were
+            _add_counters(total[key], value)
+        elif key not in total:
+            total[key] = value
         elif isinstance(value, Mapping) and isinstance(total[key], dict):
             _add_counters(total[key], value)
         elif _is_amount(value) and _is_amount(total[key]):
@@ -215,7 +228,7 @@ def merge_results(results: Sequence[SessionResult], name: str | None = None) -> 
                 raise ReportError(f"merge: day {day} appears in two results")
             days.append(day)
         daily.update(r.daily_net_brl)
-        equity.extend((t, offset + v) for t, v in r.equity)
+        equity.extend((t, offset + v) for t, v in equity_curve(r))
         offset += r.net_brl
         for reason, n in r.denials.items():
             denials[reason] = denials.get(reason, 0) + n
@@ -309,7 +322,7 @@ def summarize(result: SessionResult) -> dict[str, Any]:
     else:
         sharpe, basis = _sharpe(nets, False), f"per trade over {len(nets)} trades, not annualised"
     drawdown = min((v for _, v in drawdown_curve(equity_curve(result))), default=Decimal(0))
-    max_dd = -drawdown
+    max_dd = abs(drawdown)  # drawdown <= 0; abs, not minus: no "-0.00"
     return {
         "trades": len(trips),
         "wins": len(wins),
@@ -336,7 +349,22 @@ def summarize(result: SessionResult) -> dict[str, Any]:
         "orders": result.orders,
         "fills": result.fills,
         "denials": sum(result.denials.values()),
+        "by_ticker": _by_ticker(trips),
     }
+
+
+def _by_ticker(trips: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Closed trades, wins, contracts, fees and net BRL per instrument."""
+    out: dict[str, dict[str, Any]] = {}
+    for t in trips:
+        row = out.setdefault(t.ticker, {"trades": 0, "wins": 0, "contracts": 0, "fees_brl": Decimal(0),
+                                        "net_brl": Decimal(0)})
+        row["trades"] += 1
+        row["wins"] += t.net_brl > 0
+        row["contracts"] += t.quantity
+        row["fees_brl"] += t.fees_brl
+        row["net_brl"] += t.net_brl
+    return out
 
 
 # ---------------------------------------------------------------- JSON
@@ -353,7 +381,7 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int):
         return value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {_name(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return str(value)
@@ -564,10 +592,16 @@ def _flat(counters: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]
 # ---------------------------------------------------------------- terminal
 
 
-def report_console(result: SessionResult, console: Any) -> None:
+def report_console(result: SessionResult, console: Any = None) -> None:
     """Print the summary, the latency percentiles per stage and the risk
-    denials on a rich Console."""
+    denials on a rich Console (default: stdout, wide enough for the tables
+    when it is a pipe or a log file)."""
     from rich.table import Table
+
+    if console is None:
+        from quantumtrader.models.report import report_console as wide_console
+
+        console = wide_console()
 
     days = f"{result.days[0]} .. {result.days[-1]} ({len(result.days)} days)" if len(result.days) > 1 else (
         result.days[0] if result.days else "-")
@@ -626,8 +660,24 @@ def _empty_chart(fig: Any, message: str) -> bytes:
     return html_page.figure_png(fig)
 
 
+PLOT_POINTS = 20_000  # a chart is ~1000 pixels wide: more points than this only slow the drawing
+
+
+def thin(curve: Sequence[tuple[int, Decimal]], points: int = PLOT_POINTS) -> list[tuple[int, Decimal]]:
+    """At most about ``points`` points of ``curve`` for a chart: the first and
+    last, and the lowest and highest of each slice, so no peak or trough is lost."""
+    if len(curve) <= points:
+        return list(curve)
+    values = np.array([float(v) for _, v in curve])
+    keep = {0, len(curve) - 1}
+    for chunk in np.array_split(np.arange(len(curve)), points // 2):
+        keep.add(int(chunk[np.argmin(values[chunk])]))
+        keep.add(int(chunk[np.argmax(values[chunk])]))
+    return [curve[i] for i in sorted(keep)]
+
+
 def equity_png(result: SessionResult) -> bytes:
-    curve = equity_curve(result)
+    curve = thin(equity_curve(result))
     fig = html_page.figure(9, 3.4)
     if not curve:
         return _empty_chart(fig, "no fills: no equity curve")
@@ -640,7 +690,7 @@ def equity_png(result: SessionResult) -> bytes:
 
 
 def drawdown_png(result: SessionResult) -> bytes:
-    curve = drawdown_curve(equity_curve(result))
+    curve = thin(drawdown_curve(equity_curve(result)))
     fig = html_page.figure(9, 2.6)
     if not curve:
         return _empty_chart(fig, "no fills: no drawdown")
@@ -709,6 +759,24 @@ def _trade_rows(result: SessionResult) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def _local_day(ns: int) -> str:
+    return (_EPOCH + dt.timedelta(microseconds=ns // 1000)).astimezone(_TZ).date().isoformat()
+
+
+def _day_rows(result: SessionResult) -> list[tuple[str, list[str]]]:
+    """Per trading day: closed trades (by exit day), wins, net P&L, cumulative."""
+    trades: dict[str, list[Decimal]] = {}
+    for t in result.round_trips:
+        trades.setdefault(_local_day(t.exit_ns), []).append(t.net_brl)
+    rows, total = [], Decimal(0)
+    for day in sorted(result.daily_net_brl):
+        total += result.daily_net_brl[day]
+        nets = trades.get(day, [])
+        rows.append((day, [day, f"{len(nets):,}", f"{sum(1 for n in nets if n > 0):,}",
+                           _brl(result.daily_net_brl[day]), _brl(total)]))
+    return rows
+
+
 def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
     """The page (see the module docstring); ``pngs`` by file name (equity.png, drawdown.png, latency.png)."""
     s = summarize(result)
@@ -731,6 +799,15 @@ def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
         html_page.img(pngs["equity.png"], "equity curve", "no equity curve"),
         "<h2>Drawdown</h2>",
         html_page.img(pngs["drawdown.png"], "drawdown", "no drawdown"),
+        *(("<h2>Days</h2>", html_page.table(["day", "trades", "won", "net", "cumulative"], _day_rows(result),
+                                            total_label=""))
+          if len(result.daily_net_brl) > 1 else ()),
+        *(("<h2>Instruments</h2>", html_page.table(
+            ["ticker", "trades", "win rate", "contracts", "fees", "net"],
+            [(k, [k, f"{v['trades']:,}", _pct(v["wins"] / v["trades"]), f"{v['contracts']:,}",
+                  _brl(v["fees_brl"]), _brl(v["net_brl"])]) for k, v in s["by_ticker"].items()],
+            total_label=""))
+          if len(s["by_ticker"]) > 1 else ()),
         f"<h2>Trades ({len(result.round_trips):,})</h2>",
         f'<div class="trades">{html_page.table(head, trades, total_label="")}</div>'
         if trades else '<p class="note">no closed trades</p>',

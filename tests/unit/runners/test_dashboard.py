@@ -115,6 +115,21 @@ def test_a_terminal_gets_the_live_panels() -> None:
     assert dash.render_errors == 0 and dash.lines == 0
 
 
+def test_a_float32_vector_and_a_book_table_are_drawn_as_numbers() -> None:
+    import numpy as np
+
+    from quantumtrader.runners.dashboard import render
+
+    snap = _snapshot()
+    snap["features"] = np.full(len(QT77_NAMES), 0.123456789, dtype=np.float32)
+    snap["book"] = {"spread": np.float32(0.5), "ofi_100": -12}
+    buf = io.StringIO()
+    Console(file=buf, width=180).print(render(snap))
+    text = buf.getvalue()
+    assert "0.12346" in text and "0.123456789" not in text and "0.1234567" not in text
+    assert "-12" in text and "spread            0.5" in text
+
+
 def test_a_bad_snapshot_is_counted_not_raised() -> None:
     buf = io.StringIO()
     dash = Dashboard(Console(file=buf, force_terminal=True, width=120), refresh_hz=50)

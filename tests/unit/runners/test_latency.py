@@ -59,6 +59,16 @@ def test_a_hold_decision_records_no_order_stages_and_unstamped_times_are_skipped
     assert lat.percentiles("order_sent")["max"] == 100
 
 
+def test_a_replayed_log_records_no_stage_that_starts_at_the_capture_s_receive_time() -> None:
+    lat = LatencyRecorder(receive_clock=False)
+    captured = _record(recv=3_000_000_000_000, taken=1_000, features=1_200, decided=1_500)
+    lat.add_decision(captured, woken_ns=1_600, signal_ns=1_650, risk_ns=1_700, sent_ns=1_900)
+    for stage in ("callback_to_ring", "tick_to_order"):
+        assert lat.percentiles(stage)["count"] == 0 and lat.percentiles(stage)["dropped"] == 0
+    stages = ("ring_to_features", "prediction", "order_sent")
+    assert [lat.percentiles(s)["max"] for s in stages] == [200, 300, 200]
+
+
 def test_negative_durations_are_counted_as_dropped_not_recorded() -> None:
     lat = LatencyRecorder()
     lat.add("risk", -5)
@@ -166,3 +176,33 @@ def test_a_record_without_the_stage_stamps_is_one_line_error() -> None:
     rec = np.zeros(1, dtype=[("recv_ns", "<i8"), ("taken_ns", "<i8")])[0]
     with pytest.raises(LatencyError, match="a decision record needs the fields recv_ns, taken_ns, features"):
         LatencyRecorder().add_decision(rec, 5)
+
+
+def test_the_live_pipeline_s_own_records_fill_the_pipeline_stages() -> None:
+    """Decision records as the C pipeline stamps them (one clock with the
+    decision thread's woken_ns); replayed events carry no receive time."""
+    from quantumtrader.data.events import EVENT_DTYPE, EventType
+    from quantumtrader.qtcore.ring import Ring
+    from quantumtrader.runners import LivePipeline, PipelineInstrument
+
+    lat = LatencyRecorder()
+
+    def on_decision(recs: np.ndarray, woken_ns: int) -> None:
+        for rec in recs:
+            lat.add_decision(rec, woken_ns)
+
+    pipe = LivePipeline([PipelineInstrument(1, "WDOZ26", 0.5, 0.5)], on_decision=on_decision)
+    n = 300
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["type"], ev["instrument"], ev["qty"], ev["code"] = EventType.TRADE, 1, 1, 2
+    ev["exch_ns"] = int(np.datetime64("2026-11-03T13:00", "ns").astype(np.int64)) + np.arange(n) * 10**9
+    ev["price"] = 10000 + np.arange(n) % 7
+    assert pipe.run_events(ev) == n
+    ring = Ring(4)
+    pipe.start(ring)
+    ring.close()
+    assert pipe.wait(10.0)
+    assert lat.percentiles("callback_to_ring")["count"] == 0  # recv_ns 0: not stamped
+    for stage in ("ring_to_features", "prediction", "decision_wake"):
+        p = lat.percentiles(stage)
+        assert p["count"] == n and p["dropped"] == 0 and 0 < p["p50"] <= p["max"] < 60 * 10**9, (stage, p)

@@ -109,6 +109,20 @@ def test_metrics_match_a_hand_computation(one_day: SessionResult) -> None:
     # open: [100,250] (two overlapping trips) + [300,400] + [500,510] + [600,700] = 360 s of 1000 s
     assert s["exposure"] == pytest.approx(0.36)
     assert (s["decisions"], s["orders"], s["fills"], s["denials"]) == (500, 10, 10, 4)
+    assert s["by_ticker"] == {"WDOF26": {"trades": 5, "wins": 3, "contracts": 6, "fees_brl": Decimal("14.40"),
+                                         "net_brl": Decimal("65.60")}}
+
+
+def test_two_instruments_are_broken_down_on_the_page() -> None:
+    win = SimpleNamespace(**{**vars(TRIPS2[0]), "ticker": "WINZ25", "net_brl": Decimal("-3.00")})
+    r = _result([*TRIPS1, win], "2025-12-05", DAY1, tickers=["WDOF26", "WINZ25"])
+    by = summarize(r)["by_ticker"]
+    assert by["WINZ25"] == {"trades": 1, "wins": 0, "contracts": 1, "fees_brl": Decimal("2.40"),
+                            "net_brl": Decimal("-3.00")}
+    assert by["WDOF26"]["net_brl"] == Decimal("70.40")
+    page = report_mod.render_html(r, {n: PNG for n in ("equity.png", "drawdown.png", "latency.png")})
+    assert "<h2>Instruments</h2>" in page
+    assert "<td>WINZ25</td><td>1</td><td>0.0%</td><td>1</td><td>R$ 2.40</td><td>-R$ 3.00</td>" in page
 
 
 def test_two_days_merge_chains_equity_and_annualises_sharpe_from_daily_pnl() -> None:
@@ -117,8 +131,10 @@ def test_two_days_merge_chains_equity_and_annualises_sharpe_from_daily_pnl() -> 
     merged = merge_results([d2, d1])  # any order: time order is restored
     assert merged.days == ["2025-12-05", "2025-12-06"]
     assert merged.daily_net_brl == {"2025-12-05": Decimal("70.40"), "2025-12-06": Decimal("-4.80")}
-    chained = ("37.60", "15.20", "70.40", "118.00", "65.60")
+    # each day from its start: 0, then 70.40 (the first day's net) when the second opens
+    chained = ("0", "37.60", "15.20", "70.40", "70.40", "118.00", "65.60")
     assert [v for _, v in merged.equity] == [Decimal(x) for x in chained]
+    assert merged.equity[3:5] == [(TRIPS1[-1].exit_ns, Decimal("70.40")), (DAY2, Decimal("70.40"))]
     assert merged.net_brl == Decimal("65.60") and merged.fees_brl == Decimal("14.40")
     assert merged.tax_estimate_brl == Decimal("14.08")  # 20% of 70.40 + 0 of the losing day
     assert merged.active_ns == 2000 * S and merged.denials == {"max_position": 6, "order_rate": 2}
@@ -130,6 +146,10 @@ def test_two_days_merge_chains_equity_and_annualises_sharpe_from_daily_pnl() -> 
     assert s["sharpe"] == pytest.approx(statistics.mean(daily) / statistics.stdev(daily) * math.sqrt(252))
     assert s["sharpe_basis"] == "annualised from 2 daily net P&L"
     assert s["max_drawdown_brl"] == Decimal("52.40") and s["exposure"] == pytest.approx(360 / 2000)
+    page = report_mod.render_html(merged, {n: PNG for n in ("equity.png", "drawdown.png", "latency.png")})
+    days = page[page.index("<h2>Days</h2>"):page.index("<h2>Trades")]
+    assert "<td>2025-12-05</td><td>3</td><td>2</td><td>R$ 70.40</td><td>R$ 70.40</td>" in days
+    assert "<td>2025-12-06</td><td>2</td><td>1</td><td>-R$ 4.80</td><td>R$ 65.60</td>" in days
 
 
 def test_merge_refuses_what_cannot_be_one_result() -> None:
@@ -190,6 +210,8 @@ def test_an_empty_session_still_writes_a_readable_report(tmp_path: Path) -> None
     s = summarize(empty)
     assert s["trades"] == 0 and s["win_rate"] is None and s["sharpe"] is None and s["profit_factor"] is None
     assert s["max_drawdown_brl"] == Decimal(0)
+    winners = _result(TRIPS1[:1], "2025-12-05", DAY1)  # equity only rises: no drawdown, and no "-0"
+    assert str(summarize(winners)["max_drawdown_brl"]) == "0"
     paths = write_report(empty, tmp_path / "r")
     page = paths["report.html"].read_text(encoding="utf-8")
     assert "no closed trades" in page and "no order was denied" in page
@@ -274,6 +296,7 @@ def test_days_written_by_other_processes_merge_from_their_files(tmp_path: Path) 
     merged = merge_results([load_result(f) for f in files])
     assert result_to_json(merged) == result_to_json(merge_results([d1, d2]))
     assert merged.counters == {"ring_dropped": 3, "risk": {"checks": 15, "mode": "a"}}
+    assert d1.counters == {"ring_dropped": 1, "risk": {"checks": 10, "mode": "a"}}  # left as they were
     assert summarize(merged)["net_brl"] == Decimal("65.60")
 
 
@@ -294,3 +317,33 @@ def test_an_unwritable_folder_is_refused_in_one_line(one_day: SessionResult, tmp
     with pytest.raises(OutputPathError) as err:
         write_report(one_day, locked / "report")
     assert str(err.value).startswith(f"--out {locked / 'report'}: ") and "\n" not in str(err.value)
+
+
+def test_denials_counted_by_an_enum_show_its_names(tmp_path: Path) -> None:
+    import enum
+
+    class Reason(enum.Enum):  # str() of a member is "Reason.max_position"
+        max_position = "max_position"
+        order_rate = "order_rate"
+
+    r = _result(TRIPS1, "2025-12-05", DAY1, denials={Reason.max_position: 2, Reason.order_rate: 1})
+    assert r.denials == {"max_position": 2, "order_rate": 1}
+    data = json.loads(write_report(r, tmp_path / "r")["report.json"].read_text())
+    assert data["denials"] == {"max_position": 2, "order_rate": 1}
+
+
+def test_report_console_defaults_to_a_wide_stdout(one_day: SessionResult, capsys) -> None:
+    report_console(one_day)
+    out = capsys.readouterr().out
+    assert "R$ 52.40 (0.10% of R$ 50,000.00)" in out  # not cut at 80 columns on a pipe
+
+
+def test_a_long_curve_is_thinned_for_the_chart_without_losing_its_extremes() -> None:
+    curve = [(i, Decimal(int(1000 * math.sin(i / 5000)) + (i % 7))) for i in range(300_000)]
+    curve[123_457] = (123_457, Decimal(-5000))
+    thinned = report_mod.thin(curve, 2000)
+    assert 1000 <= len(thinned) <= 2002 and thinned[0] == curve[0] and thinned[-1] == curve[-1]
+    assert min(v for _, v in thinned) == Decimal(-5000)
+    assert max(v for _, v in thinned) == max(v for _, v in curve)
+    assert [t for t, _ in thinned] == sorted(t for t, _ in thinned)
+    assert report_mod.thin(curve[:10], 2000) == curve[:10]
