@@ -290,9 +290,11 @@ def test_order_ring_overflow_stops_trading(tmp_path: Path, session_factory) -> N
     # reconciled with the venue: every order's state is known again, trading resumes
     rep = eng.reconcile()
     assert rep.ok and rep.differences == [], rep.summary()
-    at_venue = [s.venue.order_details(o.local_id, o.cl_ord_id or "") for o in sent]
-    assert [o.status for o in sent] == [v.status for v in at_venue] and not eng.state_unknown
-    assert [o.last_event_id for o in sent] == [v.event_id for v in at_venue]
+    assert not eng.state_unknown
+    for o in sent:  # as the venue said then (it may have moved on since: the market is live)
+        v = s.venue.order_details(o.local_id, o.cl_ord_id or "")
+        assert o.last_event_id > 0 and o.status in (S.PENDING_NEW, S.NEW)
+        assert (o.status, o.last_event_id) == (v.status, v.event_id) or v.event_id > o.last_event_id
     again = eng.submit(OrderRequest(TICKER, Side.BUY, 1, OrderType.LIMIT, OrderPurpose.ENTRY, 10990))
     assert again is not None and again.local_id
     journal.close()
