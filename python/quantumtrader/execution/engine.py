@@ -31,7 +31,9 @@ thread-safe):
   memory and fills still reach ``on_fill``; counted ``journal_errors``.
 - The state stays unknown until :meth:`reconcile` finds no difference.
 - Fills are journaled before ``on_fill`` sees them; ``on_fill`` runs after
-  the update's journal transaction has committed."""
+  the update's journal transaction has committed.  An exception from
+  ``on_fill`` (or from applying one record) is counted and stops trading
+  (state unknown, one line why); the other records are still applied."""
 
 from __future__ import annotations
 
@@ -287,9 +289,17 @@ class ExecutionEngine:
 
     # ------------------------------------------------------------ updates
     def on_order_updates(self, recs: np.ndarray) -> None:
-        """Apply order-ring records (ORDER_UPDATE_DTYPE), in order."""
+        """Apply order-ring records (ORDER_UPDATE_DTYPE), in order.  The
+        records have left the ring: an error in one (ours, or a callback's)
+        must not lose the rest, so it is counted, noted in one line and
+        stops trading, and the next record is applied."""
         for rec in recs:
-            self.apply_update(update_dict(rec))
+            try:
+                self.apply_update(update_dict(rec))
+            except Exception as e:  # see above: never lose the batch
+                self._counters["update_errors"] += 1
+                self.mark_state_unknown(f"order update {int(rec['local_id'])}/{int(rec['event_id'])} "
+                                        f"failed: {type(e).__name__}: {e}")
 
     def apply_update(self, u: dict, *, source: str = "update", order: Order | None = None) -> list[Fill]:
         """One update as a dict (:func:`update_dict`); the fills it made.
@@ -306,7 +316,12 @@ class ExecutionEngine:
         self._journal(apply)  # a journal failure stops trading; memory still follows the venue
         for f in fills:
             if self.on_fill is not None:
-                self.on_fill(f)
+                try:
+                    self.on_fill(f)
+                except Exception as e:  # the fill is journaled; its consumer failed
+                    self._counters["on_fill_errors"] += 1
+                    self.mark_state_unknown(f"fill of order {f.order_id} not taken by on_fill: "
+                                            f"{type(e).__name__}: {e}")
         if o is not None:
             self._after_update(o, bool(fills))
         return fills

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from execution_support import WDO, ScriptedVenue, limit, upd
 
@@ -233,3 +234,16 @@ def test_flatten_cancels_working_orders_and_closes_the_position(venue, journal) 
     assert (f.side, f.quantity, f.request.order_type, f.purpose) == (Side.BUY, 2, OrderType.MARKET,
                                                                      OrderPurpose.FLATTEN)
     assert eng.flatten("WDOZ26", 0, exch_ns=9) is None
+
+
+def test_a_failing_fill_consumer_stops_trading_but_loses_no_update(venue, journal) -> None:
+    def broken(fill: Fill) -> None:
+        raise ArithmeticError("portfolio broke")
+
+    eng = ExecutionEngine(venue, journal, {"WDOZ26": WDO}, on_fill=broken)
+    a = eng.submit(limit(Side.BUY, 1, 11000))
+    b = eng.submit(limit(Side.BUY, 1, 10999))
+    eng.on_order_updates(np.concatenate([upd(1, 1, S.FILLED, cum=1, avg=5500.0), upd(2, 2, S.NEW)]))
+    assert a.status is S.FILLED and b.status is S.NEW  # the batch went on
+    assert journal.fills() == a.fills and eng.counters["on_fill_errors"] == 1
+    assert eng.state_unknown and "ArithmeticError: portfolio broke" in eng.unknown_reason
