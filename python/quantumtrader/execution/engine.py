@@ -40,6 +40,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -88,6 +89,16 @@ def update_dict(rec: np.void) -> dict:
                 last_price=float(rec["last_price"]), status=int(rec["status"]), side=int(rec["side"]),
                 order_type=int(rec["order_type"]), cl_ord_id=cl, error_code=int(rec["error_code"]),
                 exch_ns=int(rec["exch_ns"]), recv_ns=int(rec["recv_ns"]))
+
+
+def _plain(req: OrderRequest) -> OrderRequest:
+    """The request with Python ints (numpy scalars from the decision records
+    would reach SQLite as blobs)."""
+    def opt(v: Any) -> int | None:
+        return None if v is None else int(v)
+
+    return replace(req, quantity=int(req.quantity), price=opt(req.price), stop_price=opt(req.stop_price),
+                   decision_id=opt(req.decision_id), parent_id=opt(req.parent_id))
 
 
 def _reason_name(reason: Any) -> str:
@@ -190,6 +201,7 @@ class ExecutionEngine:
 
     def submit(self, req: OrderRequest, exch_ns: int = 0) -> Order | None:
         """Risk-check, journal, send.  None when denied (journaled, counted)."""
+        req = _plain(req)
         if self._unknown is not None:
             self._deny(req, "order_state_unknown", self._unknown, exch_ns)
             return None
@@ -206,7 +218,7 @@ class ExecutionEngine:
             if not verdict.approved:
                 self._deny(req, _reason_name(verdict.reason), verdict.detail, exch_ns)
                 return None
-            req = verdict.request
+            req = _plain(verdict.request)
         now = self.clock_ns()
         try:
             oid = self.journal.record_intent(req, now, exch_ns)  # committed before SendOrder
@@ -590,7 +602,12 @@ class ExecutionEngine:
                 **kw: Any) -> tuple[ExecutionEngine, ReconcileReport]:
         """Rebuild from the journal, reconcile with the venue; the engine and
         its :class:`ReconcileReport` (``ok=False``: the engine stays in the
-        unknown state and refuses to send)."""
+        unknown state and refuses to send).
+
+        Fills adopted from the venue are journaled and given to ``on_fill``:
+        rebuild the portfolio from ``journal.fills()`` *before* calling this
+        (then on_fill adds only what was missed), or after it without
+        ``on_fill`` -- not both, or the adopted fills count twice."""
         from quantumtrader.execution.reconcile import reconcile
 
         engine = cls(venue, journal, instruments, **kw)

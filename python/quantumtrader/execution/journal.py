@@ -22,6 +22,7 @@ Contract:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -168,18 +169,28 @@ class Journal:
     # ------------------------------------------------------------ decisions, denials, notes
     def record_decision(self, d: dict) -> None:
         """One decision: decision_id, ticker, trade_number, exch_ns,
-        probabilities (sell, hold, buy), consensus (JSON-able or None), action,
-        reason, features (numpy array, bytes or None)."""
-        p = d.get("probabilities") or (None, None, None)
+        probabilities (sell, hold, buy), consensus (a JSON text, a dataclass,
+        anything JSON-able, or None), action / reason (or signal_action /
+        signal_reason), features (numpy array, bytes or None)."""
+        p = d.get("probabilities")
+        p = (None, None, None) if p is None else tuple(p)
+        if len(p) != 3:
+            raise ValueError(f"decision {d.get('decision_id')}: probabilities must be (sell, hold, buy)")
         cons = d.get("consensus")
+        if cons is not None and not isinstance(cons, str):
+            if dataclasses.is_dataclass(cons) and not isinstance(cons, type):
+                cons = dataclasses.asdict(cons)
+            cons = json.dumps(cons, default=str)
+        action = d.get("action", d.get("signal_action"))
+        action = None if action is None else str(getattr(action, "name", action))
+        reason = d.get("reason", d.get("signal_reason"))
         feats = d.get("features")
         if feats is not None and not isinstance(feats, bytes | bytearray | memoryview):
             feats = feats.tobytes()
         self._x("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (d.get("decision_id"), d.get("ticker"), d.get("trade_number"), d.get("exch_ns"),
-                 *(None if v is None else float(v) for v in p),
-                 None if cons is None else json.dumps(cons, default=str),
-                 None if d.get("action") is None else str(d.get("action")), d.get("reason"), feats))
+                (_opt_int(d.get("decision_id")), d.get("ticker"), _opt_int(d.get("trade_number")),
+                 _opt_int(d.get("exch_ns")), *(None if v is None else float(v) for v in p), cons, action,
+                 None if reason is None else str(reason), feats))
 
     def decisions(self) -> list[dict]:
         cols = ("decision_id", "ticker", "trade_number", "exch_ns", "p_sell", "p_hold", "p_buy",
@@ -189,8 +200,9 @@ class Journal:
     def record_denial(self, req: OrderRequest, reason: str, detail: str, exch_ns: int) -> None:
         self._x("INSERT INTO denials (ticker, side, quantity, order_type, purpose, price, stop_price,"
                 " decision_id, parent_id, reason, detail, exch_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (req.ticker, int(req.side), req.quantity, int(req.order_type), req.purpose.value,
-                 req.price, req.stop_price, req.decision_id, req.parent_id, str(reason), detail, exch_ns))
+                (req.ticker, int(req.side), int(req.quantity), int(req.order_type), req.purpose.value,
+                 _opt_int(req.price), _opt_int(req.stop_price), _opt_int(req.decision_id),
+                 _opt_int(req.parent_id), str(reason), str(detail), _opt_int(exch_ns)))
 
     def denials(self) -> list[tuple[str, str, str]]:
         """(ticker, reason, detail) of every denial, in order."""
@@ -210,9 +222,11 @@ class Journal:
             "INSERT INTO orders (ticker, side, order_type, purpose, req_quantity, req_price,"
             " req_stop_price, decision_id, parent_id, exch_ns, created_wall_ns, status, quantity,"
             " price, stop_price, leaves_qty) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (req.ticker, int(req.side), int(req.order_type), req.purpose.value, req.quantity,
-             req.price, req.stop_price, req.decision_id, req.parent_id, exch_ns, created_wall_ns,
-             int(OrderStatus.PENDING_SUBMIT), req.quantity, req.price, req.stop_price, req.quantity))
+            (req.ticker, int(req.side), int(req.order_type), req.purpose.value, int(req.quantity),
+             _opt_int(req.price), _opt_int(req.stop_price), _opt_int(req.decision_id),
+             _opt_int(req.parent_id), _opt_int(exch_ns), int(created_wall_ns),
+             int(OrderStatus.PENDING_SUBMIT), int(req.quantity), _opt_int(req.price),
+             _opt_int(req.stop_price), int(req.quantity)))
         return int(cur.lastrowid)
 
     def record_order(self, o: Order) -> None:
@@ -220,9 +234,10 @@ class Journal:
         self._x("UPDATE orders SET status=?, local_id=?, cl_ord_id=?, quantity=?, price=?, stop_price=?,"
                 " cum_qty=?, leaves_qty=?, avg_price=?, last_event_id=?, sent_wall_ns=?, acked_wall_ns=?,"
                 " cancel_requested=?, text=? WHERE internal_id=?",
-                (int(o.status), o.local_id, o.cl_ord_id, o.quantity, o.price, o.stop_price, o.cum_qty,
-                 o.leaves_qty, o.avg_price, o.last_event_id, o.sent_wall_ns, o.acked_wall_ns,
-                 int(o.cancel_requested), o.text, o.internal_id))
+                (int(o.status), _opt_int(o.local_id), o.cl_ord_id, int(o.quantity), _opt_int(o.price),
+                 _opt_int(o.stop_price), int(o.cum_qty), int(o.leaves_qty), float(o.avg_price),
+                 int(o.last_event_id), _opt_int(o.sent_wall_ns), _opt_int(o.acked_wall_ns),
+                 int(o.cancel_requested), o.text, int(o.internal_id)))
 
     def record_event(self, internal_id: int | None, u: dict, *, applied: bool, note: str = "") -> None:
         """One order update (a dict of the ORDER_UPDATE_DTYPE fields we keep)."""
