@@ -15,7 +15,9 @@ Contract:
   power loss or an OS crash of the last transactions (NORMAL does not fsync
   the WAL on each commit); that is the trade of latency we make.
 - One connection, used from the runner's serialised calls
-  (``check_same_thread=False``); not thread-safe by itself.
+  (``check_same_thread=False``); not thread-safe by itself.  One process at
+  a time: an exclusive lock on ``<journal>.lock`` (released by the OS when
+  the process dies) refuses a second opener with one line.
 - ``meta`` holds the schema version and the session name: a journal written
   by a newer schema, or for another session, is refused with a one-line
   :class:`JournalError`, and so is a file that is not a journal."""
@@ -29,7 +31,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from quantumtrader.execution.orders import (
     Fill,
@@ -94,15 +96,41 @@ def _opt_int(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
+def _exclusive(lock_path: str) -> IO[bytes]:
+    """An exclusive lock on ``lock_path`` for as long as the returned file is
+    open (the OS drops it when the process dies, kill -9 included)."""
+    try:
+        f = open(lock_path, "a+b")  # noqa: SIM115 - held open: it is the lock
+    except OSError as e:
+        raise JournalError(f"{lock_path}: cannot create the journal's lock ({e.strerror})") from None
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise JournalError(f"{lock_path[:-5]}: journal in use by another process (two runners on one "
+                           f"journal would trade twice)") from None
+    return f
+
+
 class Journal:
     def __init__(self, path: str | os.PathLike, *, session: str) -> None:
         self.path = os.fspath(path)
         self.session = session
+        self._db: sqlite3.Connection | None = None
+        self._lock: IO[bytes] | None = None
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as e:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
             raise JournalError(f"{self.path}: not a journal, or cannot be opened ({e})") from None
         if have and "meta" not in have:  # checked before any pragma writes to the user's file
             self._db.close()
@@ -118,6 +146,11 @@ class Journal:
                 self._db.close()
                 raise JournalError(f"{self.path}: journal of session {meta.get('session')!r}, "
                                    f"not {session!r}")
+        try:
+            self._lock = _exclusive(self.path + ".lock")
+        except JournalError:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._depth = 0
@@ -160,7 +193,10 @@ class Journal:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-            self._db = None  # type: ignore[assignment]
+            self._db = None
+        if self._lock is not None:
+            self._lock.close()  # releases the lock
+            self._lock = None
 
     @property
     def closed(self) -> bool:

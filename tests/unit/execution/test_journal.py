@@ -143,3 +143,13 @@ def test_decisions_and_requests_with_numpy_values(tmp_path: Path) -> None:
     back = j.orders()[0]
     assert (back.request.price, back.price, back.request.decision_id) == (11000, 11000, 3)
     j.close()
+
+
+def test_one_process_at_a_time(tmp_path: Path) -> None:
+    first = Journal(tmp_path / "j.sqlite", session="d1")
+    with pytest.raises(JournalError, match="in use by another process"):
+        Journal(tmp_path / "j.sqlite", session="d1")
+    first.close()
+    Journal(tmp_path / "j.sqlite", session="d1").close()  # free again
+    with pytest.raises(JournalError, match="cannot be opened"):
+        Journal(tmp_path / "no-such-dir" / "j.sqlite", session="d1")
