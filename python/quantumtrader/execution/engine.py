@@ -474,16 +474,15 @@ class ExecutionEngine:
                 and not o.cancel_requested and o.internal_id not in self._rejected_legs):
             self._rejected_legs.add(o.internal_id)
             self._counters["bracket_leg_rejected"] += 1
-            self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
-                                                f"{o.internal_id} was rejected: the position is not "
-                                                f"fully protected", self.clock_ns())
+            self._journal(self.journal.record_note, "bracket", f"order {entry_id}: its {o.purpose.value} "
+                          f"leg {o.internal_id} was rejected: the position is not fully protected",
+                          self.clock_ns())
         if entry_id is not None and filled and o.cancel_requested:
             # both legs filled before the cancel of the second landed: the
             # emulated OCO's residual risk; the position is what the fills say
             self._counters["oco_overfills"] += 1
-            self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
-                                                f"{o.internal_id} filled after its cancel was asked",
-                                     self.clock_ns())
+            self._journal(self.journal.record_note, "bracket", f"order {entry_id}: its {o.purpose.value} "
+                          f"leg {o.internal_id} filled after its cancel was asked", self.clock_ns())
         if filled or o.internal_id in self._leg_of or o.internal_id in self._brackets:
             self.sync_brackets(o.ticker)
 
@@ -494,16 +493,19 @@ class ExecutionEngine:
         held = {s: max(self.position(ticker) * s.sign, 0) for s in Side}
         for b in [b for b in self._brackets.values() if b.ticker == ticker]:
             entry = self.orders[b.entry_id]
-            legs = [self.orders[i] for i in b.leg_ids]
-            open_qty = max(min(entry.cum_qty - sum(leg.cum_qty for leg in legs), held[b.side]), 0)
+            every = [self.orders[i] for i in b.legs]
+            legs = [self.orders[i] for i in b.current_ids]
+            open_qty = max(min(entry.cum_qty - sum(leg.cum_qty for leg in every), held[b.side]), 0)
             held[b.side] -= open_qty
             if open_qty == 0:
                 for leg in legs:
                     if leg.working and not leg.cancel_requested:
                         self.cancel(leg.internal_id)
-                if not entry.working and not any(leg.working for leg in legs):
+                if not entry.working and not any(leg.working for leg in every):
                     del self._brackets[b.entry_id]
                 continue
+            if b.placed and legs and all(not leg.working and leg.cancel_requested for leg in legs):
+                b.placed, b.take_profit_id, b.stop_loss_id = False, None, None  # we cancelled them: anew
             if not b.placed:
                 self._place_legs(b, entry, open_qty)
                 continue
@@ -542,13 +544,9 @@ class ExecutionEngine:
                 self._counters["bracket_denied"] += 1
                 continue
             self._counters["bracket_legs"] += 1
-            b.placed = True  # a leg went out: from now on only resizes (a denied one is retried until then)
+            # a leg went out: from now on only resizes (a denied one is retried until then)
+            b.add_leg(leg.internal_id, purpose is OrderPurpose.TAKE_PROFIT, leg.quantity)
             self._leg_of[leg.internal_id] = b.entry_id
-            b.targets[leg.internal_id] = leg.quantity
-            if purpose is OrderPurpose.TAKE_PROFIT:
-                b.take_profit_id = leg.internal_id
-            else:
-                b.stop_loss_id = leg.internal_id
 
     # ------------------------------------------------------------ recovery
     def _load(self, orders: list[Order]) -> None:
@@ -568,13 +566,8 @@ class ExecutionEngine:
                 if entry is None:
                     continue
                 b = self._brackets.setdefault(parent, Bracket(parent, entry.ticker, entry.side))
-                b.placed = True
+                b.add_leg(o.internal_id, o.purpose is OrderPurpose.TAKE_PROFIT, o.quantity)
                 self._leg_of[o.internal_id] = parent
-                b.targets[o.internal_id] = o.quantity
-                if o.purpose is OrderPurpose.TAKE_PROFIT:
-                    b.take_profit_id = o.internal_id
-                else:
-                    b.stop_loss_id = o.internal_id
 
     def bind_recovered(self, o: Order, local_id: int, cl_ord_id: str) -> None:
         """Bind an intent found at the venue after a restart."""
