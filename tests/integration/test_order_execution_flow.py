@@ -315,6 +315,7 @@ def run_until(args: list[str], line: str, timeout: float = 30.0) -> subprocess.P
         assert time.monotonic() < deadline, f"the trading process never said {line!r}"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL of a child process")
 def test_kill_9_at_any_moment_leaves_a_consistent_journal(tmp_path: Path, session_factory) -> None:
     log = wdo_log(tmp_path / "deep.qtlog", [], until_ms=60_000, depth=1_000_000)
     path = tmp_path / "journal.sqlite"
@@ -349,6 +350,7 @@ def test_kill_9_at_any_moment_leaves_a_consistent_journal(tmp_path: Path, sessio
     journal.close()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL of a child process")
 @pytest.mark.skipif(not hasattr(ProfitDLL, "sim_set_state_file"),
                     reason="needs the simulator's broker state file (SimSetStateFile, branch venue)")
 def test_restart_reconciles_with_the_brokers_state(tmp_path: Path, session_factory) -> None:
