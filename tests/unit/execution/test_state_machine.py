@@ -118,6 +118,24 @@ def test_final_states_stay_final(venue, journal, final: OrderStatus) -> None:
     assert journal.events(o.internal_id)[-1]["note"] == "after final: NEW ignored"
 
 
+@pytest.mark.parametrize("status", [S.SUSPENDED, S.CALCULATED, S.ACCEPTED_FOR_BIDDING, S.RECEIVED,
+                                    S.PENDING_NEW, S.PENDING_CANCEL, S.PENDING_REPLACE])
+def test_working_statuses_keep_the_order_working(venue, journal, status: OrderStatus) -> None:
+    eng, got = make(venue, journal)
+    o = eng.submit(limit(Side.BUY, 1, 11000))
+    eng.on_order_updates(upd(1, 1, status))
+    assert o.status is status and o.working and eng.working_quantity("WDOZ26", Side.BUY) == 1
+    eng.on_order_updates(upd(1, 2, S.FILLED, cum=1, avg=5500.0))
+    assert not o.working and len(got) == 1
+
+
+def test_stopped_is_final(venue, journal) -> None:
+    eng, _ = make(venue, journal)
+    o = eng.submit(limit(Side.BUY, 1, 11000))
+    eng.on_order_updates(upd(1, 1, S.STOPPED, leaves=0))
+    assert not o.working and eng.working_quantity("WDOZ26", Side.BUY) == 0
+
+
 def test_replaced_carries_new_price_and_quantity(venue, journal) -> None:
     eng, _ = make(venue, journal)
     o = eng.submit(limit(Side.BUY, 1, 11000))
