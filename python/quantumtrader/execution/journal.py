@@ -107,6 +107,7 @@ def _exclusive(lock_path: str) -> IO[bytes]:
         if os.name == "nt":
             import msvcrt
 
+            f.seek(0)  # every process locks the same first byte
             msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
         else:
             import fcntl
