@@ -570,9 +570,12 @@ class ExecutionEngine:
                 self._leg_of[o.internal_id] = parent
 
     def bind_recovered(self, o: Order, local_id: int, cl_ord_id: str) -> None:
-        """Bind an intent found at the venue after a restart."""
-        o.local_id, o.cl_ord_id = local_id, cl_ord_id or o.cl_ord_id
-        self._by_local[local_id] = o.internal_id
+        """Bind an order to the ids the venue gives it now (reconciliation):
+        an intent found at the venue, or the current session's local id."""
+        if local_id > 0:
+            o.local_id = local_id
+            self._by_local[local_id] = o.internal_id
+        o.cl_ord_id = cl_ord_id or o.cl_ord_id
         if o.cl_ord_id:
             self._by_cl[o.cl_ord_id] = o.internal_id
         if o.status is OrderStatus.PENDING_SUBMIT:
