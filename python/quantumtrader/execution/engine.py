@@ -119,6 +119,7 @@ class ExecutionEngine:
         self.bracket_config = brackets
         self.clock_ns = clock_ns
         self.orders: dict[int, Order] = {}
+        self._working: dict[int, Order] = {}
         self.denials: Counter[str] = Counter()
         self._counters: Counter[str] = Counter()
         self._by_local: dict[int, int] = {}
@@ -177,7 +178,11 @@ class ExecutionEngine:
         return self._positions.get(ticker, 0)
 
     def working_orders(self, ticker: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values() if o.working and (ticker is None or o.ticker == ticker)]
+        """Orders not in a final state, oldest first.  Kept in their own map
+        (pruned as they end) since risk asks for them at every decision."""
+        for oid in [oid for oid, o in self._working.items() if not o.working]:
+            del self._working[oid]  # final states are final: an order never comes back
+        return [o for o in self._working.values() if ticker is None or o.ticker == ticker]
 
     def working_quantity(self, ticker: str, side: Side) -> int:
         return sum(max(o.quantity - o.cum_qty, 0) for o in self.working_orders(ticker) if o.side is side)
@@ -228,6 +233,7 @@ class ExecutionEngine:
             return None
         o = Order(oid, req, created_wall_ns=now)
         self.orders[oid] = o
+        self._working[oid] = o
         self._counters["submitted"] += 1
         try:
             local_id = self.venue.send_order(req, spec)
@@ -553,6 +559,8 @@ class ExecutionEngine:
         """Adopt the journal's orders (recovery): indexes, positions, brackets."""
         for o in orders:  # local ids are not indexed: they belonged to the DLL session that died
             self.orders[o.internal_id] = o
+            if o.working:
+                self._working[o.internal_id] = o
             if o.cl_ord_id:
                 self._by_cl[o.cl_ord_id] = o.internal_id
             for f in o.fills:
