@@ -120,6 +120,7 @@ class ExecutionEngine:
         self.clock_ns = clock_ns
         self.orders: dict[int, Order] = {}
         self._working: dict[int, Order] = {}
+        self._stale_local: set[int] = set()  # loaded orders whose local id this session has not confirmed
         self.denials: Counter[str] = Counter()
         self._counters: Counter[str] = Counter()
         self._by_local: dict[int, int] = {}
@@ -258,12 +259,12 @@ class ExecutionEngine:
             return
         o.cancel_requested = True
         self._counters["cancels"] += 1
-        sendable = o.local_id is not None or bool(o.cl_ord_id)
+        sendable = self._venue_local_id(o) > 0 or bool(o.cl_ord_id)
         self._journal(self._record_cancel, o, "cancel", "sent" if sendable else "not sent yet")
         if not sendable:
             return
         try:
-            self.venue.cancel_order(o.local_id or 0, o.cl_ord_id or "")
+            self.venue.cancel_order(self._venue_local_id(o), o.cl_ord_id or "")
         except VenueError as e:
             o.cancel_requested = False
             self._counters["cancel_errors"] += 1
@@ -273,6 +274,12 @@ class ExecutionEngine:
         with self.journal.transaction():  # before the request goes out
             self.journal.record_action(o.internal_id, action, wall_ns=self.clock_ns(), result=result)
             self.journal.record_order(o)
+
+    def _venue_local_id(self, o: Order) -> int:
+        """The local id to name ``o`` by at the venue, 0 when it may belong to
+        a DLL session that is gone (journaled before a restart and not yet
+        confirmed): then only the ClOrdID names it, never another order."""
+        return 0 if o.internal_id in self._stale_local or o.local_id is None else o.local_id
 
     def cancel_all(self, ticker: str | None = None) -> None:
         """Cancel our working orders (one by one: never the account's other orders)."""
@@ -296,7 +303,7 @@ class ExecutionEngine:
             return False  # not journaled, not sent
         self._counters["changes"] += 1
         try:
-            self.venue.change_order(o.local_id or 0, o.cl_ord_id or "", spec, quantity=quantity,
+            self.venue.change_order(self._venue_local_id(o), o.cl_ord_id or "", spec, quantity=quantity,
                                     price=o.price, stop_price=o.stop_price)
         except VenueError as e:
             self._counters["change_errors"] += 1
@@ -436,6 +443,8 @@ class ExecutionEngine:
                 and self._by_local.get(u["local_id"], o.internal_id) == o.internal_id):
             o.local_id = u["local_id"]
             self._by_local[o.local_id] = o.internal_id
+        if u["local_id"] > 0 and u["local_id"] == o.local_id:
+            self._stale_local.discard(o.internal_id)
         if not o.cl_ord_id and u["cl_ord_id"]:
             o.cl_ord_id = u["cl_ord_id"]
             self._by_cl[o.cl_ord_id] = o.internal_id
@@ -561,6 +570,8 @@ class ExecutionEngine:
             self.orders[o.internal_id] = o
             if o.working:
                 self._working[o.internal_id] = o
+            if o.local_id is not None:
+                self._stale_local.add(o.internal_id)
             if o.cl_ord_id:
                 self._by_cl[o.cl_ord_id] = o.internal_id
             for f in o.fills:
@@ -583,6 +594,7 @@ class ExecutionEngine:
         if local_id > 0:
             o.local_id = local_id
             self._by_local[local_id] = o.internal_id
+            self._stale_local.discard(o.internal_id)
         o.cl_ord_id = cl_ord_id or o.cl_ord_id
         if o.cl_ord_id:
             self._by_cl[o.cl_ord_id] = o.internal_id
