@@ -29,7 +29,16 @@ thread-safe):
   unknown too: nothing more is sent (a SendOrder is never made without its
   intent committed), cancels still go out, updates are still applied in
   memory and fills still reach ``on_fill``; counted ``journal_errors``.
-- The state stays unknown until :meth:`reconcile` finds no difference.
+- The state stays unknown until :meth:`reconcile` finds no difference.  The
+  runner marks it on the order ring's overflow flag
+  (``ProfitConnection.order_state_unknown``) with :meth:`mark_state_unknown`.
+- ``cancel`` / ``cancel_all`` / ``flatten``'s cancels go out whatever the
+  state (they reduce risk), journaled before the request; ``cancel_all``
+  cancels our orders one by one, never the account's others.  A local id
+  journaled before a restart names nothing until the venue confirms it: the
+  ClOrdID alone is used meanwhile.
+- ``working_quantity(ticker, side)``: quantity not yet filled of our working
+  orders (pending ones included), what risk counts as exposure in flight.
 - Fills are journaled before ``on_fill`` sees them; ``on_fill`` runs after
   the update's journal transaction has committed.  An exception from
   ``on_fill`` (or from applying one record) is counted and stops trading
