@@ -36,7 +36,9 @@ thread-safe):
   state (they reduce risk), journaled before the request; ``cancel_all``
   cancels our orders one by one, never the account's others.  A local id
   journaled before a restart names nothing until the venue confirms it: the
-  ClOrdID alone is used meanwhile.
+  ClOrdID alone is used meanwhile.  ``flatten``'s market order is a submit:
+  refused while the state is unknown (the position it would close is not
+  known either; closing a wrong one would open the reverse).
 - ``working_quantity(ticker, side)``: quantity not yet filled of our working
   orders (pending ones included), what risk counts as exposure in flight.
 - Fills are journaled before ``on_fill`` sees them; ``on_fill`` runs after
