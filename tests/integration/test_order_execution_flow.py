@@ -11,6 +11,8 @@ trades, as it does live:
   an intent journaled but never sent): the restart adopts the fill, marks
   the intent never sent, agrees with the venue's position, then protects
   the position with a bracket and flattens it;
+- a cancel slower than the trade that fills the order: a fill, and the
+  cancel's late answer changes nothing;
 - a venue that rejects every order: REJECTED orders and no position;
 - an overflowed order ring: state unknown, orders refused;
 - a trading process killed with SIGKILL at a random moment leaves a journal
@@ -133,9 +135,10 @@ class Session:
                 return
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
 
-    def close(self) -> None:
+    def close(self) -> None:  # the Sim* settings are process-wide: back to their defaults
         self.lib.SimRejectOrders(0, 0.0, None)
         self.lib.SimSetEarlyOrderCallback(0.0)
+        self.lib.SimSetOrderLatencyUs(5000)
         self.conn.close()
         if self.state_file is not None:  # the setting is process-wide: later logins must not use it
             self.conn.dll.sim_set_state_file(None)
@@ -246,6 +249,29 @@ def test_restart_adopts_missed_fills_and_drops_unsent_intent(tmp_path: Path, ses
     assert all(o.status is S.CANCELED for o in legs)
     assert flat.fills[0].price == 10999  # sold into the 5499.5 bid
     assert eng.position(TICKER) == 0 == s.venue.position(SPEC)
+    journal.close()
+
+
+def test_fill_after_cancel_request_at_the_venue(tmp_path: Path, session_factory) -> None:
+    """The cancel travels 2 s (the venue's latency); the trade that fills the
+    order comes first: a fill after the cancel request is a fill, and the
+    cancel's late answer changes nothing."""
+    s = session_factory(wdo_log(tmp_path / "day.qtlog", [(1500, 11000, 1, SELL_AG)], until_ms=8000))
+    journal = Journal(tmp_path / "journal.sqlite", session="2026-11-03")
+    fills = []
+    eng = ExecutionEngine(s.venue, journal, {TICKER: SPEC}, on_fill=fills.append)
+    s.start()
+    o = eng.submit(OrderRequest(TICKER, Side.BUY, 1, OrderType.LIMIT, OrderPurpose.ENTRY, 11000))
+    s.pump(eng, lambda: o.status is S.NEW, "the acknowledgement")
+    assert s.trades_seen == 0 and s.lib.SimSetOrderLatencyUs(2_000_000) == 0
+    eng.cancel(o.internal_id)
+    assert o.cancel_requested and o.working
+    s.pump(eng, lambda: o.status is S.FILLED, "the fill")
+    events_at_fill = len(journal.events(o.internal_id))
+    s.pump(eng, lambda: len(journal.events(o.internal_id)) > events_at_fill, "the cancel's answer")
+    assert o.status is S.FILLED and [(f.quantity, f.price) for f in fills] == [(1, 11000)]
+    assert eng.counters.get("late_fills", 0) == 0 and eng.position(TICKER) == 1 == s.venue.position(SPEC)
+    assert journal.actions(o.internal_id) == [("cancel", "sent")]
     journal.close()
 
 
