@@ -159,11 +159,11 @@ def session_factory():
 
 def test_bracket_follows_partial_fills_oco_and_restart(tmp_path: Path, session_factory) -> None:
     log = wdo_log(tmp_path / "day.qtlog", [
-        (1500, 11000, 2, SELL_AG),   # fills 2 of our 3 bought at 5500.0
-        (3000, 11000, 1, SELL_AG),   # the last one
-        (4500, 11010, 2, BUY_AG),    # take profit (5505.0) fills 2 of 3
-        (6000, 11011, 1, BUY_AG),    # through the take profit: the last one at 5505.0
-    ])
+        (2000, 11000, 2, SELL_AG),   # fills 2 of our 3 bought at 5500.0
+        (4500, 11000, 1, SELL_AG),   # the last one
+        (7000, 11010, 2, BUY_AG),    # take profit (5505.0) fills 2 of 3
+        (9500, 11011, 1, BUY_AG),    # through the take profit: the last one at 5505.0
+    ])  # 2.5 s between trades: the engine's reactions must land in between, on a busy machine too
     s = session_factory(log)
     journal = Journal(tmp_path / "journal.sqlite", session="2026-11-03")
     fills = []
