@@ -12,6 +12,8 @@ Contract (the engine applies it after every fill and every leg update):
   order) to its own filled quantity + the open quantity; at 0 both legs are
   cancelled: one leg filling (partially) shrinks the other, which is the OCO.
 - Until the venue has bound a leg (local id) a resize waits for it.
+- Legs we cancelled (an exit closed the position) while the entry was still
+  working are placed anew if the entry fills again.
 - Nothing is placed or resized while the venue state is unknown or being
   reconciled; a clean reconciliation brings the legs up to date.  A leg that
   risk denies is asked for again at the next sync until one leg is out; a
@@ -37,14 +39,24 @@ class Bracket:
     entry_id: int
     ticker: str
     side: Side                     # the entry's side
-    take_profit_id: int | None = None
+    take_profit_id: int | None = None   # the current legs
     stop_loss_id: int | None = None
-    placed: bool = False           # legs were asked for (even if risk denied them)
+    placed: bool = False           # a current leg went out
     targets: dict[int, int] = field(default_factory=dict)  # leg id -> total quantity last asked
+    legs: list[int] = field(default_factory=list)  # every leg ever placed: their fills close the entry
 
     @property
-    def leg_ids(self) -> list[int]:
+    def current_ids(self) -> list[int]:
         return [i for i in (self.take_profit_id, self.stop_loss_id) if i is not None]
+
+    def add_leg(self, leg_id: int, take_profit: bool, quantity: int) -> None:
+        self.placed = True
+        self.legs.append(leg_id)
+        self.targets[leg_id] = quantity
+        if take_profit:
+            self.take_profit_id = leg_id
+        else:
+            self.stop_loss_id = leg_id
 
 
 def entry_price(fills: list[Fill]) -> int:

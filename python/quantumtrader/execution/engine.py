@@ -29,15 +29,29 @@ thread-safe):
   unknown too: nothing more is sent (a SendOrder is never made without its
   intent committed), cancels still go out, updates are still applied in
   memory and fills still reach ``on_fill``; counted ``journal_errors``.
-- The state stays unknown until :meth:`reconcile` finds no difference.
+- The state stays unknown until :meth:`reconcile` finds no difference.  The
+  runner marks it on the order ring's overflow flag
+  (``ProfitConnection.order_state_unknown``) with :meth:`mark_state_unknown`.
+- ``cancel`` / ``cancel_all`` / ``flatten``'s cancels go out whatever the
+  state (they reduce risk), journaled before the request; ``cancel_all``
+  cancels our orders one by one, never the account's others.  A local id
+  journaled before a restart names nothing until the venue confirms it: the
+  ClOrdID alone is used meanwhile.  ``flatten``'s market order is a submit:
+  refused while the state is unknown (the position it would close is not
+  known either; closing a wrong one would open the reverse).
+- ``working_quantity(ticker, side)``: quantity not yet filled of our working
+  orders (pending ones included), what risk counts as exposure in flight.
 - Fills are journaled before ``on_fill`` sees them; ``on_fill`` runs after
-  the update's journal transaction has committed."""
+  the update's journal transaction has committed.  An exception from
+  ``on_fill`` (or from applying one record) is counted and stops trading
+  (state unknown, one line why); the other records are still applied."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -88,6 +102,16 @@ def update_dict(rec: np.void) -> dict:
                 exch_ns=int(rec["exch_ns"]), recv_ns=int(rec["recv_ns"]))
 
 
+def _plain(req: OrderRequest) -> OrderRequest:
+    """The request with Python ints (numpy scalars from the decision records
+    would reach SQLite as blobs)."""
+    def opt(v: Any) -> int | None:
+        return None if v is None else int(v)
+
+    return replace(req, quantity=int(req.quantity), price=opt(req.price), stop_price=opt(req.stop_price),
+                   decision_id=opt(req.decision_id), parent_id=opt(req.parent_id))
+
+
 def _reason_name(reason: Any) -> str:
     return str(getattr(reason, "value", reason) or "denied")
 
@@ -106,7 +130,8 @@ class ExecutionEngine:
         self.bracket_config = brackets
         self.clock_ns = clock_ns
         self.orders: dict[int, Order] = {}
-        self._open: set[int] = set()  # ids of orders that may still be working
+        self._working: dict[int, Order] = {}
+        self._stale_local: set[int] = set()  # loaded orders whose local id this session has not confirmed
         self.denials: Counter[str] = Counter()
         self._counters: Counter[str] = Counter()
         self._by_local: dict[int, int] = {}
@@ -165,15 +190,11 @@ class ExecutionEngine:
         return self._positions.get(ticker, 0)
 
     def working_orders(self, ticker: str | None = None) -> list[Order]:
-        # the open set, not every order of the day: this runs several times per decision
-        out = []
-        for oid in sorted(self._open):
-            o = self.orders[oid]
-            if not o.working:
-                self._open.discard(oid)  # a terminal state is final: never working again
-            elif ticker is None or o.ticker == ticker:
-                out.append(o)
-        return out
+        """Orders not in a final state, oldest first.  Kept in their own map
+        (pruned as they end) since risk asks for them at every decision."""
+        for oid in [oid for oid, o in self._working.items() if not o.working]:
+            del self._working[oid]  # final states are final: an order never comes back
+        return [o for o in self._working.values() if ticker is None or o.ticker == ticker]
 
     def working_quantity(self, ticker: str, side: Side) -> int:
         return sum(max(o.quantity - o.cum_qty, 0) for o in self.working_orders(ticker) if o.side is side)
@@ -197,6 +218,7 @@ class ExecutionEngine:
 
     def submit(self, req: OrderRequest, exch_ns: int = 0) -> Order | None:
         """Risk-check, journal, send.  None when denied (journaled, counted)."""
+        req = _plain(req)
         if self._unknown is not None:
             self._deny(req, "order_state_unknown", self._unknown, exch_ns)
             return None
@@ -213,7 +235,7 @@ class ExecutionEngine:
             if not verdict.approved:
                 self._deny(req, _reason_name(verdict.reason), verdict.detail, exch_ns)
                 return None
-            req = verdict.request
+            req = _plain(verdict.request)
         now = self.clock_ns()
         try:
             oid = self.journal.record_intent(req, now, exch_ns)  # committed before SendOrder
@@ -223,7 +245,7 @@ class ExecutionEngine:
             return None
         o = Order(oid, req, created_wall_ns=now)
         self.orders[oid] = o
-        self._open.add(oid)
+        self._working[oid] = o
         self._counters["submitted"] += 1
         try:
             local_id = self.venue.send_order(req, spec)
@@ -248,12 +270,12 @@ class ExecutionEngine:
             return
         o.cancel_requested = True
         self._counters["cancels"] += 1
-        sendable = o.local_id is not None or bool(o.cl_ord_id)
+        sendable = self._venue_local_id(o) > 0 or bool(o.cl_ord_id)
         self._journal(self._record_cancel, o, "cancel", "sent" if sendable else "not sent yet")
         if not sendable:
             return
         try:
-            self.venue.cancel_order(o.local_id or 0, o.cl_ord_id or "")
+            self.venue.cancel_order(self._venue_local_id(o), o.cl_ord_id or "")
         except VenueError as e:
             o.cancel_requested = False
             self._counters["cancel_errors"] += 1
@@ -263,6 +285,12 @@ class ExecutionEngine:
         with self.journal.transaction():  # before the request goes out
             self.journal.record_action(o.internal_id, action, wall_ns=self.clock_ns(), result=result)
             self.journal.record_order(o)
+
+    def _venue_local_id(self, o: Order) -> int:
+        """The local id to name ``o`` by at the venue, 0 when it may belong to
+        a DLL session that is gone (journaled before a restart and not yet
+        confirmed): then only the ClOrdID names it, never another order."""
+        return 0 if o.internal_id in self._stale_local or o.local_id is None else o.local_id
 
     def cancel_all(self, ticker: str | None = None) -> None:
         """Cancel our working orders (one by one: never the account's other orders)."""
@@ -286,7 +314,7 @@ class ExecutionEngine:
             return False  # not journaled, not sent
         self._counters["changes"] += 1
         try:
-            self.venue.change_order(o.local_id or 0, o.cl_ord_id or "", spec, quantity=quantity,
+            self.venue.change_order(self._venue_local_id(o), o.cl_ord_id or "", spec, quantity=quantity,
                                     price=o.price, stop_price=o.stop_price)
         except VenueError as e:
             self._counters["change_errors"] += 1
@@ -297,9 +325,17 @@ class ExecutionEngine:
 
     # ------------------------------------------------------------ updates
     def on_order_updates(self, recs: np.ndarray) -> None:
-        """Apply order-ring records (ORDER_UPDATE_DTYPE), in order."""
+        """Apply order-ring records (ORDER_UPDATE_DTYPE), in order.  The
+        records have left the ring: an error in one (ours, or a callback's)
+        must not lose the rest, so it is counted, noted in one line and
+        stops trading, and the next record is applied."""
         for rec in recs:
-            self.apply_update(update_dict(rec))
+            try:
+                self.apply_update(update_dict(rec))
+            except Exception as e:  # see above: never lose the batch
+                self._counters["update_errors"] += 1
+                self.mark_state_unknown(f"order update {int(rec['local_id'])}/{int(rec['event_id'])} "
+                                        f"failed: {type(e).__name__}: {e}")
 
     def apply_update(self, u: dict, *, source: str = "update", order: Order | None = None) -> list[Fill]:
         """One update as a dict (:func:`update_dict`); the fills it made.
@@ -316,7 +352,12 @@ class ExecutionEngine:
         self._journal(apply)  # a journal failure stops trading; memory still follows the venue
         for f in fills:
             if self.on_fill is not None:
-                self.on_fill(f)
+                try:
+                    self.on_fill(f)
+                except Exception as e:  # the fill is journaled; its consumer failed
+                    self._counters["on_fill_errors"] += 1
+                    self.mark_state_unknown(f"fill of order {f.order_id} not taken by on_fill: "
+                                            f"{type(e).__name__}: {e}")
         if o is not None:
             self._after_update(o, bool(fills))
         return fills
@@ -413,6 +454,8 @@ class ExecutionEngine:
                 and self._by_local.get(u["local_id"], o.internal_id) == o.internal_id):
             o.local_id = u["local_id"]
             self._by_local[o.local_id] = o.internal_id
+        if u["local_id"] > 0 and u["local_id"] == o.local_id:
+            self._stale_local.discard(o.internal_id)
         if not o.cl_ord_id and u["cl_ord_id"]:
             o.cl_ord_id = u["cl_ord_id"]
             self._by_cl[o.cl_ord_id] = o.internal_id
@@ -457,16 +500,15 @@ class ExecutionEngine:
                 and not o.cancel_requested and o.internal_id not in self._rejected_legs):
             self._rejected_legs.add(o.internal_id)
             self._counters["bracket_leg_rejected"] += 1
-            self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
-                                                f"{o.internal_id} was rejected: the position is not "
-                                                f"fully protected", self.clock_ns())
+            self._journal(self.journal.record_note, "bracket", f"order {entry_id}: its {o.purpose.value} "
+                          f"leg {o.internal_id} was rejected: the position is not fully protected",
+                          self.clock_ns())
         if entry_id is not None and filled and o.cancel_requested:
             # both legs filled before the cancel of the second landed: the
             # emulated OCO's residual risk; the position is what the fills say
             self._counters["oco_overfills"] += 1
-            self.journal.record_note("bracket", f"order {entry_id}: its {o.purpose.value} leg "
-                                                f"{o.internal_id} filled after its cancel was asked",
-                                     self.clock_ns())
+            self._journal(self.journal.record_note, "bracket", f"order {entry_id}: its {o.purpose.value} "
+                          f"leg {o.internal_id} filled after its cancel was asked", self.clock_ns())
         if filled or o.internal_id in self._leg_of or o.internal_id in self._brackets:
             self.sync_brackets(o.ticker)
 
@@ -477,16 +519,19 @@ class ExecutionEngine:
         held = {s: max(self.position(ticker) * s.sign, 0) for s in Side}
         for b in [b for b in self._brackets.values() if b.ticker == ticker]:
             entry = self.orders[b.entry_id]
-            legs = [self.orders[i] for i in b.leg_ids]
-            open_qty = max(min(entry.cum_qty - sum(leg.cum_qty for leg in legs), held[b.side]), 0)
+            every = [self.orders[i] for i in b.legs]
+            legs = [self.orders[i] for i in b.current_ids]
+            open_qty = max(min(entry.cum_qty - sum(leg.cum_qty for leg in every), held[b.side]), 0)
             held[b.side] -= open_qty
             if open_qty == 0:
                 for leg in legs:
                     if leg.working and not leg.cancel_requested:
                         self.cancel(leg.internal_id)
-                if not entry.working and not any(leg.working for leg in legs):
+                if not entry.working and not any(leg.working for leg in every):
                     del self._brackets[b.entry_id]
                 continue
+            if b.placed and legs and all(not leg.working and leg.cancel_requested for leg in legs):
+                b.placed, b.take_profit_id, b.stop_loss_id = False, None, None  # we cancelled them: anew
             if not b.placed:
                 self._place_legs(b, entry, open_qty)
                 continue
@@ -525,20 +570,19 @@ class ExecutionEngine:
                 self._counters["bracket_denied"] += 1
                 continue
             self._counters["bracket_legs"] += 1
-            b.placed = True  # a leg went out: from now on only resizes (a denied one is retried until then)
+            # a leg went out: from now on only resizes (a denied one is retried until then)
+            b.add_leg(leg.internal_id, purpose is OrderPurpose.TAKE_PROFIT, leg.quantity)
             self._leg_of[leg.internal_id] = b.entry_id
-            b.targets[leg.internal_id] = leg.quantity
-            if purpose is OrderPurpose.TAKE_PROFIT:
-                b.take_profit_id = leg.internal_id
-            else:
-                b.stop_loss_id = leg.internal_id
 
     # ------------------------------------------------------------ recovery
     def _load(self, orders: list[Order]) -> None:
         """Adopt the journal's orders (recovery): indexes, positions, brackets."""
         for o in orders:  # local ids are not indexed: they belonged to the DLL session that died
             self.orders[o.internal_id] = o
-            self._open.add(o.internal_id)
+            if o.working:
+                self._working[o.internal_id] = o
+            if o.local_id is not None:
+                self._stale_local.add(o.internal_id)
             if o.cl_ord_id:
                 self._by_cl[o.cl_ord_id] = o.internal_id
             for f in o.fills:
@@ -552,18 +596,17 @@ class ExecutionEngine:
                 if entry is None:
                     continue
                 b = self._brackets.setdefault(parent, Bracket(parent, entry.ticker, entry.side))
-                b.placed = True
+                b.add_leg(o.internal_id, o.purpose is OrderPurpose.TAKE_PROFIT, o.quantity)
                 self._leg_of[o.internal_id] = parent
-                b.targets[o.internal_id] = o.quantity
-                if o.purpose is OrderPurpose.TAKE_PROFIT:
-                    b.take_profit_id = o.internal_id
-                else:
-                    b.stop_loss_id = o.internal_id
 
     def bind_recovered(self, o: Order, local_id: int, cl_ord_id: str) -> None:
-        """Bind an intent found at the venue after a restart."""
-        o.local_id, o.cl_ord_id = local_id, cl_ord_id or o.cl_ord_id
-        self._by_local[local_id] = o.internal_id
+        """Bind an order to the ids the venue gives it now (reconciliation):
+        an intent found at the venue, or the current session's local id."""
+        if local_id > 0:
+            o.local_id = local_id
+            self._by_local[local_id] = o.internal_id
+            self._stale_local.discard(o.internal_id)
+        o.cl_ord_id = cl_ord_id or o.cl_ord_id
         if o.cl_ord_id:
             self._by_cl[o.cl_ord_id] = o.internal_id
         if o.status is OrderStatus.PENDING_SUBMIT:
@@ -586,7 +629,12 @@ class ExecutionEngine:
                 **kw: Any) -> tuple[ExecutionEngine, ReconcileReport]:
         """Rebuild from the journal, reconcile with the venue; the engine and
         its :class:`ReconcileReport` (``ok=False``: the engine stays in the
-        unknown state and refuses to send)."""
+        unknown state and refuses to send).
+
+        Fills adopted from the venue are journaled and given to ``on_fill``:
+        rebuild the portfolio from ``journal.fills()`` *before* calling this
+        (then on_fill adds only what was missed), or after it without
+        ``on_fill`` -- not both, or the adopted fills count twice."""
         from quantumtrader.execution.reconcile import reconcile
 
         engine = cls(venue, journal, instruments, **kw)

@@ -15,20 +15,23 @@ Contract:
   power loss or an OS crash of the last transactions (NORMAL does not fsync
   the WAL on each commit); that is the trade of latency we make.
 - One connection, used from the runner's serialised calls
-  (``check_same_thread=False``); not thread-safe by itself.
+  (``check_same_thread=False``); not thread-safe by itself.  One process at
+  a time: an exclusive lock on ``<journal>.lock`` (released by the OS when
+  the process dies) refuses a second opener with one line.
 - ``meta`` holds the schema version and the session name: a journal written
   by a newer schema, or for another session, is refused with a one-line
   :class:`JournalError`, and so is a file that is not a journal."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from quantumtrader.execution.orders import (
     Fill,
@@ -93,15 +96,42 @@ def _opt_int(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
+def _exclusive(lock_path: str) -> IO[bytes]:
+    """An exclusive lock on ``lock_path`` for as long as the returned file is
+    open (the OS drops it when the process dies, kill -9 included)."""
+    try:
+        f = open(lock_path, "a+b")  # noqa: SIM115 - held open: it is the lock
+    except OSError as e:
+        raise JournalError(f"{lock_path}: cannot create the journal's lock ({e.strerror})") from None
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            f.seek(0)  # every process locks the same first byte
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise JournalError(f"{lock_path[:-5]}: journal in use by another process (two runners on one "
+                           f"journal would trade twice)") from None
+    return f
+
+
 class Journal:
     def __init__(self, path: str | os.PathLike, *, session: str) -> None:
         self.path = os.fspath(path)
         self.session = session
+        self._db: sqlite3.Connection | None = None
+        self._lock: IO[bytes] | None = None
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as e:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
             raise JournalError(f"{self.path}: not a journal, or cannot be opened ({e})") from None
         if have and "meta" not in have:  # checked before any pragma writes to the user's file
             self._db.close()
@@ -117,6 +147,12 @@ class Journal:
                 self._db.close()
                 raise JournalError(f"{self.path}: journal of session {meta.get('session')!r}, "
                                    f"not {session!r}")
+        try:
+            if self.path != ":memory:":  # an in-memory journal (tests, benchmarks) is one process's anyway
+                self._lock = _exclusive(self.path + ".lock")
+        except JournalError:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._depth = 0
@@ -159,7 +195,10 @@ class Journal:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
-            self._db = None  # type: ignore[assignment]
+            self._db = None
+        if self._lock is not None:
+            self._lock.close()  # releases the lock
+            self._lock = None
 
     @property
     def closed(self) -> bool:
@@ -168,18 +207,28 @@ class Journal:
     # ------------------------------------------------------------ decisions, denials, notes
     def record_decision(self, d: dict) -> None:
         """One decision: decision_id, ticker, trade_number, exch_ns,
-        probabilities (sell, hold, buy), consensus (JSON-able or None), action,
-        reason, features (numpy array, bytes or None)."""
-        p = d.get("probabilities") or (None, None, None)
+        probabilities (sell, hold, buy), consensus (a JSON text, a dataclass,
+        anything JSON-able, or None), action / reason (or signal_action /
+        signal_reason), features (numpy array, bytes or None)."""
+        p = d.get("probabilities")
+        p = (None, None, None) if p is None else tuple(p)
+        if len(p) != 3:
+            raise ValueError(f"decision {d.get('decision_id')}: probabilities must be (sell, hold, buy)")
         cons = d.get("consensus")
+        if cons is not None and not isinstance(cons, str):
+            if dataclasses.is_dataclass(cons) and not isinstance(cons, type):
+                cons = dataclasses.asdict(cons)
+            cons = json.dumps(cons, default=str)
+        action = d.get("action", d.get("signal_action"))
+        action = None if action is None else str(getattr(action, "name", action))
+        reason = d.get("reason", d.get("signal_reason"))
         feats = d.get("features")
         if feats is not None and not isinstance(feats, bytes | bytearray | memoryview):
             feats = feats.tobytes()
         self._x("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (d.get("decision_id"), d.get("ticker"), d.get("trade_number"), d.get("exch_ns"),
-                 *(None if v is None else float(v) for v in p),
-                 None if cons is None else json.dumps(cons, default=str),
-                 None if d.get("action") is None else str(d.get("action")), d.get("reason"), feats))
+                (_opt_int(d.get("decision_id")), d.get("ticker"), _opt_int(d.get("trade_number")),
+                 _opt_int(d.get("exch_ns")), *(None if v is None else float(v) for v in p), cons, action,
+                 None if reason is None else str(reason), feats))
 
     def decisions(self) -> list[dict]:
         cols = ("decision_id", "ticker", "trade_number", "exch_ns", "p_sell", "p_hold", "p_buy",
@@ -189,8 +238,9 @@ class Journal:
     def record_denial(self, req: OrderRequest, reason: str, detail: str, exch_ns: int) -> None:
         self._x("INSERT INTO denials (ticker, side, quantity, order_type, purpose, price, stop_price,"
                 " decision_id, parent_id, reason, detail, exch_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (req.ticker, int(req.side), req.quantity, int(req.order_type), req.purpose.value,
-                 req.price, req.stop_price, req.decision_id, req.parent_id, str(reason), detail, exch_ns))
+                (req.ticker, int(req.side), int(req.quantity), int(req.order_type), req.purpose.value,
+                 _opt_int(req.price), _opt_int(req.stop_price), _opt_int(req.decision_id),
+                 _opt_int(req.parent_id), str(reason), str(detail), _opt_int(exch_ns)))
 
     def denials(self) -> list[tuple[str, str, str]]:
         """(ticker, reason, detail) of every denial, in order."""
@@ -210,9 +260,11 @@ class Journal:
             "INSERT INTO orders (ticker, side, order_type, purpose, req_quantity, req_price,"
             " req_stop_price, decision_id, parent_id, exch_ns, created_wall_ns, status, quantity,"
             " price, stop_price, leaves_qty) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (req.ticker, int(req.side), int(req.order_type), req.purpose.value, req.quantity,
-             req.price, req.stop_price, req.decision_id, req.parent_id, exch_ns, created_wall_ns,
-             int(OrderStatus.PENDING_SUBMIT), req.quantity, req.price, req.stop_price, req.quantity))
+            (req.ticker, int(req.side), int(req.order_type), req.purpose.value, int(req.quantity),
+             _opt_int(req.price), _opt_int(req.stop_price), _opt_int(req.decision_id),
+             _opt_int(req.parent_id), _opt_int(exch_ns), int(created_wall_ns),
+             int(OrderStatus.PENDING_SUBMIT), int(req.quantity), _opt_int(req.price),
+             _opt_int(req.stop_price), int(req.quantity)))
         return int(cur.lastrowid)
 
     def record_order(self, o: Order) -> None:
@@ -220,9 +272,10 @@ class Journal:
         self._x("UPDATE orders SET status=?, local_id=?, cl_ord_id=?, quantity=?, price=?, stop_price=?,"
                 " cum_qty=?, leaves_qty=?, avg_price=?, last_event_id=?, sent_wall_ns=?, acked_wall_ns=?,"
                 " cancel_requested=?, text=? WHERE internal_id=?",
-                (int(o.status), o.local_id, o.cl_ord_id, o.quantity, o.price, o.stop_price, o.cum_qty,
-                 o.leaves_qty, o.avg_price, o.last_event_id, o.sent_wall_ns, o.acked_wall_ns,
-                 int(o.cancel_requested), o.text, o.internal_id))
+                (int(o.status), _opt_int(o.local_id), o.cl_ord_id, int(o.quantity), _opt_int(o.price),
+                 _opt_int(o.stop_price), int(o.cum_qty), int(o.leaves_qty), float(o.avg_price),
+                 int(o.last_event_id), _opt_int(o.sent_wall_ns), _opt_int(o.acked_wall_ns),
+                 int(o.cancel_requested), o.text, int(o.internal_id)))
 
     def record_event(self, internal_id: int | None, u: dict, *, applied: bool, note: str = "") -> None:
         """One order update (a dict of the ORDER_UPDATE_DTYPE fields we keep)."""

@@ -108,7 +108,7 @@ def _reconcile(engine: ExecutionEngine) -> ReconcileReport:
     claimed_local: set[int] = set()
 
     def claimed(v: VenueOrder) -> bool:
-        return v.cl_ord_id in claimed_cl if v.cl_ord_id else v.local_id in claimed_local
+        return (bool(v.cl_ord_id) and v.cl_ord_id in claimed_cl) or v.local_id in claimed_local
 
     for o in sorted(engine.working_orders(), key=lambda o: o.internal_id):
         if o.ticker not in engine.instruments:
@@ -136,6 +136,8 @@ def _reconcile(engine: ExecutionEngine) -> ReconcileReport:
         claimed_local.add(v.local_id)
         if v.cl_ord_id:
             claimed_cl.add(v.cl_ord_id)
+        if (v.cl_ord_id and not o.cl_ord_id) or (v.local_id > 0 and v.local_id != o.local_id):
+            engine.bind_recovered(o, v.local_id if v.local_id > 0 else o.local_id or 0, v.cl_ord_id)
         u = _as_update(v)
         if v.traded_quantity > o.cum_qty and v.event_id <= o.last_event_id:
             u["event_id"] = 0  # the venue's fills are the truth whatever its event ids say

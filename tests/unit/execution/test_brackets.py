@@ -161,3 +161,21 @@ def test_a_leg_filling_after_its_cancel_is_counted_and_the_position_kept(venue, 
     eng.on_order_updates(upd(sl_id, 3, S.FILLED, cum=1, avg=5494.0, side=2, order_type=4, price=5494.0))
     assert eng.position("WDOZ26") == -1 and eng.counters["oco_overfills"] == 1
     assert "filled after its cancel" in journal.notes("bracket")[-1][1]
+
+
+def test_legs_come_back_when_a_working_entry_fills_after_an_exit(venue, journal) -> None:
+    eng = engine(venue, journal)
+    eng.submit(limit(Side.BUY, 3, 11000))
+    eng.on_order_updates(upd(1, 1, S.PARTIALLY_FILLED, qty=3, cum=1, avg=5500.0))
+    first = [lid for lid, _ in venue.sent[1:]]
+    ex = eng.submit(OrderRequest("WDOZ26", Side.SELL, 1, OrderType.MARKET, OrderPurpose.EXIT))
+    eng.on_order_updates(upd(ex.local_id, 2, S.FILLED, cum=1, avg=5501.0, side=2, order_type=1, price=-1.0))
+    assert sorted(venue.cancels) == sorted(first)
+    for lid in first:
+        eng.on_order_updates(upd(lid, 3 + lid, S.CANCELED, side=2, leaves=0,
+                                 order_type=2 if lid == first[0] else 4))
+    # the entry is still working and fills 2 more: they get legs of their own
+    eng.on_order_updates(upd(1, 20, S.FILLED, qty=3, cum=3, avg=5500.0))
+    again = [(r.purpose, r.quantity) for _, r in venue.sent[4:]]  # after entry, 2 legs, exit
+    assert again == [(OrderPurpose.TAKE_PROFIT, 2), (OrderPurpose.STOP_LOSS, 2)]
+    assert eng.position("WDOZ26") == 2

@@ -111,3 +111,45 @@ def test_a_journal_that_cannot_be_written_stops_sending_not_the_process(tmp_path
     journal.close()
     with pytest.raises(JournalError, match="closed"):
         journal.record_note("x", "y")
+
+
+def test_decisions_and_requests_with_numpy_values(tmp_path: Path) -> None:
+    """What the decision thread hands over comes from numpy records."""
+    import enum
+    from dataclasses import dataclass as dc
+
+    class Action(enum.Enum):
+        ENTER_LONG = 1
+
+    @dc(frozen=True)
+    class Consensus:
+        probabilities: tuple
+        weights: dict
+
+    j = Journal(tmp_path / "j.sqlite", session="d1")
+    j.record_decision(dict(decision_id=np.int64(3), ticker="WDOZ26", trade_number=np.uint64(9),
+                           exch_ns=np.int64(5), probabilities=np.array([0.2, 0.3, 0.5], dtype=np.float32),
+                           consensus=Consensus((0.1, 0.1, 0.8), {"a": 1.0}), signal_action=Action.ENTER_LONG,
+                           signal_reason="p_buy >= 0.6", features=None))
+    d = j.decisions()[0]
+    assert (d["decision_id"], d["trade_number"], d["action"]) == (3, 9, "ENTER_LONG")
+    assert d["reason"] == "p_buy >= 0.6"
+    assert d["p_buy"] == pytest.approx(0.5) and '"weights": {"a": 1.0}' in d["consensus"]
+    with pytest.raises(ValueError, match="probabilities must be"):
+        j.record_decision(dict(decision_id=4, probabilities=(0.5, 0.5)))
+    eng = ExecutionEngine(ScriptedVenue(), j, {"WDOZ26": WDO})
+    o = eng.submit(limit(Side.BUY, int(np.int64(1)), np.int64(11000), decision_id=np.int64(3)))
+    assert type(o.price) is int and o.local_id == 1
+    back = j.orders()[0]
+    assert (back.request.price, back.price, back.request.decision_id) == (11000, 11000, 3)
+    j.close()
+
+
+def test_one_process_at_a_time(tmp_path: Path) -> None:
+    first = Journal(tmp_path / "j.sqlite", session="d1")
+    with pytest.raises(JournalError, match="in use by another process"):
+        Journal(tmp_path / "j.sqlite", session="d1")
+    first.close()
+    Journal(tmp_path / "j.sqlite", session="d1").close()  # free again
+    with pytest.raises(JournalError, match="cannot be opened"):
+        Journal(tmp_path / "no-such-dir" / "j.sqlite", session="d1")

@@ -137,3 +137,43 @@ def test_orders_of_an_instrument_not_configured_are_differences(tmp_path: Path) 
     assert eng.state_unknown and not rep.ok and rep.differences == [
         "order 1 (WDOZ26 BUY 2 LIMIT @11000, ClOrdID CL-1): working in the journal, WDOZ26 not configured"]
     j.close()
+
+
+def test_in_session_reconcile_binds_what_lost_callbacks_did_not(tmp_path: Path) -> None:
+    """After an order-ring overflow: an order whose updates were lost is
+    found by its local id, gets its ClOrdID, and is not a difference."""
+    j = Journal(tmp_path / "j.sqlite", session="d1")
+    venue = ScriptedVenue()
+    eng = ExecutionEngine(venue, j, INSTRUMENTS)
+    o = eng.submit(limit(Side.BUY, 1, 11000))
+    eng.mark_state_unknown("order ring overflowed")
+    at_venue = venue_order(1, "CL-1", S.NEW, event_id=4)
+    venue.details["#1"] = at_venue
+    venue.open = [at_venue]
+    rep = eng.reconcile()
+    assert rep.ok and rep.differences == [], rep.summary()
+    assert (o.cl_ord_id, o.status, o.last_event_id) == ("CL-1", S.NEW, 4) and not eng.state_unknown
+    assert j.orders()[0].cl_ord_id == "CL-1"
+    j.close()
+
+
+def test_a_dead_sessions_local_id_never_names_an_order(tmp_path: Path) -> None:
+    """After a restart local ids start again at 1: until the venue confirms
+    an order's current one, cancels name it by ClOrdID only."""
+    crashed(tmp_path / "j.sqlite")  # order 1: local id 1 of the dead session, ClOrdID CL-1
+    venue = ScriptedVenue()
+    j = Journal(tmp_path / "j.sqlite", session="d1")
+    eng = ExecutionEngine(venue, j, INSTRUMENTS)
+    eng._load(j.orders())
+    eng.cancel(1)
+    assert venue.cancels == [0]  # ClOrdID only
+    j.close()
+    crashed(tmp_path / "k.sqlite")
+    venue.cancels.clear()
+    venue.details["CL-1"] = venue_order(7, "CL-1", S.NEW, qty=2, event_id=1)
+    j = Journal(tmp_path / "k.sqlite", session="d1")
+    eng, rep = ExecutionEngine.recover(venue, j, INSTRUMENTS)
+    assert rep.ok and eng.orders[1].local_id == 7
+    eng.cancel(1)
+    assert venue.cancels == [7]  # confirmed by the venue: its current local id
+    j.close()

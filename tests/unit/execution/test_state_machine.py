@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from execution_support import WDO, ScriptedVenue, limit, upd
 
@@ -115,6 +116,24 @@ def test_final_states_stay_final(venue, journal, final: OrderStatus) -> None:
     assert o.status is final and not o.working and eng.working_orders() == []
     assert len(got) == cum
     assert journal.events(o.internal_id)[-1]["note"] == "after final: NEW ignored"
+
+
+@pytest.mark.parametrize("status", [S.SUSPENDED, S.CALCULATED, S.ACCEPTED_FOR_BIDDING, S.RECEIVED,
+                                    S.PENDING_NEW, S.PENDING_CANCEL, S.PENDING_REPLACE])
+def test_working_statuses_keep_the_order_working(venue, journal, status: OrderStatus) -> None:
+    eng, got = make(venue, journal)
+    o = eng.submit(limit(Side.BUY, 1, 11000))
+    eng.on_order_updates(upd(1, 1, status))
+    assert o.status is status and o.working and eng.working_quantity("WDOZ26", Side.BUY) == 1
+    eng.on_order_updates(upd(1, 2, S.FILLED, cum=1, avg=5500.0))
+    assert not o.working and len(got) == 1
+
+
+def test_stopped_is_final(venue, journal) -> None:
+    eng, _ = make(venue, journal)
+    o = eng.submit(limit(Side.BUY, 1, 11000))
+    eng.on_order_updates(upd(1, 1, S.STOPPED, leaves=0))
+    assert not o.working and eng.working_quantity("WDOZ26", Side.BUY) == 0
 
 
 def test_replaced_carries_new_price_and_quantity(venue, journal) -> None:
@@ -233,3 +252,16 @@ def test_flatten_cancels_working_orders_and_closes_the_position(venue, journal) 
     assert (f.side, f.quantity, f.request.order_type, f.purpose) == (Side.BUY, 2, OrderType.MARKET,
                                                                      OrderPurpose.FLATTEN)
     assert eng.flatten("WDOZ26", 0, exch_ns=9) is None
+
+
+def test_a_failing_fill_consumer_stops_trading_but_loses_no_update(venue, journal) -> None:
+    def broken(fill: Fill) -> None:
+        raise ArithmeticError("portfolio broke")
+
+    eng = ExecutionEngine(venue, journal, {"WDOZ26": WDO}, on_fill=broken)
+    a = eng.submit(limit(Side.BUY, 1, 11000))
+    b = eng.submit(limit(Side.BUY, 1, 10999))
+    eng.on_order_updates(np.concatenate([upd(1, 1, S.FILLED, cum=1, avg=5500.0), upd(2, 2, S.NEW)]))
+    assert a.status is S.FILLED and b.status is S.NEW  # the batch went on
+    assert journal.fills() == a.fills and eng.counters["on_fill_errors"] == 1
+    assert eng.state_unknown and "ArithmeticError: portfolio broke" in eng.unknown_reason
