@@ -120,6 +120,9 @@ def test_kill_9_at_random_moments(tmp_path: Path) -> None:
     assert len(notes) == runs, f"{runs} runs, {len(notes)} reconciliations"
     assert all(text.startswith("reconciled: no difference") for (text,) in notes), notes
     _no_doubled_fill(journal)
+    dup_ids = _journal_rows(journal, "SELECT decision_id FROM decisions GROUP BY decision_id "
+                                     "HAVING COUNT(*) > 1")
+    assert dup_ids == [], f"a resumed run reused decision ids: {dup_ids[:5]}"
     orders = {cl: (cum, iid) for iid, cl, cum in _journal_rows(
         journal, "SELECT internal_id, cl_ord_id, cum_qty FROM orders WHERE cl_ord_id IS NOT NULL")}
     for cum, iid in orders.values():

@@ -230,6 +230,16 @@ class Journal:
                  _opt_int(d.get("exch_ns")), *(None if v is None else float(v) for v in p), cons, action,
                  None if reason is None else str(reason), feats))
 
+    def last_decision_id(self) -> int:
+        """The highest decision id journaled, by a decision, an order or a
+        denial (0: none): a resumed session numbers its decisions after it,
+        so an id names one decision."""
+        # orders and denials too: a decision's own row is written after its orders
+        row = self._x("SELECT MAX(m) FROM (SELECT MAX(decision_id) AS m FROM decisions UNION ALL "
+                      "SELECT MAX(decision_id) FROM orders UNION ALL SELECT MAX(decision_id) FROM denials)"
+                      ).fetchone()
+        return int(row[0] or 0)
+
     def decisions(self) -> list[dict]:
         cols = ("decision_id", "ticker", "trade_number", "exch_ns", "p_sell", "p_hold", "p_buy",
                 "consensus", "action", "reason", "features")

@@ -29,6 +29,7 @@ journal's fills, and a difference stops the node before it trades."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -46,7 +47,7 @@ import numpy as np
 from quantumtrader.adapters.profitdll.connection import FeedStatus, ProfitConnection
 from quantumtrader.adapters.profitdll.execution import ProfitDLLVenue
 from quantumtrader.calendar import TradingCalendar, default_calendar
-from quantumtrader.data.events import EventType
+from quantumtrader.data.events import EventType, Phase
 from quantumtrader.execution.engine import ExecutionEngine
 from quantumtrader.execution.journal import Journal
 from quantumtrader.execution.orders import OrderRequest, OrderStatus, Side
@@ -140,6 +141,7 @@ class TradingNode:
         self._last_taken = -1
         self._activity_clock = 0
         self._unacked: set[int] = set()
+        self._phase: dict[str, str] = {}  # ticker -> the latest ticker-state callback's phase
         self._stale = False
         self._stopping = threading.Event()
         self._stopped = False
@@ -151,6 +153,7 @@ class TradingNode:
 
         self.journal = Journal(self.run_dir / config.journal.path,
                                session=session_name or f"{venue}-{trading_day.isoformat()}")
+        self._decision_base = self.journal.last_decision_id()
         self.portfolio = Portfolio(self.instruments, fees or default_fee_table(), trading_day)
         self.signal = SignalEngine(config.signal)
         self.risk = RiskEngine(config.risk, self.instruments)
@@ -271,6 +274,8 @@ class TradingNode:
         if spec is None:
             return
         dp = DecisionPoint.from_record(rec, spec.ticker)
+        if self._decision_base:  # a resumed session: ids continue after the journal's
+            dp = dataclasses.replace(dp, decision_id=self._decision_base + dp.decision_id)
         self._stats.decisions += 1
         self._exch_ns = max(self._exch_ns, dp.exch_ns)
         self._exch_wall_ns = monotonic_ns()
@@ -384,6 +389,8 @@ class TradingNode:
                 self._exch_wall_ns = monotonic_ns()
             if event.kind is ControlKind.PHASE and spec is not None and event.phase is not None:
                 self.risk.on_phase(spec.ticker, event.phase, event.exch_ns or self._exch_ns)
+                known = event.phase in Phase._value2member_map_
+                self._phase[spec.ticker] = Phase(event.phase).name.lower() if known else str(event.phase)
             elif event.kind is ControlKind.FEED_GAP:
                 self.risk.on_feed(False, f"feed gap ({event.gap_reason}, {event.lost} records lost)")
             elif event.kind is ControlKind.CONNECTION:
@@ -485,6 +492,7 @@ class TradingNode:
                   "last_trade_age_s": ((monotonic_ns() - self._exch_wall_ns) / 1e9
                                        if self._exch_wall_ns else None)},
             session={"name": f"{self.venue_name} {self.trading_day.isoformat()}", "venue": self.venue_name,
+                     "phase": self._phase.get(ticker, "-"),
                      "progress": self._progress(), "decisions": self._stats.decisions,
                      "orders": self._stats.orders, "fills": self._stats.fills},
         )
