@@ -85,9 +85,6 @@ class InstrumentSpec:
             raise ValueError(f"{self.ticker}: not a price: {price!r}")
         return int((Decimal(repr(price)) / self.price_unit).to_integral_value())
 
-    def on_tick(self, units: int) -> bool:
-        return units % self.tick == 0
-
     def round_to_tick(self, units: int, *, down: bool) -> int:
         """The tick at or below (``down``) or at or above ``units``: a buy
         limit rounds down and a sell limit up, so rounding never makes an

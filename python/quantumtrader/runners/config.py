@@ -42,7 +42,7 @@ Credentials never go in this file: ``QT_PROFIT_KEY``, ``QT_PROFIT_USER``,
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from quantumtrader.config_file import ConfigError, read_toml, section
@@ -160,18 +160,6 @@ class TradingConfig:
                               f"{', '.join(f'[{s}]' for s in SECTIONS)})")
         parts = {name: section(origin, name, typ, data.get(name, {})) for name, typ in SECTIONS.items()}
         return cls(**parts, origin=origin)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able (Decimals as strings): what the report records."""
-        def plain(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: plain(x) for k, x in v.items()}
-            if isinstance(v, (list, tuple)):
-                return [plain(x) for x in v]
-            if isinstance(v, (int, float, str, bool)) or v is None:
-                return v
-            return str(v)
-        return {name: plain(asdict(getattr(self, name))) for name in SECTIONS}
 
 
 def load_trading_config(path: str | None) -> TradingConfig:

@@ -38,7 +38,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ from quantumtrader.runners.live_pipeline import ControlEvent, ControlKind, LiveP
 from quantumtrader.runners.report import SessionResult
 from quantumtrader.signal import DecisionPoint, SignalAction, SignalEngine
 
-__all__ = ["NodeStopped", "ReconciliationError", "TradingNode"]
+__all__ = ["ReconciliationError", "TradingNode", "instruments_of"]
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +77,6 @@ class ReconciliationError(RuntimeError):
         self.differences = differences
         super().__init__(f"the journal and the venue disagree ({len(differences)} difference(s)): "
                          + "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else ""))
-
-
-class NodeStopped(RuntimeError):
-    """The node was asked to trade after it stopped."""
 
 
 @dataclass
@@ -331,21 +326,16 @@ class TradingNode:
         return verdict
 
     def _risk_context(self, ticker: str) -> RiskContext:
-        margin = Decimal(0)
-        for t, spec in self.instruments.items():
-            per = self.config.risk.margin_per_contract_brl.get(spec.root, Decimal(0))
-            margin += per * abs(self.portfolio.position(t))
         return RiskContext(
             position=self.portfolio.position(ticker),
             working_buy=self.execution.working_quantity(ticker, Side.BUY),
             working_sell=self.execution.working_quantity(ticker, Side.SELL),
             day_pnl_brl=self.portfolio.net_brl(),
-            open_margin_brl=margin,
+            open_margin_brl=self.portfolio.open_margin_brl(self.config.risk.margin_per_contract_brl),
         )
 
     def _update_pnl(self) -> None:
-        total = sum(abs(self.portfolio.position(t)) for t in self.instruments)
-        self.risk.on_pnl(self.portfolio.net_brl(), total)
+        self.risk.on_pnl(self.portfolio.net_brl(), self.portfolio.open_contracts)
 
     def _flatten(self, ticker: str, why: str) -> None:
         position = self.portfolio.position(ticker)
