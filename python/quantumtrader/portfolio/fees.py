@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from quantumtrader.config_file import ConfigError, read_toml
+from quantumtrader.portfolio.dated import dated_entries, in_force
 
 PACKAGED_FEES = Path(__file__).with_name("b3_fees.toml")
 
@@ -63,23 +64,17 @@ class FeeTable:
         instruments = data.get("instruments", {})
         if not isinstance(instruments, dict):
             raise FeeTableError(f"{origin}: [instruments] must be a table of [[instruments.ROOT]] entries")
+
+        def entry(valid_from: dt.date, row: dict[str, Any], at: str) -> FeeEntry:
+            return FeeEntry(valid_from, _money(origin, f"{at}.day_trade", row["day_trade"]),
+                            _money(origin, f"{at}.overnight", row["overnight"]))
+
         for root, rows in instruments.items():
             if not isinstance(rows, list) or not rows:
                 raise FeeTableError(f"{origin}: instruments.{root}: give [[instruments.{root}]] entries")
-            entries = []
-            for i, row in enumerate(rows):
-                where = f"instruments.{root}[{i}]"
-                if not isinstance(row, dict) or set(row) != {"from", "day_trade", "overnight"}:
-                    raise FeeTableError(f"{origin}: {where}: needs exactly from, day_trade and overnight")
-                if not isinstance(row["from"], dt.date) or isinstance(row["from"], dt.datetime):
-                    raise FeeTableError(f"{origin}: {where}.from: must be a date YYYY-MM-DD")
-                entries.append(FeeEntry(row["from"], _money(origin, f"{where}.day_trade", row["day_trade"]),
-                                        _money(origin, f"{where}.overnight", row["overnight"])))
-            entries.sort(key=lambda e: e.valid_from)
-            dates = [e.valid_from for e in entries]
-            if len(set(dates)) != len(dates):
-                raise FeeTableError(f"{origin}: instruments.{root}: two entries from the same date")
-            self.entries[root.upper()] = entries
+            self.entries[root.upper()] = dated_entries(
+                rows, origin=origin, where=f"instruments.{root}", keys=("day_trade", "overnight"),
+                error=FeeTableError, build=entry)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> FeeTable:
@@ -99,11 +94,10 @@ class FeeTable:
             known = ", ".join(sorted(self.entries)) or "none"
             raise FeeTableError(f"{self.origin}: no fees for {root} (the table has {known})")
         on = on or dt.date.today()
-        valid = [e for e in entries if e.valid_from <= on]
-        if not valid:
+        e = in_force(entries, on)
+        if e is None:
             raise FeeTableError(f"{self.origin}: no fee for {root} on {on} (its first entry is from "
                                 f"{entries[0].valid_from})")
-        e = valid[-1]
         return (e.day_trade if day_trade else e.overnight) + self.broker
 
 

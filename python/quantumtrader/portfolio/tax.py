@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from quantumtrader.config_file import ConfigError, read_toml
+from quantumtrader.portfolio.dated import dated_entries, in_force
 
 __all__ = ["PACKAGED_TAX", "TaxEstimate", "TaxRate", "TaxTable", "TaxTableError", "default_tax_table"]
 
@@ -68,23 +69,17 @@ class TaxTable:
         rows = data.get("day_trade")
         if not isinstance(rows, list) or not rows:
             raise TaxTableError(f"{origin}: give [[day_trade]] entries (from, rate, withheld_at_source)")
-        rates = []
-        for i, row in enumerate(rows):
-            where = f"day_trade[{i}]"
-            if not isinstance(row, dict) or set(row) != {"from", "rate", "withheld_at_source"}:
-                raise TaxTableError(f"{origin}: {where}: needs exactly from, rate and withheld_at_source")
-            if not isinstance(row["from"], dt.date) or isinstance(row["from"], dt.datetime):
-                raise TaxTableError(f"{origin}: {where}.from: must be a date YYYY-MM-DD")
-            rate = _rate(origin, f"{where}.rate", row["rate"])
-            withheld = _rate(origin, f"{where}.withheld_at_source", row["withheld_at_source"])
+
+        def entry(valid_from: dt.date, row: dict[str, Any], at: str) -> TaxRate:
+            rate = _rate(origin, f"{at}.rate", row["rate"])
+            withheld = _rate(origin, f"{at}.withheld_at_source", row["withheld_at_source"])
             if withheld > rate:
-                raise TaxTableError(f"{origin}: {where}.withheld_at_source: {withheld} is more than the rate "
+                raise TaxTableError(f"{origin}: {at}.withheld_at_source: {withheld} is more than the rate "
                                     f"{rate} it is part of")
-            rates.append(TaxRate(row["from"], rate, withheld))
-        rates.sort(key=lambda r: r.valid_from)
-        if len({r.valid_from for r in rates}) != len(rates):
-            raise TaxTableError(f"{origin}: day_trade: two entries from the same date")
-        self.rates = rates
+            return TaxRate(valid_from, rate, withheld)
+
+        self.rates = dated_entries(rows, origin=origin, where="day_trade",
+                                   keys=("rate", "withheld_at_source"), error=TaxTableError, build=entry)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> TaxTable:
@@ -97,11 +92,11 @@ class TaxTable:
         return cls(data, str(p))
 
     def rate(self, on: dt.date) -> TaxRate:
-        valid = [r for r in self.rates if r.valid_from <= on]
-        if not valid:
+        r = in_force(self.rates, on)
+        if r is None:
             raise TaxTableError(f"{self.origin}: no day-trade tax rate on {on} (its first entry is from "
                                 f"{self.rates[0].valid_from})")
-        return valid[-1]
+        return r
 
     def estimate(self, net_day_trade_brl: Decimal, on: dt.date) -> TaxEstimate:
         """The tax on one day's net day-trade result (gains - losses - costs)."""
