@@ -113,3 +113,20 @@ def atomic_output(
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def folder_problem(out: str | os.PathLike[str], flag: str = "--out") -> str | None:
+    """Why ``out`` cannot be a command's output folder (created when
+    missing), in one line naming ``flag``, or None.  Checked before any work:
+    the folder, or its nearest existing parent, must be a writable folder."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"{flag} {out} is a file: give a folder"
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{flag} {out}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{flag} {out}: folder {existing} is not writable"
+    return None

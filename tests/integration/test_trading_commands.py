@@ -217,3 +217,11 @@ def test_live_without_a_dll_is_one_line(tmp_path: Path) -> None:
     assert "[profitdll] library" in line
     p = _cli("live", "--out", str(tmp_path / "r"))
     assert p.returncode == 2 and "required: --config" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_an_out_that_cannot_be_a_folder_is_refused_before_any_work(day: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for args in (("paper", "--replay", str(day)), ("backtest", "--data", str(day))):
+        line = _one_line_error(_cli(*args, "--out", str(blocker / "run")))
+        assert line.endswith(f"--out {blocker / 'run'}: {blocker} is a file, not a folder")

@@ -41,6 +41,7 @@ def add_backtest_parser(subparsers: Any) -> None:
 def run_backtest_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from quantumtrader.output_path import folder_problem
     from quantumtrader.runners.backtest import run_backtest
     from quantumtrader.runners.report import report_console
 
@@ -52,7 +53,11 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         if args.out.exists() and args.out.resolve() == p.resolve():
             error(PROG, f"--out {args.out} is an input: give a new folder")
             return 2
-    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+    problem = folder_problem(args.out)
+    if problem:
+        error(PROG, problem)
+        return 2
+    if args.out.exists() and any(args.out.iterdir()):
         error(PROG, f"--out {args.out} exists and is not an empty folder: give a new one")
         return 2
     if args.jobs == 0:

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from quantumtrader.cli.trading import add_config_flag, interrupted_status, run_trading_job
+from quantumtrader.cli.trading import add_config_flag, error, interrupted_status, run_trading_job
 
 PROG = "quantumtrader live"
 
@@ -34,6 +34,7 @@ def add_live_parser(subparsers: Any) -> None:
 def run_live_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from quantumtrader.output_path import folder_problem
     from quantumtrader.runners.config import load_trading_config
     from quantumtrader.runners.dashboard import Dashboard
     from quantumtrader.runners.live import run_live
@@ -42,6 +43,10 @@ def run_live_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     console = Console()
     run_dir = args.out or default_run_dir("live")
+    problem = folder_problem(run_dir)
+    if problem:
+        error(PROG, problem)
+        return 2
     def session() -> Any:
         config = load_trading_config(args.config)
         dashboard = Dashboard(console=console if console.is_terminal else None)

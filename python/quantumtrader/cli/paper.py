@@ -54,6 +54,7 @@ def add_paper_parser(subparsers: Any) -> None:
 def run_paper_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from quantumtrader.output_path import folder_problem
     from quantumtrader.runners.config import load_trading_config
     from quantumtrader.runners.dashboard import Dashboard
     from quantumtrader.runners.paper import default_run_dir, run_paper
@@ -61,8 +62,9 @@ def run_paper_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     console = Console()
     run_dir = args.out or default_run_dir("paper")
-    if run_dir.exists() and not run_dir.is_dir():
-        error(PROG, f"--out {run_dir} is a file: give a folder")
+    problem = folder_problem(run_dir)
+    if problem:
+        error(PROG, problem)
         return 2
     if args.replay is not None and not args.replay.is_file():
         error(PROG, f"--replay {args.replay}: no such file")

@@ -69,16 +69,16 @@ def run_record(args: argparse.Namespace) -> int:
     from quantumtrader.adapters.profitdll.recording import (
         RecordSetupError,
         open_connection,
-        out_folder_problem,
         plan_recording,
         record_session,
         summary_lines,
     )
     from quantumtrader.calendar import CalendarError, default_calendar
     from quantumtrader.data.eventlog import EventLogError
+    from quantumtrader.output_path import folder_problem
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    problem = out_folder_problem(args.out)
+    problem = folder_problem(args.out)
     if problem:
         return _fail(problem)
     cal = default_calendar()

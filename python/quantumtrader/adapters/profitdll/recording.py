@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from quantumtrader.adapters.profitdll.connection import (
@@ -51,23 +49,6 @@ SIMULATOR_CREDENTIALS = ProfitCredentials("simulator", "simulator", "simulator",
 
 class RecordSetupError(Exception):
     """The recording cannot start as asked (one line, said before anything is loaded or recorded)."""
-
-
-def out_folder_problem(out: str) -> str | None:
-    """Why ``--out`` cannot hold the daily logs, or None.  Checked before the
-    library is loaded or anyone logs in: the folder (created if missing)
-    must be a folder that can be written."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        return f"--out {out} is a file: give a folder"
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"--out {out}: {existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"--out {out}: folder {existing} is not writable"
-    return None
 
 
 def same_instrument(ticker: str, log_instrument: str) -> bool:
