@@ -22,6 +22,8 @@ Payloads:
 - CONSENSUS: sell / hold / buy (3 float64, all NaN: "no opinion"), then
   ``n`` times (agent name 32 bytes, weight float64, proposal age in ns int64).
 - HEARTBEAT: agent name (32 bytes).
+- OUTCOME: agent name (32 bytes, all NUL: every agent) and the decision's
+  realized forward return (float64, finite), for the agents to learn from.
 
 :func:`decode` refuses anything else (short, long, wrong magic or version,
 unknown kind, probabilities that are not a distribution, a bad name) with a
@@ -48,6 +50,7 @@ __all__ = [
     "Heartbeat",
     "Kind",
     "MessageError",
+    "Outcome",
     "Proposal",
     "decode",
 ]
@@ -60,6 +63,7 @@ _NAME = struct.Struct(f"<{NAME_BYTES}s")
 _PROPOSAL = struct.Struct(f"<{NAME_BYTES}s4d")
 _WEIGHT = struct.Struct(f"<{NAME_BYTES}sdq")
 _TRIPLE = struct.Struct("<3d")
+_OUTCOME = struct.Struct(f"<{NAME_BYTES}sd")
 MAX_FEATURES = 256
 MAX_AGENTS = 64
 
@@ -69,6 +73,7 @@ class Kind(enum.IntEnum):
     PROPOSAL = 2
     CONSENSUS = 3
     HEARTBEAT = 4
+    OUTCOME = 5
 
 
 class MessageError(ValueError):
@@ -175,7 +180,24 @@ class Heartbeat:
         return _header(Kind.HEARTBEAT, 0, 1, 0, 0, self.sent_ns) + _NAME.pack(_name_bytes(self.agent))
 
 
-Message = FeatureVector | Proposal | Consensus | Heartbeat
+@dataclass(frozen=True)
+class Outcome:
+    agent: str            # "" for every agent
+    instrument: int
+    decision_id: int
+    exch_ns: int          # when the return became known
+    forward_return: float
+    sent_ns: int = 0
+
+    def encode(self) -> bytes:
+        if not math.isfinite(self.forward_return):
+            raise ValueError(f"forward return must be finite (got {self.forward_return!r})")
+        name = _name_bytes(self.agent) if self.agent else b""
+        return _header(Kind.OUTCOME, self.instrument, 1, self.decision_id, self.exch_ns, self.sent_ns) + \
+            _OUTCOME.pack(name, float(self.forward_return))
+
+
+Message = FeatureVector | Proposal | Consensus | Heartbeat | Outcome
 
 
 def decode(frame: bytes | memoryview) -> Message:
@@ -220,6 +242,14 @@ def decode(frame: bytes | memoryview) -> Message:
         if len(body) != _NAME.size:
             raise MessageError("size", f"heartbeat: {len(body)} bytes")
         return Heartbeat(_name(bytes(body)), sent_ns)
+    if kind == Kind.OUTCOME:
+        if len(body) != _OUTCOME.size:
+            raise MessageError("size", f"outcome: {len(body)} bytes")
+        raw, r = _OUTCOME.unpack_from(body)
+        if not math.isfinite(r):
+            raise MessageError("outcome", f"forward return {r!r} is not finite")
+        agent = "" if not raw.strip(b"\0") else _name(raw)
+        return Outcome(agent, instrument, decision, exch_ns, r, sent_ns)
     raise MessageError("kind", f"unknown message kind {kind}")
 
 

@@ -1,0 +1,212 @@
+"""The agent team: the specialists and the coordinator talking over ZeroMQ.
+
+``AgentTeam.ask(instrument, decision_id, exch_ns, price, features77)`` is
+what the trading node calls at each decision point: the feature vector is
+published (PUB, topic = the instrument id), every live specialist answers
+with a proposal (PUSH -> the coordinator's PULL), and the coordinator waits
+until every agent it believes alive has answered or ``deadline_ms`` passes,
+then forms the consensus (coordinator.py).  The answer is a
+``signal.Consensus`` the signal blends with the model, plus the wire
+``Consensus`` with the agents that took part, their weights and ages.
+
+Learning: the team remembers each decision's price; when a later decision
+of the same instrument is at least an agent's horizon later, the forward
+return is known: it is published as an OUTCOME so each agent learns from
+the vector it answered, and the coordinator's Hedge step rewards each agent
+by the return its proposal would have earned (``(p_buy - p_sell) * r``).
+
+This module runs the specialists as threads of this process over
+``inproc://`` (backtests, tests) or over ``ipc://`` / ``tcp://`` endpoints
+(the sockets are the same; agent processes reuse ``run_agent``).  A
+stopped agent simply stops answering: its absence shows in the consensus
+(not among the agents that took part) within one heartbeat timeout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from quantumtrader.agents.coordinator import Coordinator, CoordinatorConfig
+from quantumtrader.agents.messages import (
+    Consensus,
+    DropCounter,
+    FeatureVector,
+    Heartbeat,
+    Outcome,
+    Proposal,
+)
+from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy, SpecialistSpec
+from quantumtrader.agents.transport import bind_endpoint, close
+from quantumtrader.signal import Consensus as SignalConsensus
+
+__all__ = ["AgentTeam", "TeamAnswer", "run_agent"]
+
+_HEARTBEAT_S = 0.2
+
+
+@dataclass(frozen=True)
+class TeamAnswer:
+    consensus: SignalConsensus   # what the signal blends (no opinion when no agent was fresh)
+    wire: Consensus              # the coordinator's record: agents, weights, ages
+    waited_ns: int
+
+
+def run_agent(ctx: zmq.Context, policy: OnlinePolicy, features_ep: str, proposals_ep: str,
+              stop: threading.Event) -> DropCounter:
+    """One specialist's loop: answer every feature vector with a proposal,
+    learn from every outcome of a vector it answered, send heartbeats; ends
+    when ``stop`` is set.  Malformed frames are counted and dropped."""
+    sub, push = ctx.socket(zmq.SUB), ctx.socket(zmq.PUSH)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(features_ep)
+    push.connect(proposals_ep)
+    drops = DropCounter()
+    seen: dict[tuple[int, int], np.ndarray] = {}
+    order: deque[tuple[int, int]] = deque()
+    last_beat = 0.0
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            if now - last_beat >= _HEARTBEAT_S:
+                push.send(Heartbeat(policy.spec.name, time.monotonic_ns()).encode())
+                last_beat = now
+            if not sub.poll(50):
+                continue
+            _topic, frame = sub.recv_multipart()
+            msg = drops.take(frame)
+            if isinstance(msg, FeatureVector):
+                probs, conf = policy.propose(msg.features)
+                key = (msg.instrument, msg.decision_id)
+                seen[key] = msg.features
+                order.append(key)
+                while len(order) > 4096:  # outcomes older than that are not waited for
+                    seen.pop(order.popleft(), None)
+                push.send(Proposal(policy.spec.name, msg.instrument, msg.decision_id, msg.exch_ns, probs,
+                                   conf, time.monotonic_ns()).encode())
+            elif isinstance(msg, Outcome) and msg.agent in ("", policy.spec.name):
+                x = seen.pop((msg.instrument, msg.decision_id), None)
+                if x is not None:
+                    policy.learn(x, msg.forward_return)
+    finally:
+        close(sub, push)
+    return drops
+
+
+class AgentTeam:
+    def __init__(self, specs: Iterable[SpecialistSpec] | None = None, *, transport: str = "inproc",
+                 folder: Path | None = None, deadline_ms: float = 20.0,
+                 coordinator: CoordinatorConfig | None = None, cost: float = 0.0) -> None:
+        self.specs = list(specs) if specs is not None else list(SPECIALISTS.values())
+        # built here, so an agent asking for a feature the engine lacks is refused before any socket
+        self.policies = {s.name: OnlinePolicy(s, cost=cost) for s in self.specs}
+        self.coordinator = Coordinator(self.policies, coordinator)
+        self.deadline_ns = int(deadline_ms * 1e6)
+        self.ctx = zmq.Context()
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pull = self.ctx.socket(zmq.PULL)
+        self.features_ep = bind_endpoint(self.pub, folder, "agents-features", transport=transport)
+        self.proposals_ep = bind_endpoint(self.pull, folder, "agents-proposals", transport=transport)
+        self.drops = DropCounter()
+        self._stops: dict[str, threading.Event] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._pending: dict[int, deque[tuple[int, int, int, dict[str, tuple[float, float, float]]]]] = {}
+        self.answers = 0
+
+    # ------------------------------------------------------------ agents
+    def start_agent(self, name: str) -> None:
+        stop = threading.Event()
+        t = threading.Thread(target=run_agent, args=(self.ctx, self.policies[name], self.features_ep,
+                                                     self.proposals_ep, stop), name=f"qt-agent-{name}",
+                             daemon=True)
+        self._stops[name], self._threads[name] = stop, t
+        t.start()
+
+    def stop_agent(self, name: str) -> None:
+        stop, t = self._stops.pop(name, None), self._threads.pop(name, None)
+        if stop is not None and t is not None:
+            stop.set()
+            t.join(2.0)
+
+    def start(self, wait_s: float = 5.0) -> None:
+        """Start every agent and wait until each has been heard (subscriptions joined)."""
+        for name in self.policies:
+            self.start_agent(name)
+        deadline = time.monotonic() + wait_s
+        everyone = set(self.policies)
+        while time.monotonic() < deadline and self.coordinator.alive(time.monotonic_ns()) != everyone:
+            self._drain(0.05)
+
+    def stop(self) -> None:
+        for name in list(self._threads):
+            self.stop_agent(name)
+        close(self.pub, self.pull)
+        self.ctx.term()
+
+    def __enter__(self) -> AgentTeam:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ asking
+    def _drain(self, timeout_s: float) -> None:
+        if not self.pull.poll(int(timeout_s * 1000)):
+            return
+        while True:
+            try:
+                frame = self.pull.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            msg = self.drops.take(frame)
+            now = time.monotonic_ns()
+            if isinstance(msg, Proposal):
+                self.coordinator.propose(msg, now)
+            elif isinstance(msg, Heartbeat):
+                self.coordinator.heartbeat(msg.agent, now)
+
+    def ask(self, instrument: int, decision_id: int, exch_ns: int, price: int,
+            features77: np.ndarray) -> TeamAnswer:
+        """Publish a decision's vector and return the consensus of the fresh answers."""
+        self._outcomes(instrument, exch_ns, price)
+        t0 = time.monotonic_ns()
+        frame = FeatureVector(instrument, decision_id, exch_ns, np.asarray(features77, dtype=np.float64), t0)
+        self.pub.send_multipart([str(instrument).encode(), frame.encode()])
+        expected = self.coordinator.alive(t0)
+        while True:
+            now = time.monotonic_ns()
+            answered = set(self.coordinator._proposals.get((instrument, decision_id), {}))
+            if expected <= answered or now - t0 >= self.deadline_ns:
+                break
+            self._drain(min(0.005, (self.deadline_ns - (now - t0)) / 1e9))
+        wire = self.coordinator.consensus(instrument, decision_id, exch_ns, time.monotonic_ns())
+        proposals = {a: p.probabilities for a, (p, _) in
+                     self.coordinator._proposals.get((instrument, decision_id), {}).items()}
+        self.coordinator.forget(instrument, decision_id)
+        self._pending.setdefault(instrument, deque()).append((decision_id, exch_ns, price, proposals))
+        self.answers += 1
+        return TeamAnswer(SignalConsensus(wire.probabilities, wire.weights), wire, time.monotonic_ns() - t0)
+
+    def _outcomes(self, instrument: int, exch_ns: int, price: int) -> None:
+        """Forward returns of the earlier decisions now an agent horizon old."""
+        queue = self._pending.get(instrument)
+        horizon = min(s.horizon_s for s in self.specs) * 1e9
+        rewards: dict[str, list[float]] = {}
+        while queue and exch_ns - queue[0][1] >= horizon:
+            decision_id, _, then, proposals = queue.popleft()
+            if then <= 0:
+                continue
+            r = (price - then) / then
+            self.pub.send_multipart([str(instrument).encode(),
+                                     Outcome("", instrument, decision_id, exch_ns, r).encode()])
+            for agent, (sell, _hold, buy) in proposals.items():
+                rewards.setdefault(agent, []).append((buy - sell) * r)
+        if rewards:
+            scale = max(abs(x) for xs in rewards.values() for x in xs) or 1.0
+            self.coordinator.reward({a: sum(xs) / len(xs) / scale for a, xs in rewards.items()})
