@@ -43,6 +43,7 @@ from quantumtrader.agents.messages import (
     Proposal,
 )
 from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy, SpecialistSpec
+from quantumtrader.agents.supervisor import Supervisor
 from quantumtrader.agents.transport import bind_endpoint, close
 from quantumtrader.signal import Consensus as SignalConsensus
 
@@ -102,7 +103,10 @@ def run_agent(ctx: zmq.Context, policy: OnlinePolicy, features_ep: str, proposal
 class AgentTeam:
     def __init__(self, specs: Iterable[SpecialistSpec] | None = None, *, transport: str = "inproc",
                  folder: Path | None = None, deadline_ms: float = 20.0,
-                 coordinator: CoordinatorConfig | None = None, cost: float = 0.0) -> None:
+                 coordinator: CoordinatorConfig | None = None, cost: float = 0.0,
+                 processes: bool = False, restart_backoff_s: float = 0.5) -> None:
+        if processes and transport == "inproc":
+            raise ValueError("agent processes need an ipc or tcp transport, not inproc")
         self.specs = list(specs) if specs is not None else list(SPECIALISTS.values())
         # built here, so an agent asking for a feature the engine lacks is refused before any socket
         self.policies = {s.name: OnlinePolicy(s, cost=cost) for s in self.specs}
@@ -118,6 +122,10 @@ class AgentTeam:
         self._threads: dict[str, threading.Thread] = {}
         self._pending: dict[int, deque[tuple[int, int, int, dict[str, tuple[float, float, float]]]]] = {}
         self.answers = 0
+        self.supervisor: Supervisor | None = None
+        if processes:
+            self.supervisor = Supervisor(self.policies, self.features_ep, self.proposals_ep, folder,
+                                         first_backoff_s=restart_backoff_s)
 
     # ------------------------------------------------------------ agents
     def start_agent(self, name: str) -> None:
@@ -135,15 +143,21 @@ class AgentTeam:
             t.join(2.0)
 
     def start(self, wait_s: float = 5.0) -> None:
-        """Start every agent and wait until each has been heard (subscriptions joined)."""
-        for name in self.policies:
-            self.start_agent(name)
+        """Start every agent (threads, or supervised processes) and wait until
+        each has been heard (subscriptions joined)."""
+        if self.supervisor is not None:
+            self.supervisor.start()
+        else:
+            for name in self.policies:
+                self.start_agent(name)
         deadline = time.monotonic() + wait_s
         everyone = set(self.policies)
         while time.monotonic() < deadline and self.coordinator.alive(time.monotonic_ns()) != everyone:
             self._drain(0.05)
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         for name in list(self._threads):
             self.stop_agent(name)
         close(self.pub, self.pull)
@@ -156,6 +170,15 @@ class AgentTeam:
         self.stop()
 
     # ------------------------------------------------------------ asking
+    def wait_alive(self, agents: set[str], timeout_s: float) -> bool:
+        """Until every one of ``agents`` has been heard within the heartbeat timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if agents <= self.coordinator.alive(time.monotonic_ns()):
+                return True
+            self._drain(0.05)
+        return False
+
     def _drain(self, timeout_s: float) -> None:
         if not self.pull.poll(int(timeout_s * 1000)):
             return
@@ -175,6 +198,7 @@ class AgentTeam:
             features77: np.ndarray) -> TeamAnswer:
         """Publish a decision's vector and return the consensus of the fresh answers."""
         self._outcomes(instrument, exch_ns, price)
+        self._drain(0.0)  # heartbeats received since the last decision: who is alive now
         t0 = time.monotonic_ns()
         frame = FeatureVector(instrument, decision_id, exch_ns, np.asarray(features77, dtype=np.float64), t0)
         self.pub.send_multipart([str(instrument).encode(), frame.encode()])

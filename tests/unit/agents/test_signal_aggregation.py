@@ -7,6 +7,9 @@ carry the planted signal."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +99,31 @@ def test_outcomes_move_weight_to_the_informed_agent() -> None:
             price *= 1 + 0.001 * x[OFI] + 0.0002 * rng.normal()  # the next move follows the imbalance
         w = team.coordinator.weights
     assert w["order_flow"] > w["footprint"], w
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX")
+def test_kill_an_agent_process_mid_stream(tmp_path: Path) -> None:
+    """Agents as supervised processes over ipc: SIGKILL one mid-stream; the
+    consensus goes on with the others, and takes it back once restarted."""
+    # a 3 s first backoff: the agent is surely still dead when the next decision comes
+    with AgentTeam(transport="ipc", folder=tmp_path, deadline_ms=500, processes=True,
+                   restart_backoff_s=3.0) as team:
+        team.start(wait_s=60)
+        assert team.wait_alive(set(SPECIALISTS), 60)
+        x = np.zeros(77)
+        assert set(team.ask(1, 1, S, 11000, x).wire.weights) == set(SPECIALISTS)
+        assert team.supervisor is not None
+        pid = team.supervisor.pid("liquidity")
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(1.2)  # past the heartbeat timeout: the coordinator knows
+        answer = team.ask(1, 2, 2 * S, 11000, x)
+        assert "liquidity" not in answer.wire.weights
+        assert set(answer.wire.weights) == set(SPECIALISTS) - {"liquidity"}
+        assert team.wait_alive({"liquidity"}, 60), "the supervisor did not bring the agent back"
+        for i in range(3, 50):
+            if "liquidity" in team.ask(1, i, i * S, 11000, x).wire.weights:
+                break
+        else:
+            raise AssertionError("the restarted agent never took part again")
+        assert team.supervisor.children["liquidity"].restarts >= 1
