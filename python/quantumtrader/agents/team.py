@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import zmq
@@ -44,7 +45,8 @@ from quantumtrader.agents.messages import (
 )
 from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy, SpecialistSpec
 from quantumtrader.agents.supervisor import Supervisor
-from quantumtrader.agents.transport import bind_endpoint, close
+from quantumtrader.agents.scoreboard import Scoreboard
+from quantumtrader.agents.transport import bind_endpoint, close, load_keys, secure_server
 from quantumtrader.signal import Consensus as SignalConsensus
 
 __all__ = ["AgentTeam", "TeamAnswer", "run_agent"]
@@ -100,30 +102,56 @@ def run_agent(ctx: zmq.Context, policy: OnlinePolicy, features_ep: str, proposal
     return drops
 
 
+def _next_port(address: str) -> str:
+    """The proposals socket's address: the port after the features socket's (or a free one)."""
+    host, _, port = address.rpartition(":")
+    return address if port == "*" or not port.isdigit() else f"{host}:{int(port) + 1}"
+
+
 class AgentTeam:
     def __init__(self, specs: Iterable[SpecialistSpec] | None = None, *, transport: str = "inproc",
                  folder: Path | None = None, deadline_ms: float = 20.0,
                  coordinator: CoordinatorConfig | None = None, cost: float = 0.0,
-                 processes: bool = False, restart_backoff_s: float = 0.5) -> None:
-        if processes and transport == "inproc":
-            raise ValueError("agent processes need an ipc or tcp transport, not inproc")
+                 learning_rate: float = 0.05, exploration: float = 0.0,
+                 processes: bool = False, external: bool = False, restart_backoff_s: float = 0.5,
+                 address: str = "127.0.0.1:*", server_key: Path | None = None,
+                 authorized: Path | None = None) -> None:
+        if (processes or external) and transport == "inproc":
+            raise ValueError("agents in other processes need an ipc or tcp transport, not inproc")
         self.specs = list(specs) if specs is not None else list(SPECIALISTS.values())
         # built here, so an agent asking for a feature the engine lacks is refused before any socket
-        self.policies = {s.name: OnlinePolicy(s, cost=cost) for s in self.specs}
+        self.policies = {s.name: OnlinePolicy(s, cost=cost, learning_rate=learning_rate,
+                                              exploration=exploration) for s in self.specs}
         self.coordinator = Coordinator(self.policies, coordinator)
+        self.scoreboard = Scoreboard(self.policies)
         self.deadline_ns = int(deadline_ms * 1e6)
+        self.mode = "external" if external else "processes" if processes else "threads"
         self.ctx = zmq.Context()
         self.pub = self.ctx.socket(zmq.PUB)
         self.pull = self.ctx.socket(zmq.PULL)
-        self.features_ep = bind_endpoint(self.pub, folder, "agents-features", transport=transport)
-        self.proposals_ep = bind_endpoint(self.pull, folder, "agents-proposals", transport=transport)
+        self._auth = None
+        try:
+            if server_key is not None:  # CURVE: only clients whose public key is authorized get in
+                self._auth = secure_server(self.ctx, self.pub, server_key,
+                                           authorized or server_key.parent / "authorized")
+                public, secret = load_keys(server_key)
+                self.pull.curve_secretkey, self.pull.curve_publickey = secret, public
+                self.pull.curve_server = True
+            self.features_ep = bind_endpoint(self.pub, folder, "agents-features", transport=transport,
+                                             address=address)
+            self.proposals_ep = bind_endpoint(self.pull, folder, "agents-proposals", transport=transport,
+                                              address=_next_port(address))
+        except (zmq.ZMQError, ValueError) as e:
+            close(self.pub, self.pull, self._auth)
+            self.ctx.term()
+            raise ValueError(f"agents: cannot open the endpoints ({e})") from None
         self.drops = DropCounter()
         self._stops: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._pending: dict[int, deque[tuple[int, int, int, dict[str, tuple[float, float, float]]]]] = {}
         self.answers = 0
         self.supervisor: Supervisor | None = None
-        if processes:
+        if processes and not external:
             self.supervisor = Supervisor(self.policies, self.features_ep, self.proposals_ep, folder,
                                          first_backoff_s=restart_backoff_s)
 
@@ -144,7 +172,10 @@ class AgentTeam:
 
     def start(self, wait_s: float = 5.0) -> None:
         """Start every agent (threads, or supervised processes) and wait until
-        each has been heard (subscriptions joined)."""
+        each has been heard (subscriptions joined).  External agents
+        (``quantumtrader agents run``) join when they connect: not waited for."""
+        if self.mode == "external":
+            return
         if self.supervisor is not None:
             self.supervisor.start()
         else:
@@ -156,11 +187,14 @@ class AgentTeam:
             self._drain(0.05)
 
     def stop(self) -> None:
+        """Stop the agents (processes save their state as they end) and close the sockets; idempotent."""
+        if self.ctx.closed:
+            return
         if self.supervisor is not None:
             self.supervisor.stop()
         for name in list(self._threads):
             self.stop_agent(name)
-        close(self.pub, self.pull)
+        close(self.pub, self.pull, self._auth)
         self.ctx.term()
 
     def __enter__(self) -> AgentTeam:
@@ -210,12 +244,30 @@ class AgentTeam:
                 break
             self._drain(min(0.005, (self.deadline_ns - (now - t0)) / 1e9))
         wire = self.coordinator.consensus(instrument, decision_id, exch_ns, time.monotonic_ns())
-        proposals = {a: p.probabilities for a, (p, _) in
-                     self.coordinator._proposals.get((instrument, decision_id), {}).items()}
+        received = self.coordinator._proposals.get((instrument, decision_id), {})
+        proposals = {a: received[a][0].probabilities for a in wire.weights}  # the fresh ones that took part
         self.coordinator.forget(instrument, decision_id)
         self._pending.setdefault(instrument, deque()).append((decision_id, exch_ns, price, proposals))
         self.answers += 1
-        return TeamAnswer(SignalConsensus(wire.probabilities, wire.weights), wire, time.monotonic_ns() - t0)
+        waited = time.monotonic_ns() - t0
+        self.scoreboard.on_answer(exch_ns, self.coordinator.weights, proposals, wire.probabilities, waited)
+        return TeamAnswer(SignalConsensus(wire.probabilities, wire.weights, proposals), wire, waited)
+
+    def status(self) -> dict[str, Any]:
+        """What the dashboard shows: each agent alive or not, its weight, its
+        latest proposal, hit rate so far, and restarts (agent processes)."""
+        alive = self.coordinator.alive(time.monotonic_ns())
+        last = self.scoreboard.last.get("proposals", {})
+        rows = {}
+        for a in self.policies:
+            score = self.scoreboard.scores[a]
+            child = self.supervisor.children.get(a) if self.supervisor is not None else None
+            rows[a] = {"alive": a in alive, "weight": self.coordinator.weights[a], "proposal": last.get(a),
+                       "hit_rate": score.hit_rate, "outcomes": score.outcomes,
+                       "restarts": child.restarts if child is not None else 0}
+        return {"mode": self.mode, "endpoint": self.features_ep, "agents": rows,
+                "consensus": self.scoreboard.last.get("probabilities"),
+                "waited_ns": self.scoreboard.last.get("waited_ns"), "dropped": sum(self.drops.dropped.values())}
 
     def _outcomes(self, instrument: int, exch_ns: int, price: int) -> None:
         """Forward returns of the earlier decisions now an agent horizon old."""
@@ -231,6 +283,7 @@ class AgentTeam:
                                      Outcome("", instrument, decision_id, exch_ns, r).encode()])
             for agent, (sell, _hold, buy) in proposals.items():
                 rewards.setdefault(agent, []).append((buy - sell) * r)
+                self.scoreboard.on_outcome(agent, buy - sell, r)
         if rewards:
             scale = max(abs(x) for xs in rewards.values() for x in xs) or 1.0
             self.coordinator.reward({a: sum(xs) / len(xs) / scale for a, xs in rewards.items()})

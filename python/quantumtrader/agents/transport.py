@@ -41,10 +41,12 @@ def ipc_available() -> bool:
     return bool(zmq.has("ipc"))
 
 
-def bind_endpoint(sock: zmq.Socket, folder: Path | None, name: str, *, transport: str = "auto") -> str:
+def bind_endpoint(sock: zmq.Socket, folder: Path | None, name: str, *, transport: str = "auto",
+                  address: str = "127.0.0.1:*") -> str:
     """Bind ``sock`` and return the endpoint peers connect to.  ``transport``:
     ``auto`` (ipc in ``folder`` when possible, else tcp on loopback),
-    ``ipc``, ``tcp`` (loopback, a free port) or ``inproc``."""
+    ``ipc``, ``tcp`` (on ``address``, ``HOST:PORT``; port ``*`` = a free
+    one) or ``inproc``."""
     if transport == "inproc":
         ep = f"inproc://qt-{name}"
         sock.bind(ep)
@@ -60,7 +62,7 @@ def bind_endpoint(sock: zmq.Socket, folder: Path | None, name: str, *, transport
     elif transport == "ipc":
         raise ValueError("this libzmq has no ipc:// transport" if not ipc_available()
                          else "an ipc endpoint needs a folder")
-    sock.bind("tcp://127.0.0.1:*")
+    sock.bind(f"tcp://{address if transport == 'tcp' else '127.0.0.1:*'}")
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
 

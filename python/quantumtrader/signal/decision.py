@@ -13,9 +13,10 @@ vector is identified by the instrument and its ``row`` (rows of that
 instrument in the pipeline, this one included: the row a replay of the same
 log computes) and by the trade's ring ``seq``.
 
-:class:`Consensus` is the agents' opinion (the next issue builds them):
+:class:`Consensus` is the agents' opinion (quantumtrader.agents):
 (sell, hold, buy) probabilities, or ``None`` for "no opinion", with the
-weights the agents were combined with.  It is checked when built: a
+weights the agents that took part were combined with and each one's own
+proposal, so a journaled decision says who said what.  It is checked when built: a
 probability that is not a finite number in [0, 1], or a vector that does not
 sum to 1, is refused with one line (:class:`ConsensusError`)."""
 
@@ -125,6 +126,7 @@ class DecisionPoint:
 class Consensus:
     probabilities: Probabilities | None          # None: the agents have no opinion
     weights: Mapping[str, float] = field(default_factory=dict)   # agent -> weight it was given
+    proposals: Mapping[str, Probabilities] = field(default_factory=dict)  # agent -> its own (sell, hold, buy)
 
     def __post_init__(self) -> None:
         if self.probabilities is not None:
@@ -136,6 +138,11 @@ class Consensus:
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
                 raise ConsensusError(f"consensus: weight of {name!r} must be a number >= 0 (got {w!r})")
         object.__setattr__(self, "weights", dict(self.weights))
+        for name, p in self.proposals.items():
+            problem = probabilities_problem(p)
+            if problem:
+                raise ConsensusError(f"consensus: proposal of {name!r}: {problem}")
+        object.__setattr__(self, "proposals", {k: tuple(float(x) for x in p) for k, p in self.proposals.items()})
 
     @property
     def has_opinion(self) -> bool:
@@ -144,7 +151,8 @@ class Consensus:
     def record(self) -> dict[str, Any]:
         p = self.probabilities
         return {"probabilities": None if p is None else probability_list(p),
-                "weights": {str(k): float(v) for k, v in self.weights.items()}}
+                "weights": {str(k): float(v) for k, v in self.weights.items()},
+                "proposals": {str(k): probability_list(p) for k, p in self.proposals.items()}}
 
 
 def probability_list(p: Probabilities) -> list[float | None]:
