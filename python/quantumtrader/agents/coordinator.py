@@ -127,6 +127,15 @@ class Coordinator:
         self._proposals.pop((instrument, decision_id), None)
 
     # ------------------------------------------------------------ learning
+    def restore_weights(self, weights: Mapping[str, float]) -> None:
+        """Weights learned in an earlier session (agents it does not know are
+        ignored, agents it lacks start at the mean), projected into the bounds."""
+        known = {a: float(w) for a, w in weights.items() if a in self.weights and math.isfinite(float(w))
+                 and float(w) >= 0}
+        mean = sum(known.values()) / len(known) if known else 1.0
+        self.weights = bounded_weights({a: known.get(a, mean) for a in self.agents}, self.config.min_weight,
+                                       self.config.max_weight)
+
     def reward(self, rewards: Mapping[str, float]) -> dict[str, float]:
         """Hedge step with each speaking agent's realized reward; returns the new weights."""
         eta = self.config.learning_rate

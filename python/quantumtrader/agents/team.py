@@ -43,9 +43,9 @@ from quantumtrader.agents.messages import (
     Outcome,
     Proposal,
 )
+from quantumtrader.agents.scoreboard import Scoreboard
 from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy, SpecialistSpec
 from quantumtrader.agents.supervisor import Supervisor
-from quantumtrader.agents.scoreboard import Scoreboard
 from quantumtrader.agents.transport import bind_endpoint, close, load_keys, secure_server
 from quantumtrader.signal import Consensus as SignalConsensus
 
@@ -150,6 +150,7 @@ class AgentTeam:
         self._threads: dict[str, threading.Thread] = {}
         self._pending: dict[int, deque[tuple[int, int, int, dict[str, tuple[float, float, float]]]]] = {}
         self.answers = 0
+        self.notes: list[str] = []  # what was loaded or moved aside at the start
         self.supervisor: Supervisor | None = None
         if processes and not external:
             self.supervisor = Supervisor(self.policies, self.features_ep, self.proposals_ep, folder,
@@ -267,7 +268,8 @@ class AgentTeam:
                        "restarts": child.restarts if child is not None else 0}
         return {"mode": self.mode, "endpoint": self.features_ep, "agents": rows,
                 "consensus": self.scoreboard.last.get("probabilities"),
-                "waited_ns": self.scoreboard.last.get("waited_ns"), "dropped": sum(self.drops.dropped.values())}
+                "waited_ns": self.scoreboard.last.get("waited_ns"),
+                "dropped": sum(self.drops.dropped.values())}
 
     def _outcomes(self, instrument: int, exch_ns: int, price: int) -> None:
         """Forward returns of the earlier decisions now an agent horizon old."""

@@ -28,6 +28,9 @@ of range are refused in one line naming the file and the key.  The sections:
     seed = 1
     state_file = ""              # broker state that outlives the process ("" = in the run folder)
 
+    [agents]                     # quantumtrader.agents.config.AgentsConfig: the specialist agents
+    enabled = true               # mode, transport, keys, deadline, learned state, learning
+
     [profitdll]                  # live: Nelogica's DLL on the Windows host
     library = "C:/Nelogica/ProfitDLL64.dll"
     broker_id = 0
@@ -45,6 +48,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from quantumtrader.agents.config import AgentsConfig
 from quantumtrader.config_file import ConfigError, read_toml, section
 from quantumtrader.execution.config import BracketConfig
 from quantumtrader.risk import RiskConfig
@@ -135,6 +139,7 @@ SECTIONS: dict[str, type] = {
     "journal": JournalConfig,
     "session": SessionConfig,
     "simulator": SimulatorConfig,
+    "agents": AgentsConfig,
     "profitdll": ProfitDLLConfig,
 }
 
@@ -149,6 +154,7 @@ class TradingConfig:
     journal: JournalConfig = field(default_factory=JournalConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    agents: AgentsConfig = field(default_factory=AgentsConfig)
     profitdll: ProfitDLLConfig = field(default_factory=ProfitDLLConfig)
     origin: str = "defaults"
 

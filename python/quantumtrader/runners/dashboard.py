@@ -143,6 +143,12 @@ def log_line(snapshot: Mapping[str, Any]) -> str:
         f"feed {'ok' if feed.get('ok', True) else 'DOWN ' + str(feed.get('detail', ''))}",
         f"decisions {_num(session.get('decisions'))}",
     ]
+    agents = snapshot.get("agents")
+    if agents:
+        rows = (agents.get("agents") or {}).values()
+        c = agents.get("consensus")
+        parts.append(f"agents {sum(1 for a in rows if a.get('alive'))}/{len(rows)} consensus "
+                     + ("/".join(f"{x:.2f}" for x in c) if c else "none"))
     if progress is not None:
         parts.append(f"session {100 * float(progress):.0f}%")
     return " | ".join(parts)
@@ -202,6 +208,32 @@ def _orders_panel(snapshot: Mapping[str, Any]) -> Any:
         table.add_row("…", f"{len(orders) - 8} more", "", "", "", "")
     if not orders:
         table.add_row("-", "no working orders", "", "", "", "")
+    return table
+
+
+def _agents_panel(agents: Mapping[str, Any]) -> Any:
+    """Each agent: alive, its latest proposal, the coordinator's weight, its hit
+    rate so far; then the consensus the signal blended (or "no opinion")."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, padding=(0, 1), show_edge=False, expand=True)
+    for head in ("agent", "", "sell", "hold", "buy", "weight", "hit rate", "restarts"):
+        table.add_column(head, justify="left" if head in ("agent", "") else "right", no_wrap=True)
+    for name, a in (agents.get("agents") or {}).items():
+        p = a.get("proposal")
+        hit = a.get("hit_rate")
+        state = Text("alive", style="green") if a.get("alive") else Text("DOWN", style="red")
+        table.add_row(_text(name), state,
+                      *((_text(f"{x:.2f}") for x in p) if p else (_text("-"),) * 3),
+                      _text(f"{float(a.get('weight', 0)):.3f}"),
+                      _text("-" if hit is None else f"{100 * hit:.1f}% of {a.get('outcomes', 0)}"),
+                      _text(_num(a.get("restarts"))))
+    c = agents.get("consensus")
+    waited = agents.get("waited_ns")
+    table.add_row(Text("consensus", style="bold"), "", *((_text(f"{x:.2f}") for x in c) if c else
+                                                          (_text("no opinion"), _text(""), _text(""))),
+                  "", _text("" if waited is None else f"in {waited / 1e3:,.0f} µs"), "")
     return table
 
 
@@ -271,6 +303,9 @@ def render(snapshot: Mapping[str, Any]) -> Any:
     outer = Table.grid(expand=True)
     outer.add_row(Panel(head, title="QuantumTrader"))
     outer.add_row(grid)
+    agents = snapshot.get("agents")
+    if agents:
+        outer.add_row(Panel(_agents_panel(agents), title=f"agents ({agents.get('mode', '-')})"))
     return outer
 
 

@@ -42,9 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zmq
 
 from quantumtrader.adapters.profitdll.connection import FeedStatus, ProfitConnection
 from quantumtrader.adapters.profitdll.execution import ProfitDLLVenue
+from quantumtrader.agents.team import AgentTeam
 from quantumtrader.calendar import TradingCalendar, default_calendar
 from quantumtrader.data.events import EventType, Phase
 from quantumtrader.execution.engine import ExecutionEngine
@@ -56,11 +58,12 @@ from quantumtrader.portfolio.fees import FeeTable, default_fee_table
 from quantumtrader.portfolio.portfolio import Portfolio
 from quantumtrader.qtcore.pipeline import monotonic_ns
 from quantumtrader.risk import KillSwitch, RiskContext, RiskEngine, RiskState
+from quantumtrader.runners.agents import close_agent_team, open_agent_team
 from quantumtrader.runners.config import TradingConfig
 from quantumtrader.runners.latency import LatencyRecorder
 from quantumtrader.runners.live_pipeline import ControlEvent, ControlKind, LivePipeline
 from quantumtrader.runners.report import SessionResult
-from quantumtrader.signal import DecisionPoint, SignalAction, SignalEngine
+from quantumtrader.signal import Consensus, DecisionPoint, SignalAction, SignalEngine
 
 __all__ = ["ReconciliationError", "TradingNode", "instruments_of"]
 
@@ -172,6 +175,10 @@ class TradingNode:
             connection, on_decision=self._on_decision, on_control=self._on_control,
             on_orders=self._on_orders, control_types=_CONTROL_TYPES)
         self.pipeline.use_model(bundle)
+        # the agents last: a node that cannot start (reconciliation, model) starts no agent processes
+        self.agents: AgentTeam | None = open_agent_team(config.agents, self.run_dir, lockstep=lockstep)
+        self._agents_board: dict[str, Any] = {}
+        self._agent_errors = 0
 
     # ------------------------------------------------------------------ running
     def start(self) -> None:
@@ -238,6 +245,9 @@ class TradingNode:
         finally:
             if self._housekeeper is not None:
                 self._housekeeper.join(2.0)
+            if self.agents is not None:
+                with self._lock:  # no decision is asking any more
+                    self._agents_board = close_agent_team(self.agents, self.run_dir)
             self._stopped = True
             result = self.result()
             self.journal.close()
@@ -287,7 +297,8 @@ class TradingNode:
             self._flatten(spec.ticker, "close-out time" if self.risk.state is RiskState.ACTIVE
                           else f"risk {self.risk.state.name}")
         position = self._signal_position(spec.ticker)
-        sig = self.signal.decide(dp, position, None)  # consensus: issue 11's agents
+        consensus = self._ask_agents(dp) if self.agents is not None else None
+        sig = self.signal.decide(dp, position, consensus)
         signal_ns = monotonic_ns()
         self._stats.signals[sig.action.name] = self._stats.signals.get(sig.action.name, 0) + 1
         sent_ns = None
@@ -309,6 +320,21 @@ class TradingNode:
                               "features": None if dp.features is None else dp.features.tolist()}
         if self.dashboard is not None and not self.lockstep:
             self.dashboard.update(self.snapshot())
+
+    def _ask_agents(self, dp: DecisionPoint) -> Consensus | None:
+        """The agents' consensus on this decision; a failure of the team is
+        counted and the decision goes on with the model alone."""
+        if dp.features is None:
+            return None
+        try:
+            return self.agents.ask(dp.instrument_id, dp.decision_id, dp.exch_ns, dp.price,  # type: ignore[union-attr]
+                                   dp.features).consensus
+        except (zmq.ZMQError, ValueError) as e:
+            self._agent_errors += 1
+            if self._agent_errors == 1:
+                self.errors.append(f"agents: {e}")
+                log.warning("agents: %s (the model decides alone)", e)
+            return None
 
     def _signal_position(self, ticker: str) -> int:
         """The position the signal reasons about: held plus working entries
@@ -478,6 +504,7 @@ class TradingNode:
             pnl={"realized_brl": p.realized_brl(), "unrealized_brl": p.unrealized_brl(),
                  "fees_brl": p.fees_brl(), "net_brl": p.net_brl()},
             risk=self.risk.status(),
+            agents=self.agents.status() if self.agents is not None else None,
             feed={"ok": self._feed_live(), "detail": self.connection.feed_status.value,
                   "last_trade_age_s": ((monotonic_ns() - self._exch_wall_ns) / 1e9
                                        if self._exch_wall_ns else None)},
@@ -508,6 +535,9 @@ class TradingNode:
                 "errors": list(self.errors),
             }
             counters["risk"] = self.risk.counters
+            if self.agents is not None:
+                counters["agents"] = {"errors": self._agent_errors,
+                                      "dropped": sum(self.agents.drops.dropped.values())}
             pc = self.pipeline.core.counters
             counters["pipeline"] = {k: v for k, v in pc.items() if isinstance(v, (int, float, str))}
             return SessionResult(
@@ -521,6 +551,8 @@ class TradingNode:
                 counters=counters, days=[self.trading_day.isoformat()],
                 capital_brl=self.config.risk.capital_brl,
                 price_unit={t: s.price_unit for t, s in self.instruments.items()},
+                agents=self._agents_board or (self.agents.scoreboard.to_json()
+                                              if self.agents is not None else {}),
             )
 
 

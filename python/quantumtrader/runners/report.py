@@ -31,7 +31,7 @@ integers of the instrument's price unit; ``price_unit`` (ticker -> points
 per unit), when given, shows them as points.
 
 ``write_report(result, out_dir)`` renders everything first, then writes
-``equity.png``, ``drawdown.png``, ``latency.png``, ``report.html`` and, last,
+``equity.png``, ``drawdown.png``, ``latency.png``, ``agents.png``, ``report.html`` and, last,
 ``report.json`` into ``out_dir`` (made when missing; refused, with one line,
 when it is a file or one of the inputs), each written aside and renamed
 into place (``output_path.atomic_output``): an interrupted or failed write
@@ -71,9 +71,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from quantumtrader import html_page
+from quantumtrader.agents.scoreboard import merge_scoreboards
 from quantumtrader.calendar import EXCHANGE_TZ
 from quantumtrader.execution.orders import Side
 from quantumtrader.output_path import OutputPathError, atomic_output
+from quantumtrader.runners.agents_report import AGENTS_HEAD, agents_note, agents_png, agents_rows
 from quantumtrader.runners.latency import STAGES, LatencyError, LatencyRecorder
 
 __all__ = [
@@ -86,7 +88,7 @@ FORMAT = "quantumtrader trading report v1"
 VENUES = ("backtest", "paper", "live", "dry-run")
 # in the order they are written: report.json last, so that a run cut short
 # never leaves a new report.json beside the charts of an older run
-FILES = ("equity.png", "drawdown.png", "latency.png", "report.html", "report.json")
+FILES = ("equity.png", "drawdown.png", "latency.png", "agents.png", "report.html", "report.json")
 TRADING_DAYS_PER_YEAR = 252
 HTML_TRADE_ROWS = 5000  # the page lists at most this many trades; report.json holds all
 _CENT = Decimal("0.01")
@@ -151,6 +153,7 @@ class SessionResult:
     daily_net_brl: dict[str, Decimal] = field(default_factory=dict)
     active_ns: int = 0
     price_unit: dict[str, Decimal] = field(default_factory=dict)
+    agents: dict[str, Any] = field(default_factory=dict)   # agents.scoreboard.Scoreboard.to_json; {} = off
 
     def __post_init__(self) -> None:
         if self.venue not in VENUES:
@@ -249,6 +252,7 @@ def merge_results(results: Sequence[SessionResult], name: str | None = None) -> 
         fills=sum(r.fills for r in ordered), denials=denials, latency=latency, counters=counters,
         days=days, capital_brl=ordered[0].capital_brl, daily_net_brl=daily,
         active_ns=sum(r.active_ns for r in ordered), price_unit=price_unit,
+        agents=merge_scoreboards([r.agents for r in ordered]),
     )
 
 
@@ -501,6 +505,7 @@ def _session_from_json(data: Mapping[str, Any]) -> SessionResult:
         daily_net_brl={str(k): _money(v, f"daily_net_brl.{k}")
                        for k, v in _get(data, "daily_net_brl").items()},
         price_unit={str(k): _money(v, f"price_unit.{k}") for k, v in _get(data, "price_unit").items()},
+        agents=dict(data.get("agents") or {}),  # absent in reports written before the agents
         **money, **ints,
     )
 
@@ -618,6 +623,14 @@ def report_console(result: SessionResult, console: Any = None) -> None:
     for _, cells in latency_rows(result):
         latency.add_row(*cells)
     console.print(latency)
+    console.print(agents_note(result.agents))
+    if result.agents:
+        table = Table(title="Agents", title_justify="left")
+        for i, head in enumerate(AGENTS_HEAD):
+            table.add_column(head, justify="left" if i == 0 else "right")
+        for _, cells in agents_rows(result.agents):
+            table.add_row(*cells)
+        console.print(table)
     if result.denials:
         denials = Table(title="Risk denials", title_justify="left")
         denials.add_column("reason")
@@ -813,6 +826,14 @@ def render_html(result: SessionResult, pngs: Mapping[str, bytes]) -> str:
         if trades else '<p class="note">no closed trades</p>',
         f'<p class="note">the first {len(trades):,} trades are listed; report.json holds all of them.</p>'
         if cut else "",
+        "<h2>Agents</h2>",
+        f'<p>{html.escape(agents_note(result.agents))}</p>',
+        *((html_page.table(AGENTS_HEAD, agents_rows(result.agents), total_label=""),
+           html_page.img(pngs["agents.png"], "agent weights and hit rates", "no agent decisions"),
+           '<p class="note">hit rate: among an agent\'s proposals whose forward return over its horizon was '
+           "not zero and that leaned (buy and sell probabilities unequal), the share that leaned the "
+           "return's way. Weights: the coordinator's trust, learned from the agents' realized rewards.</p>")
+          if result.agents else ()),
         "<h2>Latency per stage</h2>",
         html_page.table(LATENCY_HEAD, latency_rows(result), total_label=""),
         '<p class="note">percentiles are upper bounds within 0.8% (log-linear histograms); max is exact. '
@@ -853,7 +874,8 @@ def write_report(result: SessionResult, out_dir: str | os.PathLike[str], *,
     folder = Path(out_dir)
     _check_folder(folder, inputs, flag)
     pngs = {"equity.png": equity_png(result), "drawdown.png": drawdown_png(result),
-            "latency.png": latency_png(result)}
+            "latency.png": latency_png(result),
+            "agents.png": agents_png(result.agents, _time_axis, _empty_chart)}
     texts = {"report.json": json.dumps(result_to_json(result), indent=1, allow_nan=False) + "\n",
              "report.html": render_html(result, pngs)}
     try:

@@ -142,7 +142,8 @@ class Consensus:
             problem = probabilities_problem(p)
             if problem:
                 raise ConsensusError(f"consensus: proposal of {name!r}: {problem}")
-        object.__setattr__(self, "proposals", {k: tuple(float(x) for x in p) for k, p in self.proposals.items()})
+        object.__setattr__(self, "proposals",
+                           {k: tuple(float(x) for x in p) for k, p in self.proposals.items()})
 
     @property
     def has_opinion(self) -> bool:

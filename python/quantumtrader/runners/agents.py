@@ -1,0 +1,114 @@
+"""The agent team of a trading session, built from ``[agents]``
+(agents/config.py) for its run folder.
+
+- Where: ``RUN_DIR/agents/`` holds the ipc sockets, each agent's learned
+  state (``<agent>.json``) and the coordinator's weights
+  (``coordinator.json``).
+- Learned state at the start: the run folder's own when it has any (a
+  resumed run carries on from where it stopped), else the folder
+  ``[agents] state`` (e.g. ``quantumtrader agents pretrain --out``), else
+  fresh.  A corrupt file is refused in one line naming it, unless
+  ``[agents] fresh`` (``--fresh-agents``): then it is moved aside and that
+  agent starts fresh.  The start folder is only read.
+- At the end (``close_agent_team``): agent threads' states and the
+  coordinator's weights are saved into the run folder, each file written
+  aside and renamed; agent processes save their own as they stop.
+- Mode ``auto``: agents as threads over ``inproc://`` in a backtest (the
+  decision waits for every agent, so a day's result does not depend on the
+  machine), as supervised processes over ``ipc://`` in paper and live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from quantumtrader.agents.config import LOCKSTEP_DEADLINE_MS, AgentsConfig
+from quantumtrader.agents.specialists import AgentStateError
+from quantumtrader.agents.state import load_states, move_aside, save_states
+from quantumtrader.agents.team import AgentTeam
+from quantumtrader.output_path import atomic_output
+
+__all__ = ["AGENTS_DIR", "close_agent_team", "open_agent_team"]
+
+AGENTS_DIR = "agents"
+COORDINATOR_FILE = "coordinator.json"
+_COORDINATOR_FORMAT = ("qt-coordinator-state", 1)
+
+
+def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> AgentTeam | None:
+    """The session's team, its learned state loaded and its agents started;
+    None when ``[agents] enabled = false``.  Raises AgentStateError or
+    ValueError (one line) for a state file or an endpoint that cannot be used."""
+    if not config.enabled:
+        return None
+    mode = config.resolved_mode(lockstep)
+    folder = Path(run_dir) / AGENTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    team = AgentTeam(
+        transport=config.resolved_transport(mode), folder=folder,
+        deadline_ms=LOCKSTEP_DEADLINE_MS if lockstep and mode == "threads" else config.deadline_ms,
+        coordinator=config.coordinator(), cost=config.cost, learning_rate=config.learning_rate,
+        exploration=config.exploration, processes=mode == "processes", external=mode == "external",
+        address=config.address, server_key=Path(config.server_key) if config.server_key else None,
+        authorized=Path(config.authorized) if config.authorized else None)
+    try:
+        start = folder if _has_state(folder) else Path(config.state) if config.state else None
+        if start is not None:
+            if not start.is_dir():
+                raise AgentStateError(f"[agents] state {start}: not a folder of agent states")
+            team.notes = load_states(team.policies, start, fresh=config.fresh)
+            weights = _read_coordinator(start / COORDINATOR_FILE, fresh=config.fresh)
+            if weights:
+                team.coordinator.restore_weights(weights)
+            if mode == "processes" and start != folder:
+                save_states(team.policies, folder)  # the processes load theirs from the run folder
+        team.start()
+    except BaseException:
+        team.stop()
+        raise
+    return team
+
+
+def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
+    """Stop the team, save what it learned into the run folder, and return its scoreboard."""
+    folder = Path(run_dir) / AGENTS_DIR
+    team.stop()
+    if team.mode == "threads":
+        save_states(team.policies, folder)
+    with atomic_output(folder / COORDINATOR_FILE) as tmp:
+        tmp.write_text(json.dumps({"format": _COORDINATOR_FORMAT[0], "version": _COORDINATOR_FORMAT[1],
+                                   "weights": team.coordinator.weights}), encoding="utf-8")
+    board = team.scoreboard.to_json()
+    board["mode"] = team.mode
+    board["dropped"] = sum(team.drops.dropped.values())
+    if team.supervisor is not None:
+        board["restarts"] = {a: c.restarts for a, c in team.supervisor.children.items()}
+    return board
+
+
+def _has_state(folder: Path) -> bool:
+    return any(folder.glob("*.json"))
+
+
+def _read_coordinator(path: Path, *, fresh: bool) -> dict[str, float] | None:
+    if not path.exists():
+        return None
+    try:
+        return _coordinator_weights(path)
+    except AgentStateError:
+        if not fresh:
+            raise
+        move_aside(path)
+        return None
+
+
+def _coordinator_weights(path: Path) -> dict[str, float]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise AgentStateError(f"{path}: not a readable coordinator state ({e})") from None
+    if not isinstance(data, dict) or (data.get("format"), data.get("version")) != _COORDINATOR_FORMAT \
+            or not isinstance(data.get("weights"), dict):
+        raise AgentStateError(f"{path}: not a coordinator state of this version")
+    return {str(k): float(v) for k, v in data["weights"].items() if isinstance(v, (int, float))}
