@@ -49,9 +49,13 @@ from quantumtrader.agents.supervisor import Supervisor
 from quantumtrader.agents.transport import bind_endpoint, close, load_keys, secure_server
 from quantumtrader.signal import Consensus as SignalConsensus
 
-__all__ = ["AgentTeam", "TeamAnswer", "run_agent"]
+__all__ = ["AgentTeam", "AgentTeamError", "TeamAnswer", "run_agent"]
 
 _HEARTBEAT_S = 0.2
+
+
+class AgentTeamError(ValueError):
+    """The team's endpoints cannot be opened (one line: the address, the keys, the folder)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class AgentTeam:
         except (zmq.ZMQError, ValueError) as e:
             close(self.pub, self.pull, self._auth)
             self.ctx.term()
-            raise ValueError(f"agents: cannot open the endpoints ({e})") from None
+            raise AgentTeamError(f"agents: cannot open the endpoints ({e})") from None
         self.drops = DropCounter()
         self._stops: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}

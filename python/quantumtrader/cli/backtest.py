@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from quantumtrader.cli.arguments import count
-from quantumtrader.cli.trading import add_config_flag, add_model_flags, error, trading_errors
+from quantumtrader.cli.trading import (
+    add_agents_flags,
+    add_config_flag,
+    add_model_flags,
+    agents_overrides,
+    error,
+    trading_errors,
+)
 
 PROG = "quantumtrader backtest"
 
@@ -30,6 +37,7 @@ def add_backtest_parser(subparsers: Any) -> None:
     p.add_argument("--data", type=Path, nargs="+", required=True, metavar="LOG",
                    help="event logs (quantumtrader synth / import / record), one or more sessions each")
     add_model_flags(p)
+    add_agents_flags(p)
     add_config_flag(p)
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="new (or empty) folder for the report and each session's journal")
@@ -66,7 +74,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     console = Console()
     try:
         run = run_backtest(args.data, args.out, model=args.model, allow_unvalidated=args.allow_unvalidated,
-                           config_path=args.config, jobs=args.jobs)
+                           config_path=args.config, jobs=args.jobs, agents=agents_overrides(args))
     except (*trading_errors(), ValueError) as e:
         error(PROG, e)
         return 2

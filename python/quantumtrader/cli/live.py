@@ -11,7 +11,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from quantumtrader.cli.trading import add_config_flag, error, interrupted_status, run_trading_job
+from quantumtrader.cli.trading import (
+    add_agents_flags,
+    add_config_flag,
+    agents_overrides,
+    error,
+    interrupted_status,
+    run_trading_job,
+)
 
 PROG = "quantumtrader live"
 
@@ -25,6 +32,7 @@ def add_live_parser(subparsers: Any) -> None:
     add_config_flag(p, required=True)
     p.add_argument("--allow-unvalidated", action="store_true",
                    help="trade a bundle the promotion gate has not passed (refused otherwise)")
+    add_agents_flags(p)
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
                    help="run folder: journal, kill file, report "
                    "(default: quantumtrader-runs/live-<time> here)")
@@ -48,7 +56,7 @@ def run_live_command(args: argparse.Namespace) -> int:
         error(PROG, problem)
         return 2
     def session() -> Any:
-        config = load_trading_config(args.config)
+        config = load_trading_config(args.config).with_agents(agents_overrides(args))
         dashboard = Dashboard(console=console if console.is_terminal else None)
         return run_live(run_dir, config, allow_unvalidated=args.allow_unvalidated, dashboard=dashboard,
                         console=console)

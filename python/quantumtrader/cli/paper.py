@@ -1,6 +1,7 @@
 """``quantumtrader paper``: the main job.  Paper-trade a session through the
 ProfitDLL simulator with the whole pipeline (:mod:`quantumtrader.runners.paper`):
-by default the bundled synthetic WDO day with the shipped model, at 500x.
+by default the bundled synthetic WDO day with the shipped model and the
+specialist agents (processes over ipc), at 500x.
 
 Exit status: 0 the session ran to its end, 1 the journal and the venue
 disagree (a resumed run) or the session failed, 2 bad input, 130 Ctrl-C
@@ -15,8 +16,10 @@ from typing import Any
 
 from quantumtrader.cli.arguments import not_negative
 from quantumtrader.cli.trading import (
+    add_agents_flags,
     add_config_flag,
     add_model_flags,
+    agents_overrides,
     error,
     interrupted_status,
     run_trading_job,
@@ -42,6 +45,7 @@ def add_paper_parser(subparsers: Any) -> None:
                    help="replay pace, times real time (default: [simulator] speed, 500; "
                    "0 = as fast as possible)")
     add_model_flags(p)
+    add_agents_flags(p)
     add_config_flag(p)
     p.add_argument("--out", type=Path, metavar="DIR", default=None,
                    help="run folder: journal, venue state, kill file, report (default: "
@@ -73,7 +77,7 @@ def run_paper_command(args: argparse.Namespace) -> int:
 
     def session() -> Any:
         nonlocal config
-        config = load_trading_config(args.config)
+        config = load_trading_config(args.config).with_agents(agents_overrides(args))
         tty = console.is_terminal and not args.no_dashboard
         dashboard = Dashboard(console=console if tty else None)
         console.print(f"paper trading into {run_dir} (Ctrl-C ends the session: cancel, flatten, report)")

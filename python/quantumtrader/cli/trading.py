@@ -18,10 +18,32 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
                    help="trade a bundle the promotion gate has not passed (refused otherwise)")
 
 
+def add_agents_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-agents", action="store_true",
+                   help="trade the model alone, without the specialist agents ([agents] enabled = false)")
+    p.add_argument("--agents-state", metavar="DIR", default=None,
+                   help="learned agent states to start from, e.g. from `quantumtrader agents pretrain` "
+                   "(default: [agents] state; a resumed run folder's own states come first)")
+    p.add_argument("--fresh-agents", action="store_true",
+                   help="an agent whose saved state is corrupt starts fresh (refused otherwise)")
+
+
+def agents_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The [agents] keys the command line sets."""
+    changes: dict[str, Any] = {}
+    if getattr(args, "no_agents", False):
+        changes["enabled"] = False
+    if getattr(args, "agents_state", None):
+        changes["state"] = str(args.agents_state)
+    if getattr(args, "fresh_agents", False):
+        changes["fresh"] = True
+    return changes
+
+
 def add_config_flag(p: argparse.ArgumentParser, *, required: bool = False) -> None:
     p.add_argument("--config", metavar="TOML", required=required, default=None,
                    help="trading configuration: [instruments] [model] [signal] [risk] [brackets] [journal] "
-                   "[session] [simulator] [profitdll] (see the README); every key optional")
+                   "[session] [simulator] [agents] [profitdll] (see the README); every key optional")
 
 
 def error(prog: str, message: object) -> None:
@@ -33,13 +55,15 @@ def trading_errors() -> tuple[type[BaseException], ...]:
     from quantumtrader.adapters.profitdll.connection import ConnectionTimeoutError, LoginRejectedError
     from quantumtrader.adapters.profitdll.credentials import CredentialsError
     from quantumtrader.adapters.profitdll.errors import ProfitDLLError
+    from quantumtrader.agents.specialists import AgentConfigError, AgentStateError
+    from quantumtrader.agents.team import AgentTeamError
     from quantumtrader.config_file import ConfigError
     from quantumtrader.models.bundle import BundleError
     from quantumtrader.output_path import OutputPathError
     from quantumtrader.runners.venues import VenueError
 
     return (ConfigError, BundleError, VenueError, OutputPathError, CredentialsError, LoginRejectedError,
-            ConnectionTimeoutError, ProfitDLLError)
+            ConnectionTimeoutError, ProfitDLLError, AgentConfigError, AgentStateError, AgentTeamError)
 
 
 def print_differences(prog: str, exc: Any) -> None:

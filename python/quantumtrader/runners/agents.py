@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from quantumtrader.agents.config import LOCKSTEP_DEADLINE_MS, AgentsConfig
-from quantumtrader.agents.specialists import AgentStateError
+from quantumtrader.agents.specialists import SPECIALISTS, AgentStateError, OnlinePolicy
 from quantumtrader.agents.state import load_states, move_aside, save_states
 from quantumtrader.agents.team import AgentTeam
 from quantumtrader.output_path import atomic_output
 
-__all__ = ["AGENTS_DIR", "close_agent_team", "open_agent_team"]
+__all__ = ["AGENTS_DIR", "check_agent_state", "close_agent_team", "open_agent_team"]
 
 AGENTS_DIR = "agents"
 COORDINATOR_FILE = "coordinator.json"
@@ -56,7 +56,7 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
         start = folder if _has_state(folder) else Path(config.state) if config.state else None
         if start is not None:
             if not start.is_dir():
-                raise AgentStateError(f"[agents] state {start}: not a folder of agent states")
+                raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
             team.notes = load_states(team.policies, start, fresh=config.fresh)
             weights = _read_coordinator(start / COORDINATOR_FILE, fresh=config.fresh)
             if weights:
@@ -68,6 +68,20 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
         team.stop()
         raise
     return team
+
+
+def check_agent_state(config: AgentsConfig) -> None:
+    """Refuse, before any session runs, a start folder whose states cannot be
+    loaded (one line; only read, even with ``fresh``: it is an input)."""
+    if not config.enabled or not config.state:
+        return
+    start = Path(config.state)
+    if not start.is_dir():
+        raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
+    if not config.fresh:
+        policies = {s.name: OnlinePolicy(s) for s in SPECIALISTS.values()}
+        load_states(policies, start, fresh=False)
+        _coordinator_weights(start / COORDINATOR_FILE) if (start / COORDINATOR_FILE).exists() else None
 
 
 def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:

@@ -6,7 +6,10 @@ same components as paper and live, and the simulator's matching engine
 (queue position, latency in market time, fees).
 
 Sessions run in parallel processes (the simulator is one per process): a log
-holding several sessions is cut into one log per session first.  Each day
+holding several sessions is cut into one log per session first.  Each
+session's agents (threads over inproc) start from the same learned state
+(``[agents] state`` / ``--agents-state``, else fresh) and learn through that
+day only, so days do not depend on the order they ran in.  Each day
 keeps its journal in ``OUT/days/<date>/``; the merged report goes to ``OUT``."""
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from quantumtrader.data.eventlog import EventLogWriter, read_event_log
 from quantumtrader.data.events import EventType
 from quantumtrader.output_path import atomic_output
+from quantumtrader.runners.agents import check_agent_state
 from quantumtrader.runners.venues import ReplayLog, replay_log
 
 __all__ = ["BacktestDay", "BacktestRun", "run_backtest", "session_logs"]
@@ -68,7 +72,8 @@ def session_logs(logs: list[ReplayLog], folder: Path) -> list[tuple[Path, dt.dat
     return out
 
 
-def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, config_path: str | None) -> Any:
+def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, config_path: str | None,
+             agents: dict[str, Any] | None = None) -> Any:
     """One session in this (child) process; returns its SessionResult or a
     one-line failure text."""
     from quantumtrader.config_file import ConfigError
@@ -79,7 +84,7 @@ def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, conf
     from quantumtrader.runners.venues import SIM_ACCOUNT, VenueError, open_simulator
 
     try:
-        config = load_trading_config(config_path)
+        config = load_trading_config(config_path).with_agents(agents or {})
         bundle = load_trading_model(model if model is not None else config.model.path,
                                     allow_unvalidated=allow_unvalidated or config.model.allow_unvalidated)
         task.out.mkdir(parents=True, exist_ok=True)
@@ -106,7 +111,8 @@ def _run_day(task: BacktestDay, model: str | None, allow_unvalidated: bool, conf
 
 
 def run_backtest(data: list[Path], out: Path, *, model: str | None = None, allow_unvalidated: bool = False,
-                 config_path: str | None = None, jobs: int | None = None) -> BacktestRun:
+                 config_path: str | None = None, jobs: int | None = None,
+                 agents: dict[str, Any] | None = None) -> BacktestRun:
     """Backtest every session of ``data`` into ``out`` (an existing empty or
     new folder).  Raises ConfigError, BundleError or VenueError (one line)
     for a bad configuration, model or log before any session runs."""
@@ -116,7 +122,8 @@ def run_backtest(data: list[Path], out: Path, *, model: str | None = None, allow
 
     # bad input is refused once, up front: the configuration, the model (compiled here
     # once, not by every worker at the same time) and the logs
-    config = load_trading_config(config_path)
+    config = load_trading_config(config_path).with_agents(agents or {})
+    check_agent_state(config.agents)
     load_trading_model(model if model is not None else config.model.path,
                        allow_unvalidated=allow_unvalidated or config.model.allow_unvalidated)
     logs = [replay_log(p) for p in data]
@@ -130,12 +137,12 @@ def run_backtest(data: list[Path], out: Path, *, model: str | None = None, allow
     results: list[Any] = []
     failures: list[str] = []
     if workers == 1:
-        outcomes = [_run_day(t, model, allow_unvalidated, config_path) for t in tasks]
+        outcomes = [_run_day(t, model, allow_unvalidated, config_path, agents) for t in tasks]
     else:
         ctx = multiprocessing.get_context("spawn")  # the simulator and its threads do not survive fork
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             outcomes = list(pool.map(_run_day, tasks, [model] * len(tasks), [allow_unvalidated] * len(tasks),
-                                     [config_path] * len(tasks)))
+                                     [config_path] * len(tasks), [agents] * len(tasks)))
     for o in outcomes:
         (failures if isinstance(o, str) else results).append(o)
     wall = time.perf_counter() - t0

@@ -44,6 +44,7 @@ Credentials never go in this file: ``QT_PROFIT_KEY``, ``QT_PROFIT_USER``,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,6 +158,15 @@ class TradingConfig:
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     profitdll: ProfitDLLConfig = field(default_factory=ProfitDLLConfig)
     origin: str = "defaults"
+
+    def with_agents(self, changes: dict[str, Any]) -> TradingConfig:
+        """This configuration with some [agents] keys changed (the command line's flags)."""
+        if not changes:
+            return self
+        try:
+            return dataclasses.replace(self, agents=dataclasses.replace(self.agents, **changes))
+        except ValueError as e:
+            raise ConfigError(f"[agents] {e}") from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "config") -> TradingConfig:
