@@ -16,7 +16,7 @@
     learning_rate = 0.05    # the agents' online policy step
     exploration = 0.0       # a floor under every proposal probability; off by default
     cost = 0.0001           # the cost of a trade as a return (about one WDO tick at 5,000 points)
-    hedge_rate = 0.5        # the coordinator's Hedge step on rewards
+    hedge_rate = 0.2        # the coordinator's Hedge step on rewards
     min_weight = 0.05       # no agent's weight below this ...
     max_weight = 0.6        # ... or above this
     freshness_ms = 500.0    # older proposals take no part in a consensus
@@ -54,7 +54,7 @@ class AgentsConfig:
     learning_rate: float = 0.05
     exploration: float = 0.0
     cost: float = 0.0001
-    hedge_rate: float = 0.5
+    hedge_rate: float = 0.2
     min_weight: float = 0.05
     max_weight: float = 0.6
     freshness_ms: float = 500.0

@@ -34,7 +34,7 @@ __all__ = ["Coordinator", "CoordinatorConfig", "bounded_weights"]
 
 @dataclass(frozen=True)
 class CoordinatorConfig:
-    learning_rate: float = 0.5
+    learning_rate: float = 0.2
     min_weight: float = 0.05
     max_weight: float = 0.6
     freshness_ms: float = 500.0

@@ -52,6 +52,8 @@ from quantumtrader.signal import Consensus as SignalConsensus
 __all__ = ["AgentTeam", "AgentTeamError", "TeamAnswer", "run_agent"]
 
 _HEARTBEAT_S = 0.2
+_MOVE_EWMA = 0.02     # the typical |forward return| follows about the last 50 outcomes
+_REWARD_CAP = 3.0     # one outlier move must not swing the weights to a bound by itself
 
 
 class AgentTeamError(ValueError):
@@ -128,6 +130,8 @@ class AgentTeam:
                                               exploration=exploration) for s in self.specs}
         self.coordinator = Coordinator(self.policies, coordinator)
         self.scoreboard = Scoreboard(self.policies)
+        self.cost = cost
+        self._move = 0.0
         self.deadline_ns = int(deadline_ms * 1e6)
         self.mode = "external" if external else "processes" if processes else "threads"
         self.ctx = zmq.Context()
@@ -201,6 +205,9 @@ class AgentTeam:
             self.stop_agent(name)
         close(self.pub, self.pull, self._auth)
         self.ctx.term()
+        for ep in (self.features_ep, self.proposals_ep):  # no socket file left in the run folder
+            if ep.startswith("ipc://"):
+                Path(ep[len("ipc://"):]).unlink(missing_ok=True)
 
     def __enter__(self) -> AgentTeam:
         return self
@@ -287,9 +294,13 @@ class AgentTeam:
             r = (price - then) / then
             self.pub.send_multipart([str(instrument).encode(),
                                      Outcome("", instrument, decision_id, exch_ns, r).encode()])
+            # the market's typical move, so a reward is "how many typical moves", the same
+            # unit on a calm day and a wild one (a per-batch max made every step full size)
+            self._move = abs(r) if not self._move else (1 - _MOVE_EWMA) * self._move + _MOVE_EWMA * abs(r)
             for agent, (sell, _hold, buy) in proposals.items():
-                rewards.setdefault(agent, []).append((buy - sell) * r)
-                self.scoreboard.on_outcome(agent, buy - sell, r)
-        if rewards:
-            scale = max(abs(x) for xs in rewards.values() for x in xs) or 1.0
-            self.coordinator.reward({a: sum(xs) / len(xs) / scale for a, xs in rewards.items()})
+                lean = buy - sell  # the position the proposal would take, -1..1
+                rewards.setdefault(agent, []).append(lean * r - abs(lean) * self.cost)
+                self.scoreboard.on_outcome(agent, lean, r)
+        if rewards and self._move > 0:
+            self.coordinator.reward({a: max(-_REWARD_CAP, min(_REWARD_CAP, sum(xs) / len(xs) / self._move))
+                                     for a, xs in rewards.items()})

@@ -20,6 +20,17 @@ __all__ = ["AGENTS_HEAD", "agents_note", "agents_png", "agents_rows"]
 AGENTS_HEAD = ("agent", "proposals", "outcomes", "leaned", "hit rate", "weight at end", "weight mean")
 
 _CHART_POINTS = 2000
+_NEW_DAY_NS = 6 * 3600 * 10**9   # a gap longer than this between decisions is a night
+
+
+def _broken(values: Sequence[Any], breaks: set[int]) -> list[Any]:
+    """``values`` with a NaN inserted before each index in ``breaks``."""
+    out: list[Any] = []
+    for j, v in enumerate(values):
+        if j in breaks:
+            out.append(float("nan"))
+        out.append(v)
+    return out
 
 
 def _pct(x: float | None) -> str:
@@ -66,10 +77,15 @@ def agents_png(agents: Mapping[str, Any], time_axis: Callable[[Any, Sequence[tup
     points = [(t, None) for t, _, _ in timeline[::step]]
     top, bottom = fig.subplots(2, 1, sharex=True)
     x = time_axis(bottom, points)
+    # a line must not join one day's last decision to the next day's first: NaN between them
+    times = [t for t, _ in points]
+    breaks = {j for j in range(1, len(times)) if times[j] - times[j - 1] > _NEW_DAY_NS}
+    xs = _broken(x, breaks)
     for i, name in enumerate(agents["agents"]):
-        top.plot(x, [w[i] for _, w, _ in timeline[::step]], linewidth=1.2, label=name)
-        hits = [h[i] for _, _, h in timeline[::step]]
-        bottom.plot(x, [float("nan") if h is None else 100 * h for h in hits], linewidth=1.2, label=name)
+        weights = [w[i] for _, w, _ in timeline[::step]]
+        hits = [float("nan") if h[i] is None else 100 * h[i] for _, _, h in timeline[::step]]
+        top.plot(xs, _broken(weights, breaks), linewidth=1.2, label=name)
+        bottom.plot(xs, _broken(hits, breaks), linewidth=1.2, label=name)
     top.set_ylabel("weight")
     top.set_ylim(0, None)
     top.legend(loc="upper left", fontsize="small", ncols=len(agents["agents"]))
