@@ -110,8 +110,10 @@ class Coordinator:
     def consensus(self, instrument: int, decision_id: int, exch_ns: int, now_ns: int) -> Consensus:
         """The consensus of one decision from its fresh proposals (see the module doc)."""
         limit = self.config.freshness_ms * 1e6
-        fresh = {a: (p, t) for a, (p, t) in self._proposals.get((instrument, decision_id), {}).items()
-                 if now_ns - t <= limit}
+        received = self._proposals.get((instrument, decision_id), {})
+        # in the agents' fixed order, not the order the answers arrived in: the same
+        # proposals give the same sums to the last bit (a backtest is repeatable)
+        fresh = {a: received[a] for a in self.agents if a in received and now_ns - received[a][1] <= limit}
         mass = {a: self.weights[a] * p.confidence for a, (p, _) in fresh.items()}
         total = sum(mass.values())
         probs = None

@@ -16,7 +16,8 @@ def move_aside(path: Path) -> Path:
     return aside
 
 
-def load_states(policies: dict[str, OnlinePolicy], folder: Path, *, fresh: bool = False) -> list[str]:
+def load_states(policies: dict[str, OnlinePolicy], folder: Path, *, fresh: bool = False,
+                aside: bool = True) -> list[str]:
     notes = []
     for name, policy in policies.items():
         path = Path(folder) / f"{name}.json"
@@ -29,7 +30,10 @@ def load_states(policies: dict[str, OnlinePolicy], folder: Path, *, fresh: bool 
             if not fresh:
                 raise AgentStateError(f"{e} (--fresh-agents moves it aside and starts the agent fresh)"
                                       ) from None
-            notes.append(f"{name}: {path} moved aside to {move_aside(path).name}; starting fresh")
+            if aside:
+                notes.append(f"{name}: {path} moved aside to {move_aside(path).name}; starting fresh")
+            else:  # an input folder: only read
+                notes.append(f"{name}: {path} is corrupt; starting fresh")
     return notes
 
 

@@ -57,8 +57,9 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
         if start is not None:
             if not start.is_dir():
                 raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
-            team.notes = load_states(team.policies, start, fresh=config.fresh)
-            weights = _read_coordinator(start / COORDINATOR_FILE, fresh=config.fresh)
+            own = start == folder  # the run folder's own states may be moved aside; an input is only read
+            team.notes = load_states(team.policies, start, fresh=config.fresh, aside=own)
+            weights = _read_coordinator(start / COORDINATOR_FILE, fresh=config.fresh, aside=own)
             if weights:
                 team.coordinator.restore_weights(weights)
             if mode == "processes" and start != folder:
@@ -105,7 +106,7 @@ def _has_state(folder: Path) -> bool:
     return any(folder.glob("*.json"))
 
 
-def _read_coordinator(path: Path, *, fresh: bool) -> dict[str, float] | None:
+def _read_coordinator(path: Path, *, fresh: bool, aside: bool) -> dict[str, float] | None:
     if not path.exists():
         return None
     try:
@@ -113,7 +114,8 @@ def _read_coordinator(path: Path, *, fresh: bool) -> dict[str, float] | None:
     except AgentStateError:
         if not fresh:
             raise
-        move_aside(path)
+        if aside:
+            move_aside(path)
         return None
 
 
