@@ -231,7 +231,7 @@ def test_a_failed_write_leaves_no_partial_file(one_day: SessionResult, tmp_path:
     with pytest.raises(KeyboardInterrupt):
         write_report(one_day, out)
     left = sorted(p.name for p in out.iterdir())
-    assert left == ["drawdown.png", "equity.png", "latency.png", "report.json"], left
+    assert left == ["agents.png", "drawdown.png", "equity.png", "latency.png", "report.json"], left
     assert (out / "report.json").read_text() == "the previous report\n"  # replaced only by a complete one
 
 

@@ -81,7 +81,7 @@ def test_no_opinion_consensus_leaves_the_model_alone() -> None:
         s = engine(mode=mode, consensus_weight=0.9).decide(point(0.1, 0.2, 0.7), 0, silent)
         assert s.blended == s.model and s.action is SignalAction.ENTER_LONG
         assert s.consensus_weight == 0.0  # the record says the blend gave it nothing
-        assert s.record()["consensus"] == {"probabilities": None, "weights": {"trend": 1.0}}
+        assert s.record()["consensus"] == {"probabilities": None, "weights": {"trend": 1.0}, "proposals": {}}
 
 
 def test_agree_mode_needs_both_to_favour_the_side() -> None:
@@ -103,6 +103,8 @@ def test_a_bad_consensus_is_refused_in_one_line() -> None:
         Consensus((0.5, 0.5, 0.5))
     with pytest.raises(ConsensusError, match="weight of 'trend'"):
         Consensus((0.2, 0.3, 0.5), {"trend": -1.0})
+    with pytest.raises(ConsensusError, match="proposal of 'flow': sum to|proposal of 'flow'.*sum to"):
+        Consensus((0.2, 0.3, 0.5), {"flow": 1.0}, {"flow": (0.5, 0.5, 0.5)})
 
 
 # ------------------------------------------------------------ exits and sizing
@@ -167,7 +169,8 @@ def test_a_model_output_that_is_not_probabilities_holds(probs: tuple[float, floa
 
 # ------------------------------------------------------------ the record
 def test_the_record_carries_every_input_and_is_json() -> None:
-    cons = Consensus((0.1, 0.2, 0.7), {"trend": 0.7, "flow": 0.3})
+    cons = Consensus((0.1, 0.2, 0.7), {"trend": 0.7, "flow": 0.3},
+                     {"trend": (0.0, 0.2, 0.8), "flow": (0.3, 0.2, 0.5)})
     e = engine(consensus_weight=0.4)
     s = e.decide(point(0.1, 0.3, 0.6), 0, cons)
     rec = json.loads(json.dumps(s.record(), allow_nan=False))
@@ -175,7 +178,8 @@ def test_the_record_carries_every_input_and_is_json() -> None:
     assert rec["feature_vector_id"] == {"instrument_id": 1, "row": 42, "seq": 1001}
     assert rec["exch_ns"] == 1_765_000_000_000_000_000 and rec["price"] == 57_105
     assert rec["probabilities"] == [0.1, 0.3, 0.6]       # the model's (sell, hold, buy)
-    assert rec["consensus"] == {"probabilities": [0.1, 0.2, 0.7], "weights": {"trend": 0.7, "flow": 0.3}}
+    assert rec["consensus"] == {"probabilities": [0.1, 0.2, 0.7], "weights": {"trend": 0.7, "flow": 0.3},
+                                "proposals": {"trend": [0.0, 0.2, 0.8], "flow": [0.3, 0.2, 0.5]}}
     assert rec["consensus_weight"] == 0.4 and rec["mode"] == "blend"
     assert rec["blended"][2] == pytest.approx(0.64)
     assert (rec["action"], rec["side"], rec["quantity"], rec["reason"]) == ("enter_long", "buy", 1, "entry")
