@@ -136,3 +136,34 @@ def test_a_corrupt_state_is_refused_unless_fresh(log: Path, tmp_path: Path) -> N
     assert p.returncode == 0, p.stderr[-2000:]
     assert (good / "agents" / "tape.json").is_file()  # the input folder is left as it was
     assert not list((good / "agents").glob("*.corrupt-*"))
+
+
+def test_a_killed_agent_process_is_restarted_and_the_session_goes_on(log: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    from quantumtrader.runners.config import TradingConfig
+    from quantumtrader.runners.paper import run_paper
+
+    killed: dict[str, int] = {}
+
+    def kill_one(node: Any) -> None:
+        def later() -> None:
+            time.sleep(1.0)
+            pid = node.agents.supervisor.pid("tape")
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                killed["tape"] = pid
+        threading.Thread(target=later, daemon=True).start()
+
+    run = run_paper(tmp_path / "run", TradingConfig(), replay=log, speed=3000.0, dashboard=None,
+                    on_started=kill_one)
+    assert killed, "the agent process was not running"
+    board = run.result.agents
+    assert board["restarts"]["tape"] >= 1
+    scores = board["scores"]
+    # the others answered throughout; tape missed the decisions while it was down, then came back
+    assert min(scores[a]["proposals"] for a in AGENTS if a != "tape") > scores["tape"]["proposals"] > 0
+    assert run.result.decisions == board["decisions"] and not run.interrupted
