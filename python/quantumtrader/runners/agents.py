@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,13 @@ from quantumtrader.agents.state import load_states, move_aside, save_states
 from quantumtrader.agents.team import AgentTeam
 from quantumtrader.output_path import atomic_output
 
+log = logging.getLogger(__name__)
+
 __all__ = ["AGENTS_DIR", "check_agent_state", "close_agent_team", "open_agent_team"]
 
 AGENTS_DIR = "agents"
 COORDINATOR_FILE = "coordinator.json"
+ENDPOINTS_FILE = "endpoints.json"   # mode external: where `quantumtrader agents run` connects
 _COORDINATOR_FORMAT = ("qt-coordinator-state", 1)
 
 
@@ -65,6 +69,12 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
             if mode == "processes" and start != folder:
                 save_states(team.policies, folder)  # the processes load theirs from the run folder
         team.start()
+        if mode == "external":  # started apart: say where to connect them
+            with atomic_output(folder / ENDPOINTS_FILE) as tmp:
+                tmp.write_text(json.dumps({"features": team.features_ep, "proposals": team.proposals_ep}),
+                               encoding="utf-8")
+            log.warning("agents: start them with: quantumtrader agents run --features %s --proposals %s",
+                        team.features_ep, team.proposals_ep)
     except BaseException:
         team.stop()
         raise
@@ -103,7 +113,7 @@ def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
 
 
 def _has_state(folder: Path) -> bool:
-    return any(folder.glob("*.json"))
+    return any(p.name != ENDPOINTS_FILE for p in folder.glob("*.json"))
 
 
 def _read_coordinator(path: Path, *, fresh: bool, aside: bool) -> dict[str, float] | None:
