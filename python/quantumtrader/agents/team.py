@@ -243,11 +243,16 @@ class AgentTeam:
     def ask(self, instrument: int, decision_id: int, exch_ns: int, price: int,
             features77: np.ndarray) -> TeamAnswer:
         """Publish a decision's vector and return the consensus of the fresh answers."""
-        self._outcomes(instrument, exch_ns, price)
+        outcomes = self._outcomes(instrument, exch_ns, price)
         self._drain(0.0)  # heartbeats received since the last decision: who is alive now
         t0 = time.monotonic_ns()
         frame = FeatureVector(instrument, decision_id, exch_ns, np.asarray(features77, dtype=np.float64), t0)
-        self.pub.send_multipart([str(instrument).encode(), frame.encode()])
+        topic = str(instrument).encode()
+        self.pub.send_multipart([topic, frame.encode()])
+        # the outcomes now known go after the vector: an agent answers first and learns
+        # while the decision goes on (it learns one decision later, off the latency path)
+        for outcome in outcomes:
+            self.pub.send_multipart([topic, outcome])
         expected = self.coordinator.alive(t0)
         while True:
             now = time.monotonic_ns()
@@ -282,18 +287,19 @@ class AgentTeam:
                 "waited_ns": self.scoreboard.last.get("waited_ns"),
                 "dropped": sum(self.drops.dropped.values())}
 
-    def _outcomes(self, instrument: int, exch_ns: int, price: int) -> None:
-        """Forward returns of the earlier decisions now an agent horizon old."""
+    def _outcomes(self, instrument: int, exch_ns: int, price: int) -> list[bytes]:
+        """Forward returns of the earlier decisions now an agent horizon old:
+        the coordinator rewarded, the OUTCOME frames for the agents returned."""
         queue = self._pending.get(instrument)
         horizon = min(s.horizon_s for s in self.specs) * 1e9
         rewards: dict[str, list[float]] = {}
+        frames: list[bytes] = []
         while queue and exch_ns - queue[0][1] >= horizon:
             decision_id, _, then, proposals = queue.popleft()
             if then <= 0:
                 continue
             r = (price - then) / then
-            self.pub.send_multipart([str(instrument).encode(),
-                                     Outcome("", instrument, decision_id, exch_ns, r).encode()])
+            frames.append(Outcome("", instrument, decision_id, exch_ns, r).encode())
             # the market's typical move, so a reward is "how many typical moves", the same
             # unit on a calm day and a wild one (a per-batch max made every step full size)
             self._move = abs(r) if not self._move else (1 - _MOVE_EWMA) * self._move + _MOVE_EWMA * abs(r)
@@ -304,3 +310,4 @@ class AgentTeam:
         if rewards and self._move > 0:
             self.coordinator.reward({a: max(-_REWARD_CAP, min(_REWARD_CAP, sum(xs) / len(xs) / self._move))
                                      for a, xs in rewards.items()})
+        return frames
