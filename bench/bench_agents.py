@@ -311,13 +311,13 @@ def _ipc(report: Report, tmp: Path, decisions_of: Callable[[], _Decisions]) -> N
               f"p99 x{_pct(lat, 99) / _pct(base, 99):.1f}", flush=True)
 
         assert team.supervisor is not None
-        pids = [team.supervisor.pid(a) for a in team.policies]
-        if None in pids:
+        pids = [pid for a in team.policies if (pid := team.supervisor.pid(a)) is not None]
+        if len(pids) != AGENTS:
             raise RuntimeError("an agent process is down before the CPU windows")
         restarts = sum(c.restarts for c in team.supervisor.children.values())
         paced: list[int] = []
         for rate, seconds in CPU_WINDOWS:
-            share, own, window = _cpu_window(team, agents, rate, seconds, pids)  # type: ignore[arg-type]
+            share, own, window = _cpu_window(team, agents, rate, seconds, pids)
             what = "idle (heartbeats, polls)" if rate == 0 else f"{rate:.0f} decisions/s"
             budget = CPU_BUDGET_PCT if rate == PAPER_RATE else None
             report.add(Result(f"agents ipc CPU, 4 processes, {what}", share, "% core", budget=budget,
