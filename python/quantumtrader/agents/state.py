@@ -13,20 +13,32 @@ same everywhere:
   taken) and that agent starts fresh;
 - saving: every file written aside and renamed into place
   (``output_path.atomic_output``), so a crash mid-save leaves the previous
-  state whole."""
+  state whole.
+
+The coordinator's learned weights go beside them in ``coordinator.json``
+(``{"format": "qt-coordinator-state", "version": 1, "weights": {agent:
+weight}}``), refused or moved aside the same way."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from quantumtrader.agents.specialists import AgentStateError, OnlinePolicy
+from quantumtrader.output_path import atomic_output
 
-__all__ = ["FRESH_FLAG", "load_state", "load_states", "move_aside", "save_states", "state_file"]
+__all__ = [
+    "COORDINATOR_FILE", "FRESH_FLAG", "load_state", "load_states", "load_weights", "move_aside",
+    "save_states", "save_weights", "state_file",
+]
 
 FRESH_FLAG = "--fresh-agents"  # the commands' flag; the agent process passes its own
+COORDINATOR_FILE = "coordinator.json"
+_COORDINATOR_FORMAT = ("qt-coordinator-state", 1)
 
 
 def state_file(folder: str | os.PathLike[str], agent: str) -> Path:
@@ -104,3 +116,48 @@ def save_states(policies: Mapping[str, OnlinePolicy], folder: str | os.PathLike[
         text = f"{e.strerror} ({e.filename})" if isinstance(e, OSError) and e.strerror else str(e)
         raise AgentStateError(f"{where}: cannot save agent states: {text}") from None
     return written
+
+
+def save_weights(weights: Mapping[str, float], folder: str | os.PathLike[str]) -> Path:
+    """The coordinator's weights into ``folder/coordinator.json``, atomically."""
+    path = Path(folder) / COORDINATOR_FILE
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            record = {"format": _COORDINATOR_FORMAT[0], "version": _COORDINATOR_FORMAT[1],
+                      "weights": {a: float(w) for a, w in weights.items()}}
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+    except (OSError, ValueError) as e:
+        text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise AgentStateError(f"{path}: cannot save the coordinator's weights: {text}") from None
+    return path
+
+
+def load_weights(folder: str | os.PathLike[str], *, fresh: bool = False, aside: bool = True,
+                 flag: str = FRESH_FLAG) -> dict[str, float] | None:
+    """The weights in ``folder/coordinator.json``, or None when there is no
+    such file (or, with ``fresh``, an unusable one: moved aside unless
+    ``aside`` is False).  Unusable without ``fresh``: AgentStateError naming
+    the file and ``flag``."""
+    path = Path(folder) / COORDINATOR_FILE
+    if not path.exists():
+        return None
+    try:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise AgentStateError(f"{path}: not a readable coordinator state ({e})") from None
+        if (not isinstance(data, dict) or (data.get("format"), data.get("version")) != _COORDINATOR_FORMAT
+                or not isinstance(data.get("weights"), dict)):
+            raise AgentStateError(f"{path}: not a coordinator state of this version")
+        weights = data["weights"]
+        if not all(isinstance(w, (int, float)) and math.isfinite(w) and w >= 0 for w in weights.values()):
+            raise AgentStateError(f"{path}: damaged coordinator state (weights)")
+    except AgentStateError as e:
+        if not fresh:
+            raise AgentStateError(f"{e}; {flag} starts the coordinator's weights fresh (the file is kept, "
+                                  "renamed aside)") from None
+        if aside:
+            move_aside(path)
+        return None
+    return {str(a): float(w) for a, w in weights.items()}

@@ -7,8 +7,10 @@ learned state when ``STATE`` exists (``state.load_state``: a corrupt, foreign
 or newer file is refused, exit 2, or moved aside with ``--fresh``) and saving
 it at the end.  With ``--key`` (this agent's CURVE secret key file) and
 ``--server-key`` (the node's public key file) both sockets are CURVE
-clients, for a node on another machine.  It also ends when the process that
-started it is gone, so a killed supervisor leaves no agents behind.
+clients, for a node on another machine.  A node that takes no message for
+a second (refusing this agent's key, say) ends it with one line and status
+3.  It also ends when the process that started it is gone, so a killed
+supervisor leaves no agents behind.
 
 :class:`Supervisor` starts one such process per agent (each in its own
 process group, so a Ctrl-C at the terminal reaches the supervisor, which
@@ -35,6 +37,7 @@ __all__ = ["Supervisor", "main"]
 
 _BACKOFF_S = (0.5, 30.0)
 _STABLE_S = 60.0
+_SEND_TIMEOUT_MS = 1000
 
 
 @dataclass
@@ -126,10 +129,11 @@ class Supervisor:
         for c in self.children.values():
             if c.proc is not None and c.proc.poll() is None:
                 c.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s  # one deadline for all: they stop side by side
         for c in self.children.values():
             if c.proc is not None:
                 try:
-                    c.proc.wait(timeout_s)
+                    c.proc.wait(max(deadline - time.monotonic(), 0.01))
                 except subprocess.TimeoutExpired:
                     c.proc.kill()
                     c.proc.wait()
@@ -178,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     policy = OnlinePolicy(SPECIALISTS[args.agent])
     ctx = zmq.Context()
+    # a proposal or heartbeat the node does not take within a second (it is
+    # unreachable, or refused this agent's CURVE key) ends the process with
+    # one line instead of blocking it for good; the supervisor restarts it
+    ctx.sndtimeo = _SEND_TIMEOUT_MS
     try:
         if args.key is not None:
             # the context's defaults: both sockets run_agent opens are CURVE clients
@@ -192,9 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=_watch_parent, args=(stop,), daemon=True).start()
-    saved = True
+    saved, status = True, 0
     try:
         run_agent(ctx, policy, args.features_ep, args.proposals_ep, stop)
+    except zmq.Again:
+        if not stop.is_set():
+            print(f"agent {args.agent}: the node at {args.proposals_ep} took no message for "
+                  f"{_SEND_TIMEOUT_MS / 1000:g} s (not reachable, or it does not authorize this agent's key)",
+                  file=sys.stderr)
+            status = 3
     finally:
         ctx.term()
         if args.state is not None:
@@ -203,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError) as e:
                 print(f"agent {args.agent}: cannot save its state to {args.state}: {e}", file=sys.stderr)
                 saved = False
-    return 0 if saved else 1
+    return status if saved else 1
 
 
 if __name__ == "__main__":
