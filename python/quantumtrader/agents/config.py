@@ -16,7 +16,8 @@
     learning_rate = 0.05    # the agents' online policy step
     exploration = 0.0       # a floor under every proposal probability; off by default
     cost = 0.0001           # the cost of a trade as a return (about one WDO tick at 5,000 points)
-    hedge_rate = 0.2        # the coordinator's Hedge step on rewards
+    hedge_rate = 0.1        # the coordinator's Hedge step on rewards
+    hedge_share = 0.01      # each step this share of the weight goes back to uniform (Fixed Share)
     min_weight = 0.05       # no agent's weight below this ...
     max_weight = 0.6        # ... or above this
     freshness_ms = 500.0    # older proposals take no part in a consensus
@@ -54,7 +55,8 @@ class AgentsConfig:
     learning_rate: float = 0.05
     exploration: float = 0.0
     cost: float = 0.0001
-    hedge_rate: float = 0.2
+    hedge_rate: float = 0.1
+    hedge_share: float = 0.01
     min_weight: float = 0.05
     max_weight: float = 0.6
     freshness_ms: float = 500.0
@@ -83,9 +85,9 @@ class AgentsConfig:
         self.coordinator()  # the weight bounds checked here, named as in this section
 
     def coordinator(self) -> CoordinatorConfig:
-        return CoordinatorConfig(learning_rate=self.hedge_rate, min_weight=self.min_weight,
-                                 max_weight=self.max_weight, freshness_ms=self.freshness_ms,
-                                 heartbeat_timeout_s=self.heartbeat_timeout_s)
+        return CoordinatorConfig(learning_rate=self.hedge_rate, share=self.hedge_share,
+                                 min_weight=self.min_weight, max_weight=self.max_weight,
+                                 freshness_ms=self.freshness_ms, heartbeat_timeout_s=self.heartbeat_timeout_s)
 
     def resolved_mode(self, lockstep: bool) -> str:
         """threads, processes or external: ``auto`` is threads in a backtest, processes otherwise."""

@@ -8,10 +8,14 @@ agent's features, standardised online (running mean and variance, Welford;
 a NaN feature counts as its mean).  Learning is full-information: once a
 decision's forward return ``r`` over the agent's horizon is known, every
 action's reward is known too (buy ``r - cost``, sell ``-r - cost``, hold 0),
-and the weights follow the gradient of the expected reward
-``sum_k p_k R_k`` with a step ``learning_rate / sqrt(1 + updates/100)`` and
-an L2 pull toward zero.  Exploration (a floor under every probability) only when
-enabled; off by default, as in live trading.
+each divided by the running root-mean-square of the returns learned from
+(so rewards are in units of the market's own move over the horizon: a
+5-minute return of a future is ~1e-3, and raw it would make every step a
+thousand times too small to ever lean), clipped to +-5; the weights follow
+the gradient of the expected reward ``sum_k p_k R_k`` with a step
+``learning_rate / sqrt(1 + updates/100)`` and an L2 pull toward zero.
+Exploration (a floor under every probability) only when enabled; off by
+default, as in live trading.
 
 State (``save`` / ``load``): JSON with a format version, the agent's name
 and feature names, the policy's numbers; written aside and renamed into
@@ -36,7 +40,8 @@ __all__ = [
     "SPECIALISTS", "AgentConfigError", "AgentStateError", "OnlinePolicy", "SpecialistSpec", "feature_index",
 ]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+READS_VERSIONS = (1, 2)  # 1: before the return scale (it restarts from the next outcome)
 
 
 class AgentConfigError(ValueError):
@@ -101,6 +106,8 @@ class OnlinePolicy:
         self.mean = np.zeros(k)
         self.m2 = np.zeros(k)
         self.updates = 0
+        self.return_ms = 0.0  # running mean of squared forward returns (the reward scale)
+        self.returns = 0
 
     def _x(self, features77: np.ndarray, learn_scale: bool) -> np.ndarray:
         x = np.asarray(features77, dtype=np.float64)[self.index]
@@ -132,7 +139,11 @@ class OnlinePolicy:
         s = self.weights @ x
         p = np.exp(s - s.max())
         p /= p.sum()
-        rewards = np.array([-forward_return - self.cost, 0.0, forward_return - self.cost])
+        self.returns += 1
+        self.return_ms += (forward_return * forward_return - self.return_ms) / self.returns
+        scale = math.sqrt(self.return_ms) or 1.0
+        rewards = np.clip(np.array([-forward_return - self.cost, 0.0, forward_return - self.cost]) / scale,
+                          -5.0, 5.0)
         grad = p * (rewards - p @ rewards)  # d/ds_k of sum_j p_j R_j
         # a step that shrinks with experience, and a pull toward zero, so noise
         # alone does not walk the weights to a strong lean
@@ -145,7 +156,8 @@ class OnlinePolicy:
     def state(self) -> dict[str, Any]:
         return {"format": "qt-agent-state", "version": STATE_VERSION, "agent": self.spec.name,
                 "features": list(self.spec.features), "weights": self.weights.tolist(), "n": self.n,
-                "mean": self.mean.tolist(), "m2": self.m2.tolist(), "updates": self.updates}
+                "mean": self.mean.tolist(), "m2": self.m2.tolist(), "updates": self.updates,
+                "return_ms": self.return_ms, "returns": self.returns}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
@@ -161,18 +173,21 @@ class OnlinePolicy:
             raise AgentStateError(f"{p}: not a readable agent state ({e})") from None
         if not isinstance(data, dict) or data.get("format") != "qt-agent-state":
             raise AgentStateError(f"{p}: not an agent state file")
-        if data.get("version") != STATE_VERSION:
+        if data.get("version") not in READS_VERSIONS:
             raise AgentStateError(f"{p}: agent state version {data.get('version')!r}, this program reads "
-                                  f"{STATE_VERSION}")
+                                  f"{', '.join(map(str, READS_VERSIONS))}")
         if data.get("agent") != self.spec.name or data.get("features") != list(self.spec.features):
             raise AgentStateError(f"{p}: state of agent {data.get('agent')!r} with other features, not "
                                   f"{self.spec.name!r}")
         try:
             w, mean, m2 = (np.asarray(data[k], dtype=np.float64) for k in ("weights", "mean", "m2"))
             n, updates = int(data["n"]), int(data["updates"])
+            return_ms, returns = float(data.get("return_ms", 0.0)), int(data.get("returns", 0))
         except (KeyError, TypeError, ValueError) as e:
             raise AgentStateError(f"{p}: damaged agent state ({e})") from None
         k = len(self.index)
-        if w.shape != (3, k + 1) or mean.shape != (k,) or m2.shape != (k,) or not np.isfinite(w).all():
+        if (w.shape != (3, k + 1) or mean.shape != (k,) or m2.shape != (k,) or not np.isfinite(w).all()
+                or not (math.isfinite(return_ms) and return_ms >= 0 and returns >= 0)):
             raise AgentStateError(f"{p}: damaged agent state (shapes or values)")
         self.weights, self.mean, self.m2, self.n, self.updates = w, mean, m2, n, updates
+        self.return_ms, self.returns = return_ms, returns

@@ -1,12 +1,24 @@
 """Agents as supervised processes.
 
 ``python -m quantumtrader.agents.supervisor AGENT FEATURES_EP PROPOSALS_EP
-[STATE]`` runs one specialist (``team.run_agent``) in its own process until
-SIGTERM, loading its learned state when ``STATE`` exists and saving it at
-the end.  :class:`Supervisor` starts one such process per agent, watches
-them, and restarts one that died with an exponential backoff (0.5 s by default,
-doubling to 30 s, reset after a minute alive); meanwhile the agent is simply
-absent from the consensus (it sends no heartbeat)."""
+[STATE] [--key SECRET --server-key PUBLIC] [--fresh]`` runs one specialist
+(``team.run_agent``) in its own process until SIGTERM or SIGINT, loading its
+learned state when ``STATE`` exists (``state.load_state``: a corrupt, foreign
+or newer file is refused, exit 2, or moved aside with ``--fresh``) and saving
+it at the end.  With ``--key`` (this agent's CURVE secret key file) and
+``--server-key`` (the node's public key file) both sockets are CURVE
+clients, for a node on another machine.  A node that takes no message for
+a second (refusing this agent's key, say) ends it with one line and status
+3.  It also ends when the process that started it is gone, so a killed
+supervisor leaves no agents behind.
+
+:class:`Supervisor` starts one such process per agent (each in its own
+process group, so a Ctrl-C at the terminal reaches the supervisor, which
+stops them in order and lets them save), watches them, and restarts one
+that died with an exponential backoff (0.5 s by default, doubling to 30 s,
+reset after a minute alive); meanwhile the agent is simply absent from the
+consensus (it sends no heartbeat).  ``report``, when given, receives one
+line per start, exit and restart."""
 
 from __future__ import annotations
 
@@ -16,14 +28,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Supervisor", "main"]
 
 _BACKOFF_S = (0.5, 30.0)
 _STABLE_S = 60.0
+_SEND_TIMEOUT_MS = 1000
 
 
 @dataclass
@@ -39,20 +53,45 @@ class _Child:
 
 class Supervisor:
     def __init__(self, agents: Iterable[str], features_ep: str, proposals_ep: str,
-                 state_dir: Path | None = None, first_backoff_s: float = _BACKOFF_S[0]) -> None:
+                 state_dir: Path | None = None, first_backoff_s: float = _BACKOFF_S[0], *,
+                 client_key: Path | None = None, server_key: Path | None = None, fresh: bool = False,
+                 report: Callable[[str], None] | None = None, inherit_stderr: bool = False) -> None:
+        if (client_key is None) != (server_key is None):
+            raise ValueError("CURVE needs both the client's secret key file and the server's public key file")
         self.features_ep, self.proposals_ep, self.state_dir = features_ep, proposals_ep, state_dir
         self.first_backoff_s = first_backoff_s
+        self.client_key, self.server_key, self.fresh = client_key, server_key, fresh
+        self.report = report
+        self.inherit_stderr = inherit_stderr
         self.children = {a: _Child(a, backoff_s=first_backoff_s) for a in agents}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _spawn(self, c: _Child) -> None:
-        cmd = [sys.executable, "-m", "quantumtrader.agents.supervisor", c.name, self.features_ep,
+    def command(self, agent: str) -> list[str]:
+        """The agent process's command line."""
+        cmd = [sys.executable, "-m", "quantumtrader.agents.supervisor", agent, self.features_ep,
                self.proposals_ep]
         if self.state_dir is not None:
-            cmd.append(str(self.state_dir / f"{c.name}.json"))
-        c.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cmd.append(str(self.state_dir / f"{agent}.json"))
+        if self.client_key is not None and self.server_key is not None:
+            cmd += ["--key", str(self.client_key), "--server-key", str(self.server_key)]
+        if self.fresh:
+            cmd.append("--fresh")
+        return cmd
+
+    def _spawn(self, c: _Child) -> None:
+        # its own process group: a terminal's Ctrl-C goes to the supervisor
+        # alone, which then stops the agents (a child stopping by itself
+        # would be restarted by the watcher before the supervisor stops)
+        group: dict[str, object] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+                                    if os.name == "nt" else {"start_new_session": True})
+        c.proc = subprocess.Popen(self.command(c.name), stdout=subprocess.DEVNULL,
+                                  stderr=None if self.inherit_stderr else subprocess.DEVNULL,
+                                  **group)  # type: ignore[call-overload]
         c.started = time.monotonic()
+        if self.report is not None:
+            again = f", restart {c.restarts}" if c.restarts else ""
+            self.report(f"agent {c.name}: started (pid {c.proc.pid}{again})")
 
     def start(self) -> None:
         for c in self.children.values():
@@ -65,11 +104,15 @@ class Supervisor:
             now = time.monotonic()
             for c in self.children.values():
                 if c.proc is not None and c.proc.poll() is not None:
-                    c.exits.append(c.proc.returncode)
+                    code = c.proc.returncode
+                    c.exits.append(code)
                     c.proc = None
                     if now - c.started > _STABLE_S:
                         c.backoff_s = self.first_backoff_s
                     c.next_start = now + c.backoff_s
+                    if self.report is not None:
+                        self.report(f"agent {c.name}: exited with status {code}; restarting in "
+                                    f"{c.backoff_s:g} s")
                     c.backoff_s = min(c.backoff_s * 2, _BACKOFF_S[1])
                 elif c.proc is None and now >= c.next_start:
                     c.restarts += 1
@@ -86,13 +129,45 @@ class Supervisor:
         for c in self.children.values():
             if c.proc is not None and c.proc.poll() is None:
                 c.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s  # one deadline for all: they stop side by side
         for c in self.children.values():
             if c.proc is not None:
                 try:
-                    c.proc.wait(timeout_s)
+                    c.proc.wait(max(deadline - time.monotonic(), 0.01))
                 except subprocess.TimeoutExpired:
                     c.proc.kill()
                     c.proc.wait()
+
+
+def _watch_parent(stop: threading.Event) -> None:
+    """Set ``stop`` once the process that started this one is gone (on POSIX
+    the agent is then re-parented: its parent id changes)."""
+    parent = os.getppid()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
+def _parse(args: list[str]) -> Any:
+    import argparse
+
+    from quantumtrader.agents.specialists import SPECIALISTS
+
+    p = argparse.ArgumentParser(prog="python -m quantumtrader.agents.supervisor",
+                                description="one specialist agent process (started by the supervisor)")
+    p.add_argument("agent", choices=list(SPECIALISTS))
+    p.add_argument("features_ep", metavar="FEATURES_EP")
+    p.add_argument("proposals_ep", metavar="PROPOSALS_EP")
+    p.add_argument("state", metavar="STATE", nargs="?", type=Path, default=None,
+                   help="the agent's state file: loaded when present, saved at the end")
+    p.add_argument("--key", type=Path, metavar="SECRET_FILE", help="this agent's CURVE secret key file")
+    p.add_argument("--server-key", type=Path, metavar="PUBLIC_FILE", help="the node's CURVE public key file")
+    p.add_argument("--fresh", action="store_true",
+                   help="move an unusable state file aside and start fresh (refused otherwise)")
+    ns = p.parse_args(args)
+    if (ns.key is None) != (ns.server_key is None):
+        p.error("--key and --server-key go together")
+    return ns
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,32 +175,49 @@ def main(argv: list[str] | None = None) -> int:
     import zmq
 
     from quantumtrader.agents.specialists import SPECIALISTS, AgentStateError, OnlinePolicy
+    from quantumtrader.agents.state import load_state
     from quantumtrader.agents.team import run_agent
+    from quantumtrader.agents.transport import KeyFileError, secure_client
 
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) not in (3, 4) or args[0] not in SPECIALISTS:
-        print(f"usage: python -m quantumtrader.agents.supervisor {{{','.join(SPECIALISTS)}}} FEATURES_EP "
-              "PROPOSALS_EP [STATE]", file=sys.stderr)
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    policy = OnlinePolicy(SPECIALISTS[args.agent])
+    ctx = zmq.Context()
+    # a proposal or heartbeat the node does not take within a second (it is
+    # unreachable, or refused this agent's CURVE key) ends the process with
+    # one line instead of blocking it for good; the supervisor restarts it
+    ctx.sndtimeo = _SEND_TIMEOUT_MS
+    try:
+        if args.key is not None:
+            # the context's defaults: both sockets run_agent opens are CURVE clients
+            secure_client(ctx, args.key, args.server_key)
+        if args.state is not None:
+            load_state(policy, args.state, fresh=args.fresh, flag="--fresh")
+    except (AgentStateError, KeyFileError) as e:
+        print(f"agent {args.agent}: {e}", file=sys.stderr)
+        ctx.term()
         return 2
-    policy = OnlinePolicy(SPECIALISTS[args[0]])
-    state = Path(args[3]) if len(args) == 4 else None
-    if state is not None and state.exists():
-        try:
-            policy.load(state)
-        except AgentStateError as e:
-            print(f"agent {args[0]}: {e}", file=sys.stderr)
-            return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    ctx = zmq.Context()
+    threading.Thread(target=_watch_parent, args=(stop,), daemon=True).start()
+    saved, status = True, 0
     try:
-        run_agent(ctx, policy, args[1], args[2], stop)
+        run_agent(ctx, policy, args.features_ep, args.proposals_ep, stop)
+    except zmq.Again:
+        if not stop.is_set():
+            print(f"agent {args.agent}: the node at {args.proposals_ep} took no message for "
+                  f"{_SEND_TIMEOUT_MS / 1000:g} s (not reachable, or it does not authorize this agent's key)",
+                  file=sys.stderr)
+            status = 3
     finally:
         ctx.term()
-        if state is not None:
-            policy.save(state)
-    return 0
+        if args.state is not None:
+            try:
+                policy.save(args.state)
+            except (OSError, ValueError) as e:
+                print(f"agent {args.agent}: cannot save its state to {args.state}: {e}", file=sys.stderr)
+                saved = False
+    return status if saved else 1
 
 
 if __name__ == "__main__":

@@ -108,8 +108,11 @@ def secure_server(ctx: zmq.Context, sock: zmq.Socket, secret_file: Path,
     return auth
 
 
-def secure_client(sock: zmq.Socket, secret_file: Path, server_public_file: Path) -> None:
-    """Make ``sock`` a CURVE client of the server whose public key is in ``server_public_file``."""
+def secure_client(sock: zmq.Socket | zmq.Context, secret_file: Path, server_public_file: Path) -> None:
+    """Make ``sock`` a CURVE client of the server whose public key is in
+    ``server_public_file``.  Given a Context, the keys become its defaults
+    for every socket it opens afterwards (how an agent process secures the
+    sockets ``run_agent`` opens)."""
     public, secret = load_keys(secret_file)
     if secret is None:
         raise KeyFileError(f"{secret_file}: holds no secret key")

@@ -1,7 +1,7 @@
 """The ``quantumtrader`` command: one module per subcommand (paper, backtest,
-live, kill, demo, synth, import_, audit, features, record, train, validate),
-each parsing its arguments, calling the library and printing; the work itself
-lives in the library packages."""
+live, kill, demo, synth, import_, audit, features, record, train, validate,
+agents), each parsing its arguments, calling the library and printing; the
+work itself lives in the library packages."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"quantumtrader {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # each command module registers itself; imports stay local so `--help` is fast
+    from quantumtrader.cli.agents import add_agents_parser
     from quantumtrader.cli.audit import add_audit_parser
     from quantumtrader.cli.backtest import add_backtest_parser
     from quantumtrader.cli.demo import add_demo_parser
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_record_parser(sub)
     add_train_parser(sub)
     add_validate_parser(sub)
+    add_agents_parser(sub)
     return parser
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from quantumtrader.agents.config import LOCKSTEP_DEADLINE_MS, AgentsConfig
 from quantumtrader.agents.specialists import SPECIALISTS, AgentStateError, OnlinePolicy
-from quantumtrader.agents.state import load_states, move_aside, save_states
+from quantumtrader.agents.state import load_states, load_weights, save_states, save_weights
 from quantumtrader.agents.team import AgentTeam
 from quantumtrader.output_path import atomic_output
 
@@ -35,9 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = ["AGENTS_DIR", "check_agent_state", "close_agent_team", "open_agent_team"]
 
 AGENTS_DIR = "agents"
-COORDINATOR_FILE = "coordinator.json"
 ENDPOINTS_FILE = "endpoints.json"   # mode external: where `quantumtrader agents run` connects
-_COORDINATOR_FORMAT = ("qt-coordinator-state", 1)
 
 
 def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> AgentTeam | None:
@@ -63,7 +61,7 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
                 raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
             own = start == folder  # the run folder's own states may be moved aside; an input is only read
             team.notes = load_states(team.policies, start, fresh=config.fresh, aside=own)
-            weights = _read_coordinator(start / COORDINATOR_FILE, fresh=config.fresh, aside=own)
+            weights = load_weights(start, fresh=config.fresh, aside=own)
             if weights:
                 team.coordinator.restore_weights(weights)
             if mode == "processes" and start != folder:
@@ -92,7 +90,7 @@ def check_agent_state(config: AgentsConfig) -> None:
     if not config.fresh:
         policies = {s.name: OnlinePolicy(s) for s in SPECIALISTS.values()}
         load_states(policies, start, fresh=False)
-        _coordinator_weights(start / COORDINATOR_FILE) if (start / COORDINATOR_FILE).exists() else None
+        load_weights(start, fresh=False)
 
 
 def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
@@ -101,9 +99,7 @@ def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
     team.stop()
     if team.mode == "threads":
         save_states(team.policies, folder)
-    with atomic_output(folder / COORDINATOR_FILE) as tmp:
-        tmp.write_text(json.dumps({"format": _COORDINATOR_FORMAT[0], "version": _COORDINATOR_FORMAT[1],
-                                   "weights": team.coordinator.weights}), encoding="utf-8")
+    save_weights(team.coordinator.weights, folder)
     board = team.scoreboard.to_json()
     board["mode"] = team.mode
     board["dropped"] = sum(team.drops.dropped.values())
@@ -114,27 +110,3 @@ def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
 
 def _has_state(folder: Path) -> bool:
     return any(p.name != ENDPOINTS_FILE for p in folder.glob("*.json"))
-
-
-def _read_coordinator(path: Path, *, fresh: bool, aside: bool) -> dict[str, float] | None:
-    if not path.exists():
-        return None
-    try:
-        return _coordinator_weights(path)
-    except AgentStateError:
-        if not fresh:
-            raise
-        if aside:
-            move_aside(path)
-        return None
-
-
-def _coordinator_weights(path: Path) -> dict[str, float]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise AgentStateError(f"{path}: not a readable coordinator state ({e})") from None
-    if not isinstance(data, dict) or (data.get("format"), data.get("version")) != _COORDINATOR_FORMAT \
-            or not isinstance(data.get("weights"), dict):
-        raise AgentStateError(f"{path}: not a coordinator state of this version")
-    return {str(k): float(v) for k, v in data["weights"].items() if isinstance(v, (int, float))}

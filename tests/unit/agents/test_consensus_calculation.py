@@ -47,7 +47,7 @@ def test_stale_or_missing_proposals_give_no_opinion() -> None:
 
 
 def test_hedge_moves_weight_to_the_agent_that_earns() -> None:
-    c = Coordinator(AGENTS)
+    c = Coordinator(AGENTS, CoordinatorConfig(learning_rate=0.5, share=0.0))
     assert c.weights == pytest.approx({a: 0.25 for a in AGENTS})
     for _ in range(20):
         c.reward({"order_flow": 1.0, "liquidity": -0.5, "tape": 0.0, "footprint": -0.5})
@@ -58,6 +58,26 @@ def test_hedge_moves_weight_to_the_agent_that_earns() -> None:
     same = Coordinator(AGENTS)
     same.reward({a: 0.3 for a in AGENTS})
     assert same.weights == pytest.approx({a: 0.25 for a in AGENTS})
+
+
+def test_fixed_share_returns_a_streak_of_luck_toward_uniform() -> None:
+    """Hedge with a share: after one agent's streak, rewards that no longer
+    tell the agents apart let the weights drift back toward uniform
+    (by ``(1 - share)`` per step, hand computed), while without a share
+    they stay where the streak left them."""
+    keep, forget = (Coordinator(AGENTS, CoordinatorConfig(learning_rate=0.1, share=s)) for s in (0.0, 0.05))
+    for c in (keep, forget):
+        for _ in range(10):
+            c.reward({"order_flow": 1.0, "liquidity": 0.0, "tape": 0.0, "footprint": 0.0})
+    lead = forget.weights["order_flow"] - 0.25
+    assert keep.weights["order_flow"] > forget.weights["order_flow"] > 0.3
+    before = dict(keep.weights)
+    for c in (keep, forget):
+        for _ in range(40):
+            c.reward({a: 0.0 for a in AGENTS})
+    assert keep.weights == pytest.approx(before)
+    assert forget.weights["order_flow"] - 0.25 == pytest.approx(lead * 0.95**40, rel=1e-9)
+    assert sum(forget.weights.values()) == pytest.approx(1.0)
 
 
 def test_liveness_and_unknown_agents() -> None:
