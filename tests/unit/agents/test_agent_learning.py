@@ -6,8 +6,8 @@ each with the trade price (the pretrain code path, agents/pretrain.py).
 With the signal the coordinator's trust goes to the order-flow agent by a
 clear margin; on `--signal 0` (a martingale mid) no agent gets a lead of
 that size.  Margins checked over seeds 1-3 of both streams: with the signal
-the order-flow lead over the runner-up was 0.23-0.41, without it the spread
-of the four weights was 0.11-0.22 and the top lead 0.03-0.11."""
+the order-flow lead over the runner-up was 0.26-0.43, without it the spread
+of the four weights was 0.09-0.12 and the top lead at most 0.05."""
 
 from __future__ import annotations
 
