@@ -9,8 +9,12 @@ it at the end.  With ``--key`` (this agent's CURVE secret key file) and
 ``--server-key`` (the node's public key file) both sockets are CURVE
 clients, for a node on another machine.  A node that takes no message for
 a second (refusing this agent's key, say) ends it with one line and status
-3.  It also ends when the process that started it is gone, so a killed
-supervisor leaves no agents behind.
+3.  With ``--lifeline`` (the supervisor passes it) its standard input is a
+pipe from the supervisor: end of file means stop.  The supervisor closes it
+to stop an agent, which then saves its state, on Windows as on POSIX
+(where SIGTERM would do, Windows has only TerminateProcess, and no state
+would be saved); and the system closes it when the supervisor dies, even
+by SIGKILL or TerminateProcess, so a killed node leaves no agents behind.
 
 :class:`Supervisor` starts one such process per agent (each in its own
 process group, so a Ctrl-C at the terminal reaches the supervisor, which
@@ -22,6 +26,7 @@ line per start, exit and restart."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -77,6 +82,7 @@ class Supervisor:
             cmd += ["--key", str(self.client_key), "--server-key", str(self.server_key)]
         if self.fresh:
             cmd.append("--fresh")
+        cmd.append("--lifeline")
         return cmd
 
     def _spawn(self, c: _Child) -> None:
@@ -85,7 +91,7 @@ class Supervisor:
         # would be restarted by the watcher before the supervisor stops)
         group: dict[str, object] = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
                                     if os.name == "nt" else {"start_new_session": True})
-        c.proc = subprocess.Popen(self.command(c.name), stdout=subprocess.DEVNULL,
+        c.proc = subprocess.Popen(self.command(c.name), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                   stderr=None if self.inherit_stderr else subprocess.DEVNULL,
                                   **group)  # type: ignore[call-overload]
         c.started = time.monotonic()
@@ -106,6 +112,7 @@ class Supervisor:
                 if c.proc is not None and c.proc.poll() is not None:
                     code = c.proc.returncode
                     c.exits.append(code)
+                    _close_lifeline(c.proc)
                     c.proc = None
                     if now - c.started > _STABLE_S:
                         c.backoff_s = self.first_backoff_s
@@ -128,6 +135,9 @@ class Supervisor:
             self._thread.join(2.0)
         for c in self.children.values():
             if c.proc is not None and c.proc.poll() is None:
+                _close_lifeline(c.proc)  # end of file: the agent stops and saves
+        for c in self.children.values():  # POSIX: SIGTERM too, for an agent not reading its lifeline
+            if c.proc is not None and c.proc.poll() is None and os.name != "nt":
                 c.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout_s  # one deadline for all: they stop side by side
         for c in self.children.values():
@@ -137,6 +147,22 @@ class Supervisor:
                 except subprocess.TimeoutExpired:
                     c.proc.kill()
                     c.proc.wait()
+
+
+def _close_lifeline(proc: subprocess.Popen[bytes]) -> None:
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):  # the agent is already gone
+            proc.stdin.close()
+
+
+def _watch_lifeline(stop: threading.Event) -> None:
+    """Set ``stop`` at the end of standard input: the supervisor closed it, or died."""
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    stop.set()
 
 
 def _watch_parent(stop: threading.Event) -> None:
@@ -164,6 +190,8 @@ def _parse(args: list[str]) -> Any:
     p.add_argument("--server-key", type=Path, metavar="PUBLIC_FILE", help="the node's CURVE public key file")
     p.add_argument("--fresh", action="store_true",
                    help="move an unusable state file aside and start fresh (refused otherwise)")
+    p.add_argument("--lifeline", action="store_true",
+                   help="stop at the end of standard input (a pipe from the supervisor)")
     ns = p.parse_args(args)
     if (ns.key is None) != (ns.server_key is None):
         p.error("--key and --server-key go together")
@@ -200,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=_watch_parent, args=(stop,), daemon=True).start()
+    if args.lifeline:
+        threading.Thread(target=_watch_lifeline, args=(stop,), daemon=True).start()
     saved, status = True, 0
     try:
         run_agent(ctx, policy, args.features_ep, args.proposals_ep, stop)

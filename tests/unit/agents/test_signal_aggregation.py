@@ -127,3 +127,44 @@ def test_kill_an_agent_process_mid_stream(tmp_path: Path) -> None:
         else:
             raise AssertionError("the restarted agent never took part again")
         assert team.supervisor.children["liquidity"].restarts >= 1
+
+
+_NODE = r'''
+import sys, time, pathlib
+from quantumtrader.agents.team import AgentTeam
+team = AgentTeam(transport="ipc", folder=pathlib.Path(sys.argv[1]), processes=True)
+team.start()
+print("PIDS", *[team.supervisor.pid(a) for a in team.policies], flush=True)
+time.sleep(120)
+'''
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "zombie" not in f.read().lower()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc to see the agent processes")
+def test_a_killed_node_leaves_no_agent_behind(tmp_path: Path) -> None:
+    """SIGKILL to the node: the system closes the agents' lifeline (their
+    stdin pipe), each agent saves its state and ends."""
+    import subprocess
+    import sys
+
+    node = subprocess.Popen([sys.executable, "-c", _NODE, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in node.stdout.readline().split()[1:]]  # type: ignore[union-attr]
+        assert len(pids) == len(SPECIALISTS) and all(_running(p) for p in pids)
+        os.kill(node.pid, signal.SIGKILL)
+        node.wait()
+        deadline = time.monotonic() + 10
+        while any(_running(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in pids if _running(p)]
+        assert sorted(p.stem for p in tmp_path.glob("*.json")) == sorted(SPECIALISTS)
+    finally:
+        if node.poll() is None:
+            node.kill()
