@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq
+from command_support import one_line_error
 
 from quantumtrader.agents.messages import DropCounter, FeatureVector, Proposal
 from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy
@@ -34,14 +35,6 @@ CMD = [sys.executable, "-m", "quantumtrader", "agents"]
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CMD, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def _one_line_error(p: subprocess.CompletedProcess[str], code: int = 2) -> str:
-    assert p.returncode == code, (p.returncode, p.stderr[-2000:])
-    assert "Traceback" not in p.stderr
-    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, p.stderr
-    return lines[0]
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -77,11 +70,11 @@ def test_keygen(tmp_path: Path) -> None:
     secret = keys / "node.key_secret"
     assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
     before = secret.read_bytes()
-    assert "never overwritten" in _one_line_error(_cli("keygen", "node", "--dir", str(keys)))
+    assert "never overwritten" in one_line_error(_cli("keygen", "node", "--dir", str(keys)))
     assert secret.read_bytes() == before
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    line = _one_line_error(_cli("keygen", "node", "--dir", str(repo / "keys")))
+    line = one_line_error(_cli("keygen", "node", "--dir", str(repo / "keys")))
     assert "keys are stored outside the repository" in line
     assert not (repo / "keys").exists()
 
@@ -120,18 +113,18 @@ def test_run_answers_a_node_over_ipc_and_saves_on_ctrl_c(tmp_path: Path) -> None
 
 def test_run_refusals(tmp_path: Path) -> None:
     ep = ["--features", "ipc:///tmp/qt-f", "--proposals", "ipc:///tmp/qt-p"]
-    assert "inproc" in _one_line_error(_cli("run", "--features", "inproc://x", "--proposals", "inproc://y"))
-    assert "tcp://HOST:PORT" in _one_line_error(_cli("run", "--features", "tcp://host", "--proposals", "ipc://p"))
-    line = _one_line_error(_cli("run", *ep, "--agents", "order_flow,magic"))
+    assert "inproc" in one_line_error(_cli("run", "--features", "inproc://x", "--proposals", "inproc://y"))
+    assert "tcp://HOST:PORT" in one_line_error(_cli("run", "--features", "tcp://host", "--proposals", "ipc://p"))
+    line = one_line_error(_cli("run", *ep, "--agents", "order_flow,magic"))
     assert "'magic'" in line and "order_flow, liquidity, tape, footprint" in line
     (tmp_path / "not-a-key").write_text("hello")
-    line = _one_line_error(_cli("run", *ep, "--key", str(tmp_path / "not-a-key"), "--server-key",
+    line = one_line_error(_cli("run", *ep, "--key", str(tmp_path / "not-a-key"), "--server-key",
                                 str(tmp_path / "not-a-key")))
     assert "not-a-key" in line
     state = tmp_path / "state"
     state.mkdir()
     (state / "tape.json").write_text("{broken")
-    line = _one_line_error(_cli("run", *ep, "--state", str(state)))
+    line = one_line_error(_cli("run", *ep, "--state", str(state)))
     assert "tape.json" in line and "--fresh-agents" in line
 
 
@@ -193,7 +186,7 @@ def test_run_over_curve_tcp(tmp_path: Path) -> None:
     # a key the node does not know; the agents above answered within about a second
     answered, out = _curve_node(tmp_path, "agents", authorize=False, wait_s=6)
     assert answered == set()
-    assert "exited with status 3" in out  # each agent said why and is restarted with backoff
+    assert "exited with status 3" in out, out  # each agent said why and is restarted with backoff
 
 
 def test_run_without_the_client_key_gets_nothing(tmp_path: Path) -> None:
@@ -213,15 +206,15 @@ def test_pretrain(log: Path, tmp_path: Path) -> None:
     weights = json.loads((out / "coordinator.json").read_text())["weights"]
     assert set(weights) == set(SPECIALISTS) and sum(weights.values()) == pytest.approx(1.0)
 
-    assert "also an input" in _one_line_error(_cli("pretrain", "--data", str(log), "--out", str(log)))
-    assert "--from" in _one_line_error(_cli("pretrain", "--data", str(log), "--out", str(out), "--from",
+    assert "also an input" in one_line_error(_cli("pretrain", "--data", str(log), "--out", str(log)))
+    assert "--from" in one_line_error(_cli("pretrain", "--data", str(log), "--out", str(out), "--from",
                                             str(out)))
-    assert "no such file" in _one_line_error(_cli("pretrain", "--data", str(tmp_path / "nope.qtlog"),
+    assert "no such file" in one_line_error(_cli("pretrain", "--data", str(tmp_path / "nope.qtlog"),
                                                   "--out", str(tmp_path / "x")))
 
     (out / "liquidity.json").write_text("{corrupt")
     again = tmp_path / "again"
-    line = _one_line_error(_cli("pretrain", "--data", str(log), "--out", str(again), "--from", str(out)))
+    line = one_line_error(_cli("pretrain", "--data", str(log), "--out", str(again), "--from", str(out)))
     assert "liquidity.json" in line and "--fresh-agents" in line
     assert not again.exists()
     p = _cli("pretrain", "--data", str(log), "--out", str(again), "--from", str(out), "--fresh-agents")

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from command_support import one_line_error
 
 from quantumtrader.data.synth import write_synthetic_log
 
@@ -35,14 +36,6 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _cli(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "quantumtrader", *args], capture_output=True, text=True,
                           timeout=timeout, **kw)
-
-
-def _one_line_error(p: subprocess.CompletedProcess[str], code: int = 2) -> str:
-    assert p.returncode == code, (p.returncode, p.stderr[-2000:])
-    assert "Traceback" not in p.stderr
-    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, p.stderr
-    return lines[0]
 
 
 def test_paper_session_end_to_end(day: Path, tmp_path: Path) -> None:
@@ -79,25 +72,25 @@ def test_backtest_writes_its_report(day: Path, tmp_path: Path) -> None:
     assert "<img" in html and "http://" not in html and "https://" not in html
     assert (out / "days" / "2026-11-03" / "journal.sqlite").is_file()
     again = _cli("backtest", "--data", str(day), "--out", str(out))
-    assert "not an empty folder" in _one_line_error(again)
+    assert "not an empty folder" in one_line_error(again)
 
 
 def test_malformed_config_is_one_line(day: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[risk]\nmax_position = -1\n")
-    line = _one_line_error(_cli("paper", "--replay", str(day), "--config", str(bad),
+    line = one_line_error(_cli("paper", "--replay", str(day), "--config", str(bad),
                                 "--out", str(tmp_path / "r")))
     assert "bad.toml" in line and "[risk]" in line and "max_position" in line
     bad.write_text("[risk\n")
-    assert "not valid TOML" in _one_line_error(_cli("backtest", "--data", str(day), "--config", str(bad),
+    assert "not valid TOML" in one_line_error(_cli("backtest", "--data", str(day), "--config", str(bad),
                                                     "--out", str(tmp_path / "b")))
     bad.write_text("[signals]\n")
-    line = _one_line_error(_cli("paper", "--config", str(bad), "--out", str(tmp_path / "r2")))
+    line = one_line_error(_cli("paper", "--config", str(bad), "--out", str(tmp_path / "r2")))
     assert "unknown section" in line
 
 
 def test_unknown_model_is_one_line(day: Path, tmp_path: Path) -> None:
-    line = _one_line_error(_cli("paper", "--replay", str(day), "--model", str(tmp_path / "nope"),
+    line = one_line_error(_cli("paper", "--replay", str(day), "--model", str(tmp_path / "nope"),
                                 "--out", str(tmp_path / "r")))
     assert "no model bundle" in line
 
@@ -108,7 +101,7 @@ def test_unpromoted_model_needs_allow_unvalidated(day: Path, tmp_path: Path) -> 
     model = tmp_path / "unpromoted"
     shutil.copytree(default_bundle_dir(), model, ignore=shutil.ignore_patterns("compiled"))
     ModelBundle.load(model).mark_promoted(False, {"passed": False, "failed": ["win_rate"]})
-    line = _one_line_error(_cli("paper", "--replay", str(day), "--model", str(model), "--out",
+    line = one_line_error(_cli("paper", "--replay", str(day), "--model", str(model), "--out",
                                 str(tmp_path / "r")))
     assert "--allow-unvalidated" in line
     p = _cli("paper", "--replay", str(day), "--model", str(model), "--allow-unvalidated", "--speed", FAST,
@@ -213,7 +206,7 @@ def test_live_without_a_dll_is_one_line(tmp_path: Path) -> None:
     cfg = tmp_path / "live.toml"
     cfg.write_text('[profitdll]\naccount_id = "123"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("QT_PROFITDLL")}
-    line = _one_line_error(_cli("live", "--config", str(cfg), "--out", str(tmp_path / "r"), env=env))
+    line = one_line_error(_cli("live", "--config", str(cfg), "--out", str(tmp_path / "r"), env=env))
     assert "[profitdll] library" in line
     p = _cli("live", "--out", str(tmp_path / "r"))
     assert p.returncode == 2 and "required: --config" in p.stderr and "Traceback" not in p.stderr
@@ -223,5 +216,5 @@ def test_an_out_that_cannot_be_a_folder_is_refused_before_any_work(day: Path, tm
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     for args in (("paper", "--replay", str(day)), ("backtest", "--data", str(day))):
-        line = _one_line_error(_cli(*args, "--out", str(blocker / "run")))
+        line = one_line_error(_cli(*args, "--out", str(blocker / "run")))
         assert line.endswith(f"--out {blocker / 'run'}: {blocker} is a file, not a folder")

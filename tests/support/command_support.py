@@ -19,6 +19,15 @@ from quantumtrader.data.eventlog import DEFAULT_HEADER_SIZE
 COMMAND = [sys.executable, "-m", "quantumtrader"]
 
 
+def one_line_error(p: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    """The one line a command printed for bad input (checked: that exit status, no traceback)."""
+    assert p.returncode == code, (p.returncode, p.stderr[-2000:])
+    assert "Traceback" not in p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stderr
+    return lines[0]
+
+
 def partial_files(out: Path) -> list[Path]:
     """The hidden partial files of ``out`` (output_path.atomic_output)."""
     return sorted(out.parent.glob(f".{out.name}.partial-*"))

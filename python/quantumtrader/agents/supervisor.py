@@ -157,11 +157,11 @@ def _close_lifeline(proc: subprocess.Popen[bytes]) -> None:
 
 def _watch_lifeline(stop: threading.Event) -> None:
     """Set ``stop`` at the end of standard input: the supervisor closed it, or died."""
-    try:
-        while sys.stdin.buffer.read(4096):
+    # the raw descriptor, not sys.stdin: a daemon thread blocked in a buffered
+    # read holds its lock, and the interpreter aborts at exit waiting for it
+    with contextlib.suppress(OSError):
+        while os.read(0, 4096):
             pass
-    except (OSError, ValueError):
-        pass
     stop.set()
 
 
