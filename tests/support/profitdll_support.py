@@ -37,6 +37,10 @@ def configure_sim(dll: profitdll.ProfitDLL, log: Path | str | None, *, speed: fl
     dll.sim_set_utc_offset_minutes(EXCHANGE_UTC_OFFSET_MIN)
     dll.sim_set_callback_delay_us(delay_us)
     dll.sim_set_ticker(ticker, "F")
+    # settings an earlier session of this process may have left (the simulator's
+    # configuration is process-wide): no broker state file, no injected rejections
+    dll.sim_set_state_file(None)
+    dll.sim_reject_orders(0, 0.0)
 
 
 def sim_connection(log: Path | str, *, routing: bool = False, ring: int = 1 << 20, drop_invalid: bool = True,

@@ -116,9 +116,6 @@ def run_paper(
         result, interrupted = node.run_until(replayed, after_start=started)
     finally:
         conn.close()
-        # the simulator's settings outlive a connection in this process: the next
-        # one (another session, a test) must not fast-forward from this run's broker
-        conn.dll.sim_set_state_file(None)
     elapsed = time.perf_counter() - t0
     paths = write_report(result, run_dir / "report")
     report_console(result, console)
