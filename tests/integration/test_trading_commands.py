@@ -116,7 +116,8 @@ def test_venue_that_rejects_everything(day: Path, tmp_path: Path) -> None:
     from quantumtrader.runners.paper import run_paper
 
     config = tmp_path / "eager.toml"
-    config.write_text("[signal]\nentry_threshold = 0.45\nmin_confidence = 0.0\n")
+    # the model alone: this is about the venue, and an eager model sends orders from the start
+    config.write_text("[signal]\nentry_threshold = 0.45\nmin_confidence = 0.0\n[agents]\nenabled = false\n")
     run = run_paper(tmp_path / "run", load_trading_config(str(config)), replay=day, speed=float(FAST),
                     on_started=lambda node: node.connection.dll.sim_reject_orders(0, 1.0, "no credit"))
     assert run.result.fills == 0 and run.result.round_trips == []

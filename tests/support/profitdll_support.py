@@ -25,6 +25,9 @@ TICKER = "WDOZ26"       # WDO contract current on that day
 BOOK_TYPES = (EventType.PRICE_BOOK, EventType.L2_LEVEL, EventType.SNAPSHOT_BEGIN, EventType.SNAPSHOT_END)
 
 
+SIM_SEED = 0x51D0DE5EED  # the simulator library's own default
+
+
 def configure_sim(dll: profitdll.ProfitDLL, log: Path | str | None, *, speed: float = 0.0,
                   login_result: int = 0, delay_us: int = 0, ticker: str = TICKER) -> None:
     """Every Sim* option these tests rely on, set explicitly."""
@@ -38,9 +41,11 @@ def configure_sim(dll: profitdll.ProfitDLL, log: Path | str | None, *, speed: fl
     dll.sim_set_callback_delay_us(delay_us)
     dll.sim_set_ticker(ticker, "F")
     # settings an earlier session of this process may have left (the simulator's
-    # configuration is process-wide): no broker state file, no injected rejections
+    # configuration is process-wide): no broker state file, no injected rejections,
+    # and one seed, which a broker state file records and a restart must match
     dll.sim_set_state_file(None)
     dll.sim_reject_orders(0, 0.0)
+    dll.sim_set_seed(SIM_SEED)
 
 
 def sim_connection(log: Path | str, *, routing: bool = False, ring: int = 1 << 20, drop_invalid: bool = True,

@@ -21,6 +21,7 @@
     min_weight = 0.05       # no agent's weight below this ...
     max_weight = 0.6        # ... or above this
     freshness_ms = 500.0    # older proposals take no part in a consensus
+    min_confidence = 0.05   # below this weighted mean confidence the agents have no opinion
     heartbeat_timeout_s = 1.0
 
 A backtest's decisions wait for every live agent (up to ``LOCKSTEP_DEADLINE_MS``),
@@ -61,6 +62,7 @@ class AgentsConfig:
     max_weight: float = 0.6
     freshness_ms: float = 500.0
     heartbeat_timeout_s: float = 1.0
+    min_confidence: float = 0.05
 
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
@@ -87,7 +89,8 @@ class AgentsConfig:
     def coordinator(self) -> CoordinatorConfig:
         return CoordinatorConfig(learning_rate=self.hedge_rate, share=self.hedge_share,
                                  min_weight=self.min_weight, max_weight=self.max_weight,
-                                 freshness_ms=self.freshness_ms, heartbeat_timeout_s=self.heartbeat_timeout_s)
+                                 freshness_ms=self.freshness_ms, heartbeat_timeout_s=self.heartbeat_timeout_s,
+                                 min_confidence=self.min_confidence)
 
     def resolved_mode(self, lockstep: bool) -> str:
         """threads, processes or external: ``auto`` is threads in a backtest, processes otherwise."""

@@ -4,9 +4,11 @@ trust in each agent learned from outcomes.
 - Consensus of a decision: the proposals for that (instrument, decision)
   younger than ``freshness_ms`` (by the coordinator's clock when asked), each
   weighted by its agent's weight times its own confidence:
-  ``p = sum(w_a * c_a * p_a) / sum(w_a * c_a)``.  No fresh proposal, or only
-  zero-confidence ones: ``probabilities = None`` ("no opinion": the signal
-  trades the model alone), never an old answer.  The consensus names the
+  ``p = sum(w_a * c_a * p_a) / sum(w_a * c_a)``.  No fresh proposal, or a
+  weighted mean confidence ``sum(w_a * c_a) / sum(w_a)`` below
+  ``min_confidence`` (untrained agents answer near-uniform probabilities):
+  ``probabilities = None`` ("no opinion": the signal trades the model alone),
+  never an old answer.  The consensus names the
   agents that took part, their weights and the age of each proposal.
 - Learning (Hedge / exponentiated weights): after a decision's outcome is
   known each agent that spoke gets a reward (its forward return net of
@@ -46,6 +48,7 @@ class CoordinatorConfig:
     max_weight: float = 0.6
     freshness_ms: float = 500.0
     heartbeat_timeout_s: float = 1.0
+    min_confidence: float = 0.05
 
     def __post_init__(self) -> None:
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
@@ -57,6 +60,8 @@ class CoordinatorConfig:
             raise ValueError(f"share: must be in [0, 1) (got {self.share!r})")
         if not (self.freshness_ms > 0 and self.heartbeat_timeout_s > 0):
             raise ValueError("freshness_ms and heartbeat_timeout_s must be > 0")
+        if not 0 <= self.min_confidence < 1:
+            raise ValueError(f"min_confidence: must be in [0, 1) (got {self.min_confidence!r})")
 
 
 def bounded_weights(raw: Mapping[str, float], lo: float, hi: float) -> dict[str, float]:
@@ -125,8 +130,11 @@ class Coordinator:
         fresh = {a: received[a] for a in self.agents if a in received and now_ns - received[a][1] <= limit}
         mass = {a: self.weights[a] * p.confidence for a, (p, _) in fresh.items()}
         total = sum(mass.values())
+        trust = sum(self.weights[a] for a in fresh)
         probs = None
-        if total > 0:
+        # agents that barely lean (untrained ones: near-uniform answers) are no
+        # opinion: blended in, they would only pull the model toward uniform
+        if total > 0 and total / trust >= self.config.min_confidence:
             probs = tuple(sum(mass[a] * fresh[a][0].probabilities[k] for a in fresh) / total
                           for k in range(3))
         return Consensus(instrument, decision_id, exch_ns, probs,  # type: ignore[arg-type]
