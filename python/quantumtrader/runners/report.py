@@ -627,7 +627,7 @@ def report_console(result: SessionResult, console: Any = None) -> None:
     if result.agents:
         table = Table(title="Agents", title_justify="left")
         for i, head in enumerate(AGENTS_HEAD):
-            table.add_column(head, justify="left" if i == 0 else "right")
+            table.add_column(head, justify="left" if i == 0 else "right", no_wrap=i == 0)  # names whole
         for _, cells in agents_rows(result.agents):
             table.add_row(*cells)
         console.print(table)
