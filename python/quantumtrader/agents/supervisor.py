@@ -33,16 +33,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Supervisor", "main"]
+__all__ = ["POLICY_FLAGS", "Supervisor", "agent_policy", "main"]
 
 _BACKOFF_S = (0.5, 30.0)
 _STABLE_S = 60.0
 _SEND_TIMEOUT_MS = 1000
+# OnlinePolicy's settings an agent process takes on its command line
+POLICY_FLAGS = {"learning_rate": "--learning-rate", "cost": "--cost", "exploration": "--exploration"}
 
 
 @dataclass
@@ -60,7 +62,8 @@ class Supervisor:
     def __init__(self, agents: Iterable[str], features_ep: str, proposals_ep: str,
                  state_dir: Path | None = None, first_backoff_s: float = _BACKOFF_S[0], *,
                  client_key: Path | None = None, server_key: Path | None = None, fresh: bool = False,
-                 report: Callable[[str], None] | None = None, inherit_stderr: bool = False) -> None:
+                 report: Callable[[str], None] | None = None, inherit_stderr: bool = False,
+                 policy: Mapping[str, float] | None = None) -> None:
         if (client_key is None) != (server_key is None):
             raise ValueError("CURVE needs both the client's secret key file and the server's public key file")
         self.features_ep, self.proposals_ep, self.state_dir = features_ep, proposals_ep, state_dir
@@ -68,6 +71,13 @@ class Supervisor:
         self.client_key, self.server_key, self.fresh = client_key, server_key, fresh
         self.report = report
         self.inherit_stderr = inherit_stderr
+        # the online policy's settings ([agents] learning_rate, cost, exploration): an
+        # agent process learns as the node's threads would
+        self.policy = dict(policy or {})
+        unknown = sorted(set(self.policy) - set(POLICY_FLAGS))
+        if unknown:
+            raise ValueError(f"policy settings: unknown {', '.join(unknown)} "
+                             f"(known: {', '.join(POLICY_FLAGS)})")
         self.children = {a: _Child(a, backoff_s=first_backoff_s) for a in agents}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,6 +92,8 @@ class Supervisor:
             cmd += ["--key", str(self.client_key), "--server-key", str(self.server_key)]
         if self.fresh:
             cmd.append("--fresh")
+        for name, value in self.policy.items():
+            cmd += [POLICY_FLAGS[name], repr(float(value))]
         cmd.append("--lifeline")
         return cmd
 
@@ -192,23 +204,38 @@ def _parse(args: list[str]) -> Any:
                    help="move an unusable state file aside and start fresh (refused otherwise)")
     p.add_argument("--lifeline", action="store_true",
                    help="stop at the end of standard input (a pipe from the supervisor)")
+    for name, flag in POLICY_FLAGS.items():
+        p.add_argument(flag, dest=name, type=float, default=None,
+                       help=f"the online policy's {name.replace('_', ' ')} (default: OnlinePolicy's)")
     ns = p.parse_args(args)
     if (ns.key is None) != (ns.server_key is None):
         p.error("--key and --server-key go together")
     return ns
 
 
+def agent_policy(args: Any) -> Any:
+    """The OnlinePolicy of the agent process's parsed command line."""
+    from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy
+
+    settings = {name: getattr(args, name) for name in POLICY_FLAGS if getattr(args, name) is not None}
+    return OnlinePolicy(SPECIALISTS[args.agent], **settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     """One agent process (see the module doc)."""
     import zmq
 
-    from quantumtrader.agents.specialists import SPECIALISTS, AgentStateError, OnlinePolicy
+    from quantumtrader.agents.specialists import AgentConfigError, AgentStateError
     from quantumtrader.agents.state import load_state
     from quantumtrader.agents.team import run_agent
     from quantumtrader.agents.transport import KeyFileError, secure_client
 
     args = _parse(sys.argv[1:] if argv is None else argv)
-    policy = OnlinePolicy(SPECIALISTS[args.agent])
+    try:
+        policy = agent_policy(args)
+    except AgentConfigError as e:
+        print(f"agent {args.agent}: {e}", file=sys.stderr)
+        return 2
     ctx = zmq.Context()
     # a proposal or heartbeat the node does not take within a second (it is
     # unreachable, or refused this agent's CURVE key) ends the process with

@@ -162,7 +162,9 @@ class AgentTeam:
         self.supervisor: Supervisor | None = None
         if processes and not external:
             self.supervisor = Supervisor(self.policies, self.features_ep, self.proposals_ep, folder,
-                                         first_backoff_s=restart_backoff_s)
+                                         first_backoff_s=restart_backoff_s,
+                                         policy={"learning_rate": learning_rate, "cost": cost,
+                                                 "exploration": exploration})
 
     # ------------------------------------------------------------ agents
     def start_agent(self, name: str) -> None:

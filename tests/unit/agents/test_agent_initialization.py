@@ -79,3 +79,19 @@ def test_state_round_trip_and_refusals(tmp_path: Path) -> None:
     a.save(tmp_path / "other.json")
     with pytest.raises(AgentStateError, match="agent 'tape'"):
         OnlinePolicy(SPECIALISTS["footprint"]).load(tmp_path / "other.json")
+
+
+def test_an_agent_process_takes_the_sessions_policy_settings() -> None:
+    """The supervisor hands [agents] learning_rate, cost and exploration to each
+    agent process, whose policy is then the one a thread of the node would run."""
+    from quantumtrader.agents.supervisor import Supervisor, _parse, agent_policy
+
+    sup = Supervisor(["tape"], "ipc:///tmp/f", "ipc:///tmp/p",
+                     policy={"learning_rate": 0.02, "cost": 0.0003, "exploration": 0.1})
+    policy = agent_policy(_parse(sup.command("tape")[3:]))
+    assert (policy.spec.name, policy.learning_rate, policy.cost, policy.exploration) == ("tape", 0.02, 0.0003,
+                                                                                         0.1)
+    plain = agent_policy(_parse(Supervisor(["tape"], "ipc:///tmp/f", "ipc:///tmp/p").command("tape")[3:]))
+    assert (plain.learning_rate, plain.cost, plain.exploration) == (0.05, 0.0, 0.0)  # OnlinePolicy's own
+    with pytest.raises(ValueError, match="unknown l2"):
+        Supervisor(["tape"], "ipc:///tmp/f", "ipc:///tmp/p", policy={"l2": 0.1})
