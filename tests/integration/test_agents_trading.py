@@ -104,6 +104,9 @@ def test_a_run_starts_from_pretrained_states_without_changing_them(log: Path, tm
              for n in AGENTS}
     assert all(after[n] > updates[n] for n in AGENTS)  # it carried on learning from there
     assert second.agents["with_opinion"] == second.decisions  # trained agents have an opinion at once
+    with sqlite3.connect(f"file:{tmp_path / 'second' / 'journal.sqlite'}?mode=ro", uri=True) as db:
+        notes = [t for (t,) in db.execute("SELECT text FROM notes WHERE kind = 'agents'")]
+    assert sorted(n.split(":")[0] for n in notes) == AGENTS and all("loaded" in n for n in notes), notes
 
 
 def test_paper_runs_agent_processes_and_reports_them(log: Path, tmp_path: Path) -> None:

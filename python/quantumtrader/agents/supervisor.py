@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class _Child:
     backoff_s: float = _BACKOFF_S[0]
     started: float = 0.0
     next_start: float = 0.0
-    exits: list[int] = field(default_factory=list)
 
 
 class Supervisor:
@@ -123,7 +122,6 @@ class Supervisor:
             for c in self.children.values():
                 if c.proc is not None and c.proc.poll() is not None:
                     code = c.proc.returncode
-                    c.exits.append(code)
                     _close_lifeline(c.proc)
                     c.proc = None
                     if now - c.started > _STABLE_S:

@@ -157,7 +157,6 @@ class AgentTeam:
         self._stops: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._pending: dict[int, deque[tuple[int, int, int, dict[str, tuple[float, float, float]]]]] = {}
-        self.answers = 0
         self.notes: list[str] = []  # what was loaded or moved aside at the start
         self.supervisor: Supervisor | None = None
         if processes and not external:
@@ -267,7 +266,6 @@ class AgentTeam:
         proposals = {a: received[a][0].probabilities for a in wire.weights}  # the fresh ones that took part
         self.coordinator.forget(instrument, decision_id)
         self._pending.setdefault(instrument, deque()).append((decision_id, exch_ns, price, proposals))
-        self.answers += 1
         waited = time.monotonic_ns() - t0
         self.scoreboard.on_answer(exch_ns, self.coordinator.weights, proposals, wire.probabilities, waited)
         return TeamAnswer(SignalConsensus(wire.probabilities, wire.weights, proposals), wire, waited)

@@ -55,16 +55,14 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
         address=config.address, server_key=Path(config.server_key) if config.server_key else None,
         authorized=Path(config.authorized) if config.authorized else None)
     try:
-        start = folder if _has_state(folder) else Path(config.state) if config.state else None
+        start = folder if _has_state(folder) else _start_folder(config)
         if start is not None:
-            if not start.is_dir():
-                raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
             own = start == folder  # the run folder's own states may be moved aside; an input is only read
             team.notes = load_states(team.policies, start, fresh=config.fresh, aside=own)
             weights = load_weights(start, fresh=config.fresh, aside=own)
             if weights:
                 team.coordinator.restore_weights(weights)
-            if mode == "processes" and start != folder:
+            if mode == "processes" and not own:
                 save_states(team.policies, folder)  # the processes load theirs from the run folder
         team.start()
         if mode == "external":  # started apart: say where to connect them
@@ -82,12 +80,8 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
 def check_agent_state(config: AgentsConfig) -> None:
     """Refuse, before any session runs, a start folder whose states cannot be
     loaded (one line; only read, even with ``fresh``: it is an input)."""
-    if not config.enabled or not config.state:
-        return
-    start = Path(config.state)
-    if not start.is_dir():
-        raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
-    if not config.fresh:
+    start = _start_folder(config) if config.enabled else None
+    if start is not None and not config.fresh:
         policies = {s.name: OnlinePolicy(s) for s in SPECIALISTS.values()}
         load_states(policies, start, fresh=False)
         load_weights(start, fresh=False)
@@ -102,10 +96,19 @@ def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
     save_weights(team.coordinator.weights, folder)
     board = team.scoreboard.to_json()
     board["mode"] = team.mode
-    board["dropped"] = sum(team.drops.dropped.values())
     if team.supervisor is not None:
         board["restarts"] = {a: c.restarts for a, c in team.supervisor.children.items()}
     return board
+
+
+def _start_folder(config: AgentsConfig) -> Path | None:
+    """``[agents] state`` (``--agents-state``) as a folder, None when not given."""
+    if not config.state:
+        return None
+    start = Path(config.state)
+    if not start.is_dir():
+        raise AgentStateError(f"agent states {start}: not a folder (--agents-state, [agents] state)")
+    return start
 
 
 def _has_state(folder: Path) -> bool:

@@ -177,6 +177,8 @@ class TradingNode:
         self.pipeline.use_model(bundle)
         # the agents last: a node that cannot start (reconciliation, model) starts no agent processes
         self.agents: AgentTeam | None = open_agent_team(config.agents, self.run_dir, lockstep=lockstep)
+        for note in self.agents.notes if self.agents is not None else ():  # states loaded, or moved aside
+            self.journal.record_note("agents", note)
         self._agents_board: dict[str, Any] = {}
         self._agent_errors = 0
 
