@@ -86,6 +86,10 @@ class AgentsConfig:
             raise ValueError(f"exploration: in [0, 1/3) (got {self.exploration!r})")
         self.coordinator()  # the weight bounds checked here, named as in this section
 
+    def policy(self) -> dict[str, float]:
+        """The agents' OnlinePolicy settings (AgentTeam's and the agent processes' ``policy``)."""
+        return {"learning_rate": self.learning_rate, "cost": self.cost, "exploration": self.exploration}
+
     def coordinator(self) -> CoordinatorConfig:
         return CoordinatorConfig(learning_rate=self.hedge_rate, share=self.hedge_share,
                                  min_weight=self.min_weight, max_weight=self.max_weight,

@@ -33,13 +33,9 @@ import numpy as np
 
 from quantumtrader.agents.config import AgentsConfig
 from quantumtrader.agents.scoreboard import AgentScore
-from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy
+from quantumtrader.agents.specialists import SPECIALISTS
 from quantumtrader.agents.state import (
     COORDINATOR_FILE,
-    load_states,
-    load_weights,
-    save_states,
-    save_weights,
     state_file,
 )
 from quantumtrader.agents.team import AgentTeam
@@ -154,23 +150,22 @@ def check_pretrain_paths(data: Sequence[str | os.PathLike[str]], out: str | os.P
                               "folder (--from it to continue from them)")
 
 
-def _write(policies: dict[str, OnlinePolicy], weights: dict[str, float], out: Path) -> list[Path]:
+def _write(team: AgentTeam, out: Path) -> list[Path]:
     """Every state and the coordinator's weights into ``out``: a new folder
     is written aside and renamed into place whole; into an existing one each
     file lands atomically."""
     if out.exists():
-        return [*save_states(policies, out), save_weights(weights, out)]
+        return team.save_state(out)
     parent = out.parent if str(out.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     try:
-        save_states(policies, tmp)
-        save_weights(weights, tmp)
+        team.save_state(tmp)
         commit_partial(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return [state_file(out, name) for name in policies] + [out / COORDINATOR_FILE]
+    return [state_file(out, name) for name in team.policies] + [out / COORDINATOR_FILE]
 
 
 def pretrain(data: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str] | None, *,
@@ -196,20 +191,15 @@ def pretrain(data: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]
     # a deadline far above an answer's time: every agent answers every decision, as
     # in a healthy live session, so a run is repeatable
     with AgentTeam([SPECIALISTS[n] for n in names], transport="inproc", deadline_ms=5000.0,
-                   coordinator=cfg.coordinator(), cost=cfg.cost, learning_rate=cfg.learning_rate,
-                   exploration=cfg.exploration) as team:
-        policies: dict[str, OnlinePolicy] = team.policies
+                   coordinator=cfg.coordinator(), policy=cfg.policy()) as team:
         notes: list[str] = []
         if start_from is not None:  # an input: read, never moved aside
-            notes = load_states(policies, start_from, fresh=fresh, aside=False)
-            start_weights = load_weights(start_from, fresh=fresh, aside=False)
-            if start_weights:
-                team.coordinator.restore_weights(start_weights)
+            notes = team.load_state(Path(start_from), fresh=fresh, aside=False)
         team.start()
         decisions = replay_decisions(team, logs, None if progress is None else
                                      (lambda n: progress("decisions", n, total)))
         weights = dict(team.coordinator.weights)
         scores = dict(team.scoreboard.scores)
-    written = _write(policies, weights, Path(out)) if out is not None else []
+    written = _write(team, Path(out)) if out is not None else []
     sessions = sum(len(np.unique(log.session)) for log in logs)
     return PretrainRun(decisions, sum(log.rows for log in logs), sessions, scores, weights, notes, written)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from quantumtrader.agents.messages import (
 )
 from quantumtrader.agents.scoreboard import Scoreboard
 from quantumtrader.agents.specialists import SPECIALISTS, OnlinePolicy, SpecialistSpec
+from quantumtrader.agents.state import load_states, load_weights, save_states, save_weights
 from quantumtrader.agents.supervisor import Supervisor
 from quantumtrader.agents.transport import bind_endpoint, close, load_keys, secure_server
 from quantumtrader.signal import Consensus as SignalConsensus
@@ -117,8 +118,7 @@ def _next_port(address: str) -> str:
 class AgentTeam:
     def __init__(self, specs: Iterable[SpecialistSpec] | None = None, *, transport: str = "inproc",
                  folder: Path | None = None, deadline_ms: float = 20.0,
-                 coordinator: CoordinatorConfig | None = None, cost: float = 0.0,
-                 learning_rate: float = 0.05, exploration: float = 0.0,
+                 coordinator: CoordinatorConfig | None = None, policy: Mapping[str, float] | None = None,
                  processes: bool = False, external: bool = False, restart_backoff_s: float = 0.5,
                  address: str = "127.0.0.1:*", server_key: Path | None = None,
                  authorized: Path | None = None) -> None:
@@ -126,11 +126,13 @@ class AgentTeam:
             raise ValueError("agents in other processes need an ipc or tcp transport, not inproc")
         self.specs = list(specs) if specs is not None else list(SPECIALISTS.values())
         # built here, so an agent asking for a feature the engine lacks is refused before any socket
-        self.policies = {s.name: OnlinePolicy(s, cost=cost, learning_rate=learning_rate,
-                                              exploration=exploration) for s in self.specs}
+        # ``policy``: OnlinePolicy's settings (AgentsConfig.policy()), the same for
+        # the agents in threads and in processes
+        self.policy = dict(policy or {})
+        self.policies = {s.name: OnlinePolicy(s, **self.policy) for s in self.specs}
         self.coordinator = Coordinator(self.policies, coordinator)
         self.scoreboard = Scoreboard(self.policies)
-        self.cost = cost
+        self.cost = next(iter(self.policies.values())).cost  # the trading cost the rewards are net of
         self._move = 0.0
         self.deadline_ns = int(deadline_ms * 1e6)
         self.mode = "external" if external else "processes" if processes else "threads"
@@ -161,9 +163,7 @@ class AgentTeam:
         self.supervisor: Supervisor | None = None
         if processes and not external:
             self.supervisor = Supervisor(self.policies, self.features_ep, self.proposals_ep, folder,
-                                         first_backoff_s=restart_backoff_s,
-                                         policy={"learning_rate": learning_rate, "cost": cost,
-                                                 "exploration": exploration})
+                                         first_backoff_s=restart_backoff_s, policy=self.policy)
 
     # ------------------------------------------------------------ agents
     def start_agent(self, name: str) -> None:
@@ -209,6 +209,25 @@ class AgentTeam:
         for ep in (self.features_ep, self.proposals_ep):  # no socket file left in the run folder
             if ep.startswith("ipc://"):
                 Path(ep[len("ipc://"):]).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ learned state
+    def load_state(self, folder: Path, *, fresh: bool = False, aside: bool = True) -> list[str]:
+        """What was learned before: each agent's state and the coordinator's
+        weights in ``folder`` (agents/state.py: an unusable file refused, or
+        with ``fresh`` moved aside, left in place when ``aside`` is False: an
+        input folder).  Returns and keeps (``notes``) what was loaded."""
+        self.notes = load_states(self.policies, folder, fresh=fresh, aside=aside)
+        weights = load_weights(folder, fresh=fresh, aside=aside)
+        if weights:
+            self.coordinator.restore_weights(weights)
+        return self.notes
+
+    def save_state(self, folder: Path) -> list[Path]:
+        """What the team learned into ``folder``: the agents' states (agents in
+        threads; agent processes save their own as they stop) and the
+        coordinator's weights, each file atomically."""
+        written = save_states(self.policies, folder) if self.mode == "threads" else []
+        return [*written, save_weights(self.coordinator.weights, folder)]
 
     def __enter__(self) -> AgentTeam:
         return self

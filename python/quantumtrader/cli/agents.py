@@ -234,11 +234,10 @@ def run_agents(args: argparse.Namespace) -> int:
     def report(line: str) -> None:
         print(line, flush=True)
 
-    defaults = AgentsConfig()  # the agents learn as a node's would on its default [agents]
+    # the agents learn as a node's would on its default [agents]
     sup = Supervisor(names, args.features, args.proposals, args.state, client_key=args.key,
                      server_key=args.server_key, fresh=args.fresh_agents, report=report, inherit_stderr=True,
-                     policy={"learning_rate": defaults.learning_rate, "cost": defaults.cost,
-                             "exploration": defaults.exploration})
+                     policy=AgentsConfig().policy())
     stop = threading.Event()
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main_thread else None

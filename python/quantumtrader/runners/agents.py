@@ -26,7 +26,7 @@ from typing import Any
 
 from quantumtrader.agents.config import LOCKSTEP_DEADLINE_MS, AgentsConfig
 from quantumtrader.agents.specialists import SPECIALISTS, AgentStateError, OnlinePolicy
-from quantumtrader.agents.state import load_states, load_weights, save_states, save_weights
+from quantumtrader.agents.state import load_states, load_weights, save_states
 from quantumtrader.agents.team import AgentTeam
 from quantumtrader.output_path import atomic_output
 
@@ -50,18 +50,15 @@ def open_agent_team(config: AgentsConfig, run_dir: Path, *, lockstep: bool) -> A
     team = AgentTeam(
         transport=config.resolved_transport(mode), folder=folder,
         deadline_ms=LOCKSTEP_DEADLINE_MS if lockstep and mode == "threads" else config.deadline_ms,
-        coordinator=config.coordinator(), cost=config.cost, learning_rate=config.learning_rate,
-        exploration=config.exploration, processes=mode == "processes", external=mode == "external",
+        coordinator=config.coordinator(), policy=config.policy(), processes=mode == "processes",
+        external=mode == "external",
         address=config.address, server_key=Path(config.server_key) if config.server_key else None,
         authorized=Path(config.authorized) if config.authorized else None)
     try:
         start = folder if _has_state(folder) else _start_folder(config)
         if start is not None:
             own = start == folder  # the run folder's own states may be moved aside; an input is only read
-            team.notes = load_states(team.policies, start, fresh=config.fresh, aside=own)
-            weights = load_weights(start, fresh=config.fresh, aside=own)
-            if weights:
-                team.coordinator.restore_weights(weights)
+            team.load_state(start, fresh=config.fresh, aside=own)
             if mode == "processes" and not own:
                 save_states(team.policies, folder)  # the processes load theirs from the run folder
         team.start()
@@ -91,9 +88,7 @@ def close_agent_team(team: AgentTeam, run_dir: Path) -> dict[str, Any]:
     """Stop the team, save what it learned into the run folder, and return its scoreboard."""
     folder = Path(run_dir) / AGENTS_DIR
     team.stop()
-    if team.mode == "threads":
-        save_states(team.policies, folder)
-    save_weights(team.coordinator.weights, folder)
+    team.save_state(folder)
     board = team.scoreboard.to_json()
     board["mode"] = team.mode
     if team.supervisor is not None:
