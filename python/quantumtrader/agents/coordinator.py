@@ -124,7 +124,7 @@ class Coordinator:
     def consensus(self, instrument: int, decision_id: int, exch_ns: int, now_ns: int) -> Consensus:
         """The consensus of one decision from its fresh proposals (see the module doc)."""
         limit = self.config.freshness_ms * 1e6
-        received = self._proposals.get((instrument, decision_id), {})
+        received = self.proposals(instrument, decision_id)
         # in the agents' fixed order, not the order the answers arrived in: the same
         # proposals give the same sums to the last bit (a backtest is repeatable)
         fresh = {a: received[a] for a in self.agents if a in received and now_ns - received[a][1] <= limit}
@@ -140,6 +140,10 @@ class Coordinator:
         return Consensus(instrument, decision_id, exch_ns, probs,  # type: ignore[arg-type]
                          {a: self.weights[a] for a in fresh}, {a: now_ns - t for a, (_, t) in fresh.items()},
                          sent_ns=now_ns)
+
+    def proposals(self, instrument: int, decision_id: int) -> Mapping[str, tuple[Proposal, int]]:
+        """The proposals received for a decision so far: agent -> (proposal, received at)."""
+        return self._proposals.get((instrument, decision_id), {})
 
     def forget(self, instrument: int, decision_id: int) -> None:
         """Drop a decided decision's proposals (the caller keeps memory bounded)."""

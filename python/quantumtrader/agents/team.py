@@ -133,6 +133,7 @@ class AgentTeam:
         self.coordinator = Coordinator(self.policies, coordinator)
         self.scoreboard = Scoreboard(self.policies)
         self.cost = next(iter(self.policies.values())).cost  # the trading cost the rewards are net of
+        self._horizon_ns = min(s.horizon_s for s in self.specs) * 1e9  # an outcome is due this much later
         self._move = 0.0
         self.deadline_ns = int(deadline_ms * 1e6)
         self.mode = "external" if external else "processes" if processes else "threads"
@@ -276,12 +277,12 @@ class AgentTeam:
         expected = self.coordinator.alive(t0)
         while True:
             now = time.monotonic_ns()
-            answered = set(self.coordinator._proposals.get((instrument, decision_id), {}))
-            if expected <= answered or now - t0 >= self.deadline_ns:
+            answered = self.coordinator.proposals(instrument, decision_id)
+            if expected.issubset(answered) or now - t0 >= self.deadline_ns:
                 break
             self._drain(min(0.005, (self.deadline_ns - (now - t0)) / 1e9))
         wire = self.coordinator.consensus(instrument, decision_id, exch_ns, time.monotonic_ns())
-        received = self.coordinator._proposals.get((instrument, decision_id), {})
+        received = self.coordinator.proposals(instrument, decision_id)
         proposals = {a: received[a][0].probabilities for a in wire.weights}  # the fresh ones that took part
         self.coordinator.forget(instrument, decision_id)
         self._pending.setdefault(instrument, deque()).append((decision_id, exch_ns, price, proposals))
@@ -310,10 +311,9 @@ class AgentTeam:
         """Forward returns of the earlier decisions now an agent horizon old:
         the coordinator rewarded, the OUTCOME frames for the agents returned."""
         queue = self._pending.get(instrument)
-        horizon = min(s.horizon_s for s in self.specs) * 1e9
         rewards: dict[str, list[float]] = {}
         frames: list[bytes] = []
-        while queue and exch_ns - queue[0][1] >= horizon:
+        while queue and exch_ns - queue[0][1] >= self._horizon_ns:
             decision_id, _, then, proposals = queue.popleft()
             if then <= 0:
                 continue
